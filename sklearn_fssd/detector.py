@@ -1,0 +1,605 @@
+"""FSSDDetector: the scikit-learn outlier-detection estimator.
+
+Thin orchestration over :mod:`~sklearn_fssd.features` (taps, perturbation),
+:mod:`~sklearn_fssd.singularity` (noise, centres, distances) and
+:mod:`~sklearn_fssd.ensemble` (combining layers).
+"""
+
+import copy
+import io
+import logging
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import nn
+from tqdm.auto import tqdm
+
+from ._utils import iter_batches, resolve_device, to_numpy, to_tensor, torch_seed
+from .ensemble import LayerCombiner
+from .features import FeatureTap, perturbation, resolve_layers
+from .models import MLPAutoencoder
+from .singularity import (
+    RunningMean,
+    fssd_distance,
+    input_range,
+    random_tokens,
+    synthetic_outliers,
+    synthetic_token_outliers,
+    uniform_noise,
+)
+
+__all__ = ["FSSDDetector"]
+
+logger = logging.getLogger(__name__)
+
+
+def _is_skorch_net(obj):
+    try:
+        from skorch import NeuralNet
+    except ImportError:  # pragma: no cover - skorch is a dependency
+        return False
+    return isinstance(obj, NeuralNet)
+
+
+def _module_of(model):
+    """The torch module behind ``model`` (nn.Module or fitted skorch net)."""
+    if isinstance(model, nn.Module):
+        return model
+    if _is_skorch_net(model):
+        if not getattr(model, "initialized_", False) or not hasattr(model, "module_"):
+            raise ValueError(
+                f"The skorch net {type(model).__name__} passed as model was never fitted: "
+                "call net.fit(X, y) (or net.initialize() and load trained weights) before "
+                "giving it to FSSDDetector, or pass a trained torch.nn.Module."
+            )
+        if len(model.history) == 0:
+            warnings.warn(
+                "The skorch net passed as model has an empty training history: it was "
+                "initialized but maybe never trained. FSSD needs a trained network.",
+                UserWarning,
+            )
+        return model.module_
+    raise TypeError(
+        f"model must be a torch.nn.Module, a fitted skorch net or None; got "
+        f"{type(model).__name__}."
+    )
+
+
+def _frozen_copy(module, device):
+    """A private copy of the user's network: eval mode, no parameter gradients.
+
+    The user's own module is never touched (parameters, buffers, training
+    flag, requires_grad stay as they were).
+    """
+    frozen = copy.deepcopy(module).to(device)
+    frozen.eval()
+    frozen.requires_grad_(False)
+    return frozen
+
+
+def _first_embedding(module):
+    for name, sub in module.named_modules():
+        if isinstance(sub, nn.Embedding):
+            return name, sub
+    return None, None
+
+
+class FSSDDetector(OutlierMixin, BaseEstimator):
+    """Out-of-distribution detector by Feature Space Singularity Distance.
+
+    A network trained on in-distribution (ID) data moves ID features away
+    from where uniform noise lands, the Feature Space Singularity ``F*``;
+    inputs unlike the training data stay near it. For each tapped layer
+    ``k`` the detector measures ``FSSD_k(x) = ||F_k(x) - F*_k||_2`` and
+    combines the layers into one score, higher = more in-distribution
+    (Huang et al., "Feature Space Singularity for Out-of-Distribution
+    Detection", SafeAI 2021).
+
+    Parameters
+    ----------
+    model : torch.nn.Module, fitted skorch net or None, default=None
+        The trained network. It is never changed: the detector works on a
+        private copy in eval mode. ``None`` builds a small autoencoder sized
+        to ``X`` and trains it (through skorch) on the in-distribution part
+        of ``X`` to reconstruct its input, which needs no labels.
+        :func:`sklearn.base.clone` keeps the given network as it is (it is
+        pretrained data, not a hyper-parameter to refit).
+    layers : "auto", str or list of str, default="auto"
+        Names from ``model.named_modules()`` whose outputs are the feature
+        maps. ``"auto"`` takes the network's ``default_layers`` if it has
+        them, else its linear/convolutional/recurrent layers (or, for deep
+        networks, its top-level blocks).
+    epsilon : float, default=0.0
+        Step of the input pre-processing, per layer ``k``:
+        ``x~ = x + epsilon * sign(grad_x FSSD_k(x))`` and the layer scores
+        ``FSSD_k(x~)``. For token inputs the step is taken on the embedding.
+        The paper tunes it on validation data over 0 to 0.2
+        (``GridSearchCV``).
+    singularity : "noise" or array-like, default="noise"
+        Where ``F*`` comes from: the mean features of ``n_noise`` uniform
+        noise inputs, or the mean features of the given OoD samples (for
+        data without a natural noise).
+    n_noise : int, default=100
+        Number of noise inputs behind ``F*`` (the paper's code uses 100).
+    noise_range : "auto" or (float, float), default="auto"
+        Box the noise is drawn from. ``"auto"``: the range of the ID
+        training inputs, per column for 2-D tables, one range for the whole
+        input for images (per-pixel ranges collapse on MNIST's black border);
+        constant columns get the overall range.
+        For token inputs the noise is uniformly random tokens.
+    pooling : {"flatten", "avg"}, default="flatten"
+        ``"flatten"`` uses the whole feature map (the paper's code);
+        ``"avg"`` averages over spatial positions / time steps.
+    combine : {"stack", "mean"}, default="stack"
+        How layers are combined (see :mod:`sklearn_fssd.ensemble`).
+        ``"stack"``: logistic regression over the layers, its regularisation
+        chosen by inner cross-validation, fitted on real OoD samples when
+        ``fit(X, y)`` gets them and on synthetic outliers made from ``X``
+        otherwise. ``"mean"``: mean standardised log distance, no OoD data.
+    far_outliers : bool, default=True
+        ``"stack"`` only: also train the stack against inputs far outside
+        the training range and let it use squared layer scores, so that such
+        inputs, whose features lie *far* from ``F*``, are flagged too. The
+        paper's plain stack is ``far_outliers=False``.
+    contamination : "auto" or float in (0, 0.5], default="auto"
+        Share of outliers in the training data; sets ``offset_``. ``"auto"``:
+        offset 0, the stack's equal-odds point (or, for ``"mean"``, three
+        ID standard deviations below the ID mean).
+    max_epochs : int, default=30
+        Training epochs of the default network (``model=None`` only).
+    batch_size : int, default=256
+        Samples per forward pass. Scores do not depend on it.
+    device : {"cpu", "cuda", "auto"} or str, default="cpu"
+        Where the network runs; "auto" takes CUDA when available.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the noise, the synthetic outliers, the default network's
+        training and the stack's cross-validation.
+    verbose : bool, default=False
+        Progress bars (tqdm) for the passes over the data.
+
+    Attributes
+    ----------
+    model_ : torch.nn.Module
+        The detector's private copy of the network (eval mode, on ``device_``).
+    layers_ : list of str
+        The tapped layers.
+    singularities_ : list of Tensor
+        ``F*_k`` for each layer, on ``device_``.
+    combiner_ : LayerCombiner
+        The fitted layer combination.
+    offset_ : float
+        ``decision_function = score_samples - offset_``.
+    device_ : torch.device
+    input_shape_ : tuple
+        Shape of one sample.
+    n_features_in_ : int
+
+    See Also
+    --------
+    sklearn_fssd.pyod.FSSD : the same detector with PyOD's conventions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_fssd import FSSDDetector
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(300, 4))
+    >>> det = FSSDDetector(max_epochs=5, random_state=0).fit(X)
+    >>> det.layer_scores(X[:3]).shape
+    (3, 4)
+    >>> det.predict(np.vstack([X[:1], 100 * X[:1]])).tolist()
+    [1, -1]
+    """
+
+    _parameter_constraints = {
+        "model": [HasMethods(["forward"]), HasMethods(["fit", "predict"]), None],
+        "layers": [StrOptions({"auto"}), str, list, tuple],
+        "epsilon": [Interval(Real, 0, None, closed="left")],
+        "singularity": [StrOptions({"noise"}), "array-like"],
+        "n_noise": [Interval(Integral, 1, None, closed="left")],
+        "noise_range": [StrOptions({"auto"}), tuple, list],
+        "pooling": [StrOptions({"flatten", "avg"})],
+        "combine": [StrOptions({"stack", "mean"})],
+        "far_outliers": ["boolean"],
+        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        model=None,
+        *,
+        layers="auto",
+        epsilon=0.0,
+        singularity="noise",
+        n_noise=100,
+        noise_range="auto",
+        pooling="flatten",
+        combine="stack",
+        far_outliers=True,
+        contamination="auto",
+        max_epochs=30,
+        batch_size=256,
+        device="cpu",
+        random_state=None,
+        verbose=False,
+    ):
+        self.model = model
+        self.layers = layers
+        self.epsilon = epsilon
+        self.singularity = singularity
+        self.n_noise = n_noise
+        self.noise_range = noise_range
+        self.pooling = pooling
+        self.combine = combine
+        self.far_outliers = far_outliers
+        self.contamination = contamination
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the detector.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            Tables, images ``(N, C, H, W)`` or token sequences ``(N, L)`` of
+            integers. Without ``y``: in-distribution samples. With ``y``:
+            labelled validation samples.
+        y : array-like of shape (n_samples,) with values in {+1, -1}, optional
+            +1 = in-distribution, -1 = out-of-distribution. The layers are
+            then stacked by a logistic regression fitted on these labels
+            (the paper's protocol). Without ``y`` (or with only +1) the
+            layers are combined without OoD data.
+
+        Returns
+        -------
+        self : FSSDDetector
+        """
+        X = self._validate_X(X, reset=True)
+        y_id = self._check_y(X, y)
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        self.device_ = resolve_device(self.device)
+        X_id = X[y_id == 1]
+
+        if self.model is None:
+            self.model_ = self._train_default_model(X_id, seed)
+        else:
+            self.model_ = _frozen_copy(_module_of(self.model), self.device_)
+        self.layers_ = resolve_layers(self.model_, self.layers)
+        self._setup_inputs(X)
+
+        low, high = self._noise_box(X_id)
+        self.noise_low_, self.noise_high_ = low, high
+        self.singularities_ = self._singularities(low, high, seed)
+
+        distances = self._distances(X)
+        extra = self._extra_outliers(X_id, y_id, low, high, rng)
+        fit_distances = np.vstack([distances, self._distances(extra)])
+        fit_labels = np.r_[y_id, -np.ones(len(extra), dtype=int)]
+        self.combiner_ = LayerCombiner(
+            method=self.combine,
+            quadratic=self.far_outliers and not self.tokens_,
+            random_state=seed,
+        ).fit(fit_distances, fit_labels)
+
+        scores = self.combiner_.decision_function(distances)
+        if self.contamination == "auto":
+            self.offset_ = 0.0 if self.combine == "stack" else -3.0
+        else:
+            self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+        return self
+
+    def _check_y(self, X, y):
+        if y is None:
+            return np.ones(len(X), dtype=int)
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != len(X):
+            raise ValueError(
+                f"y must be a 1-D array with one label per sample of X ({len(X)}); got shape "
+                f"{y.shape}."
+            )
+        labels = set(np.unique(y).tolist())
+        if not labels <= {1, -1}:
+            warnings.warn(
+                f"y holds labels {sorted(labels, key=str)}, not +1 (in-distribution) / -1 "
+                "(out-of-distribution), so it is ignored and the layers are combined without "
+                "OoD labels. If 1 marks OoD samples (PyOD's convention), pass "
+                "np.where(y == 1, -1, 1).",
+                UserWarning,
+            )
+            return np.ones(len(X), dtype=int)
+        if labels == {-1}:
+            raise ValueError(
+                "y has no in-distribution sample (+1): FSSD needs in-distribution data to fit."
+            )
+        return y.astype(int)
+
+    def _train_default_model(self, X_id, seed):
+        """Build and train an autoencoder on X_id through skorch."""
+        from skorch import NeuralNetRegressor
+
+        flat = X_id.reshape(len(X_id), -1).astype(np.float32)
+        mean = flat.mean(axis=0)
+        scale = flat.std(axis=0)
+        scale[scale == 0] = 1.0
+        n_features = flat.shape[1]
+        hidden = (int(np.clip(2 * n_features, 16, 128)), int(np.clip(n_features // 2, 4, 32)))
+        target = (flat - mean) / scale
+        with torch_seed(seed):
+            module = nn.Sequential()
+            module.add_module("standardize", _Standardize(mean, scale))
+            module.add_module("net", MLPAutoencoder(n_features, hidden_sizes=hidden))
+            net = NeuralNetRegressor(
+                module,
+                criterion=nn.MSELoss,
+                optimizer=torch.optim.Adam,
+                lr=1e-3,
+                max_epochs=self.max_epochs,
+                batch_size=min(128, len(flat)),
+                train_split=None,
+                iterator_train__shuffle=True,
+                device=self.device_,
+                verbose=int(bool(self.verbose)),
+            )
+            net.fit(flat, target)
+        return _frozen_copy(net.module_, self.device_)
+
+    def _setup_inputs(self, X):
+        """Decide how inputs enter the network: continuous, or token ids."""
+        emb_name, emb = _first_embedding(self.model_)
+        self.tokens_ = bool(np.issubdtype(X.dtype, np.integer) and emb is not None)
+        if self.tokens_:
+            self._perturb_at = emb_name
+            self.vocab_size_ = emb.num_embeddings
+            if X.min() < 0 or X.max() >= self.vocab_size_:
+                raise ValueError(
+                    f"Token ids must lie in [0, {self.vocab_size_}) for the embedding "
+                    f"{emb_name!r}; got values in [{X.min()}, {X.max()}]."
+                )
+        else:
+            self._perturb_at = None
+
+    def _noise_box(self, X_id):
+        if self.tokens_:
+            return None, None
+        if isinstance(self.noise_range, str):
+            return input_range(X_id)
+        if len(self.noise_range) != 2 or not self.noise_range[0] < self.noise_range[1]:
+            raise ValueError(
+                f"noise_range must be 'auto' or (low, high) with low < high; got "
+                f"{self.noise_range!r}."
+            )
+        shape = X_id.shape[1:]
+        return np.full(shape, float(self.noise_range[0])), np.full(shape, float(self.noise_range[1]))
+
+    def _singularities(self, low, high, seed):
+        """F*_k: mean features of noise (or of the given OoD samples)."""
+        if isinstance(self.singularity, str):
+            generator = torch.Generator().manual_seed(seed)
+            if self.tokens_:
+                source = random_tokens(
+                    self.n_noise, self.input_shape_[0], self.vocab_size_, generator=generator
+                )
+            else:
+                source = uniform_noise(self.n_noise, low, high, generator=generator)
+            source = source.numpy()
+        else:
+            source = self._validate_X(self.singularity, reset=False, name="singularity")
+        tap = self._tap()
+        means = [RunningMean() for _ in self.layers_]
+        with torch.inference_mode():
+            for sl in iter_batches(len(source), self.batch_size):
+                for mean, feats in zip(means, tap(to_tensor(source[sl], self.device_))):
+                    mean.update(feats)
+        return [m.mean().to(device=self.device_, dtype=torch.float32) for m in means]
+
+    def _extra_outliers(self, X_id, y_id, low, high, rng):
+        """Synthetic OoD inputs the layer stack is trained against.
+
+        Without real OoD samples: all kinds (noise, shuffled rows and, with
+        ``far_outliers``, inputs far outside the training range), as many as
+        ID samples (at most 10,000). With real OoD samples: only the far
+        kinds, a quarter as many, since the real ones cover the near side.
+        """
+        if self.combine != "stack":
+            return X_id[:0]
+        has_ood = bool((y_id == -1).any())
+        n = int(min(max(len(X_id), 8), 10_000))
+        if self.tokens_:
+            if has_ood:
+                return X_id[:0]
+            return synthetic_token_outliers(X_id, self.vocab_size_, n, random_state=rng)
+        if has_ood:
+            if not self.far_outliers:
+                return X_id[:0]
+            return synthetic_outliers(X_id, low, high, max(8, n // 4), kinds=("scaled", "wide"),
+                                      random_state=rng)
+        kinds = ("noise", "shuffled", "scaled", "wide") if self.far_outliers else ("noise", "shuffled")
+        return synthetic_outliers(X_id, low, high, n, kinds=kinds, random_state=rng)
+
+    # -------------------------------------------------------------- scoring
+
+    def _tap(self):
+        return FeatureTap(self.model_, self.layers_, pooling=self.pooling,
+                          perturb_at=self._perturb_at)
+
+    def _delta_like(self, x):
+        if self._perturb_at is None:
+            return torch.zeros_like(x, requires_grad=True)
+        dim = dict(self.model_.named_modules())[self._perturb_at].embedding_dim
+        return torch.zeros((*x.shape, dim), device=x.device, requires_grad=True)
+
+    def _batch_distances(self, tap, x):
+        """FSSD of each layer for one batch: tensor (batch, n_layers)."""
+        centres = self.singularities_
+        if self.epsilon == 0:
+            with torch.inference_mode():
+                feats = tap(x)
+                return torch.stack([fssd_distance(f, c) for f, c in zip(feats, centres)], dim=1)
+        columns = []
+        for k, centre in enumerate(centres):
+            with torch.enable_grad():
+                delta = self._delta_like(x)
+                (feats,) = tap(x, delta=delta, only=[k])
+                step = perturbation(fssd_distance(feats, centre), delta, self.epsilon)
+            with torch.inference_mode():
+                (feats,) = tap(x, delta=step, only=[k])
+                columns.append(fssd_distance(feats, centre))
+        return torch.stack(columns, dim=1)
+
+    def _distances(self, X):
+        """Per-layer FSSD of validated inputs, streamed in batches."""
+        tap = self._tap()
+        out = np.empty((len(X), len(self.layers_)), dtype=np.float64)
+        batches = iter_batches(len(X), self.batch_size)
+        total = -(-len(X) // self.batch_size)
+        for sl in tqdm(batches, total=total, disable=not self.verbose, desc="FSSD"):
+            out[sl] = to_numpy(self._batch_distances(tap, to_tensor(X[sl], self.device_)))
+        return out
+
+    def layer_scores(self, X):
+        """FSSD of each tapped layer, higher = more in-distribution.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_layers)
+            Column ``k`` is ``FSSD_k`` of layer ``layers_[k]`` (after input
+            pre-processing when ``epsilon > 0``).
+        """
+        check_is_fitted(self)
+        return self._distances(self._validate_X(X, reset=False))
+
+    def score_samples(self, X):
+        """In-distribution score: higher = more in-distribution.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            The layers combined by ``combiner_`` (log-odds of
+            in-distribution for ``combine="stack"``).
+        """
+        check_is_fitted(self)
+        return self.combiner_.decision_function(self.layer_scores(X))
+
+    def decision_function(self, X):
+        """``score_samples(X) - offset_``: negative = out-of-distribution.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """+1 for in-distribution, -1 for out-of-distribution.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) of int
+        """
+        return np.where(self.decision_function(X) < 0, -1, 1)
+
+    # ----------------------------------------------------- validation / io
+
+    def _validate_X(self, X, reset, name="X"):
+        if reset:
+            X = validate_data(self, X, allow_nd=True, dtype="numeric", ensure_min_samples=2,
+                              reset=True)
+            self.input_shape_ = tuple(X.shape[1:])
+            return X
+        if name == "X":
+            X = validate_data(self, X, allow_nd=True, dtype="numeric", reset=False)
+        else:
+            from sklearn.utils import check_array
+
+            X = check_array(X, allow_nd=True, dtype="numeric", input_name=name)
+        if tuple(X.shape[1:]) != self.input_shape_:
+            raise ValueError(
+                f"{name} has samples of shape {tuple(X.shape[1:])}, but FSSDDetector was fitted "
+                f"on samples of shape {self.input_shape_}; pass inputs shaped like the "
+                "training data."
+            )
+        if getattr(self, "tokens_", False) and not np.issubdtype(X.dtype, np.integer):
+            raise ValueError(
+                f"{name} has dtype {X.dtype}, but the detector was fitted on integer token ids; "
+                "pass token ids as an integer array."
+            )
+        return X
+
+    def __sklearn_clone__(self):
+        # The network is pretrained data, not a hyper-parameter: a clone keeps
+        # it as it is (sklearn's clone would re-create an unfitted skorch net).
+        params = self.get_params(deep=False)
+        model = params.pop("model")
+        cloned = {key: clone(value, safe=False) for key, value in params.items()}
+        return type(self)(model=model, **cloned)
+
+    def __getstate__(self):
+        # Serialise through torch.save, so that a detector fitted on CUDA
+        # loads on a machine without it (see __setstate__).
+        state = super().__getstate__()
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        return {"_torch_state": buffer.getvalue()}
+
+    def __setstate__(self, state):
+        if "_torch_state" in state:
+            map_location = None if torch.cuda.is_available() else "cpu"
+            state = torch.load(
+                io.BytesIO(state["_torch_state"]), map_location=map_location, weights_only=False
+            )
+            device = state.get("device_")
+            if device is not None and device.type == "cuda" and not torch.cuda.is_available():
+                warnings.warn(
+                    "This FSSDDetector was fitted on CUDA, which this machine lacks; it was "
+                    "loaded on the CPU (device_='cpu'). Scores are the same up to float "
+                    "rounding.",
+                    UserWarning,
+                )
+                state["device_"] = torch.device("cpu")
+                state["device"] = "cpu"
+        super().__setstate__(state)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = False
+        return tags
+
+
+class _Standardize(nn.Module):
+    """Subtract a mean and divide by a scale stored as buffers."""
+
+    def __init__(self, mean, scale):
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
+
+    def forward(self, x):
+        return (x.flatten(start_dim=1) - self.mean) / self.scale

@@ -1,0 +1,271 @@
+"""Forward-hook taps on named modules, and the one input-perturbation primitive.
+
+:class:`FeatureTap` reads the outputs of any submodules of any network, by the
+names of ``named_modules()``, with forward hooks that are removed when the
+call ends (also when it fails). No network needs a ``feature_list`` method.
+
+:func:`perturbation` is the gradient-sign step of FSSD's input pre-processing
+(Algorithm 1 of the paper, also ODIN's and Mahalanobis's step):
+``x~ = x + eps * sign(grad_x objective(x))``. The step is taken on an additive
+``delta`` at a "perturbation point": the input itself for continuous inputs,
+or the output of the embedding layer for token sequences, where inputs are
+integers and have no gradient.
+"""
+
+import difflib
+
+import torch
+from torch import nn
+
+__all__ = ["resolve_layers", "auto_layers", "FeatureTap", "perturbation"]
+
+# Modules whose outputs are features worth tapping when layers="auto".
+_FEATURE_MODULES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.RNNBase)
+_MAX_AUTO_LAYERS = 6
+
+
+def auto_layers(module):
+    """Layers that ``layers="auto"`` taps.
+
+    The network's own ``default_layers`` when it has them (every network of
+    :mod:`sklearn_fssd.models` does). Otherwise every linear, convolutional
+    and recurrent layer when there are at most six of them (the paper's
+    LeNet: both convolutions and both fully connected layers); for deeper
+    networks, the top-level blocks that hold such layers (for a ResNet: the
+    stem, each stage and the classifier).
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> auto_layers(nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)))
+    ['0', '2']
+    """
+    default = getattr(module, "default_layers", None)
+    if default is not None:
+        return list(default)
+    leaves = [name for name, m in module.named_modules() if name and isinstance(m, _FEATURE_MODULES)]
+    if not leaves:
+        raise ValueError(
+            f"layers='auto' found no linear, convolutional or recurrent layer in "
+            f"{type(module).__name__}; pass layers=[...] with names from "
+            f"{_valid_names(module)}."
+        )
+    if len(leaves) <= _MAX_AUTO_LAYERS:
+        return leaves
+    tops = []
+    for name in leaves:
+        top = name.split(".")[0]
+        if top not in tops:
+            tops.append(top)
+    return tops
+
+
+def _valid_names(module):
+    return [name for name, _ in module.named_modules() if name]
+
+
+def resolve_layers(module, layers):
+    """Check layer names against ``module.named_modules()``.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    layers : "auto", str or list of str
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    ValueError
+        For an unknown name: the message lists the valid names and the
+        closest match.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    >>> resolve_layers(net, ["0", "2"])
+    ['0', '2']
+    """
+    if isinstance(layers, str) and layers == "auto":
+        names = auto_layers(module)
+    elif isinstance(layers, str):
+        names = [layers]
+    else:
+        names = list(layers)
+    if not names:
+        raise ValueError("layers is empty; give at least one layer name, or layers='auto'.")
+    known = dict(module.named_modules())
+    for name in names:
+        if not isinstance(name, str) or not name or name not in known:
+            valid = _valid_names(module)
+            close = difflib.get_close_matches(str(name), valid, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"Layer {name!r} not found in {type(module).__name__}; available: {valid}.{hint}"
+            )
+    if len(set(names)) != len(names):
+        raise ValueError(f"layers lists a name twice: {names}.")
+    return names
+
+
+class _StopForward(Exception):
+    """Raised by a hook once every tapped layer has produced its output."""
+
+
+def _first_tensor(output):
+    # LSTM/GRU return (output, state); some blocks return tuples or lists.
+    while isinstance(output, (tuple, list)):
+        output = output[0]
+    return output
+
+
+def _pool(tensor, pooling, recurrent):
+    if pooling == "flatten" or tensor.dim() <= 2:
+        return tensor.flatten(start_dim=1)
+    # "avg": average over positions, keep channels
+    if recurrent:  # (N, L, H) with batch_first, or (N, H) already handled above
+        return tensor.mean(dim=1)
+    return tensor.flatten(start_dim=2).mean(dim=2)
+
+
+class FeatureTap:
+    """Read the outputs of named submodules during one forward pass.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network, in the state the caller wants (eval mode, device).
+    layers : list of str
+        Names from ``module.named_modules()`` (see :func:`resolve_layers`).
+    pooling : {"flatten", "avg"}, default="flatten"
+        ``"flatten"`` keeps the whole feature map as one vector, as the
+        paper's released code does; ``"avg"`` averages over spatial positions
+        (or time steps) and keeps one value per channel.
+    perturb_at : str or None, default=None
+        Name of the module whose output receives the additive ``delta`` in
+        :meth:`__call__`; ``None`` adds ``delta`` to the input.
+    stop_early : bool, default=True
+        Stop the forward pass once every tapped layer has fired, so tapping
+        only early layers does not pay for the rest of the network.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)).eval()
+    >>> feats = FeatureTap(net, ["0", "2"])(torch.zeros(5, 3))
+    >>> [f.shape for f in feats]
+    [torch.Size([5, 4]), torch.Size([5, 2])]
+    """
+
+    def __init__(self, module, layers, pooling="flatten", perturb_at=None, stop_early=True):
+        self.module = module
+        self.layers = list(layers)
+        self.pooling = pooling
+        self.perturb_at = perturb_at
+        self.stop_early = stop_early
+        modules = dict(module.named_modules())
+        self._targets = [modules[name] for name in self.layers]
+        self._perturb_module = modules[perturb_at] if perturb_at is not None else None
+
+    def __call__(self, x, delta=None, only=None):
+        """Forward ``x`` and return the features of the tapped layers.
+
+        Parameters
+        ----------
+        x : Tensor
+            A batch of inputs.
+        delta : Tensor or None
+            Added to the input (or to the output of ``perturb_at``).
+        only : list of int or None
+            Indices of the layers to return; the forward pass stops as soon
+            as they are all read.
+
+        Returns
+        -------
+        list of Tensor of shape (batch, n_features_k), in the order of
+        ``layers`` (or of ``only``).
+        """
+        wanted = list(range(len(self.layers))) if only is None else list(only)
+        captured = {}
+        handles = []
+
+        def make_hook(index, recurrent):
+            def hook(mod, inputs, output):
+                if index in captured:  # a module called twice: keep the first call
+                    return
+                captured[index] = _pool(_first_tensor(output), self.pooling, recurrent)
+                if self.stop_early and all(i in captured for i in wanted):
+                    raise _StopForward
+
+            return hook
+
+        try:
+            if delta is not None and self._perturb_module is not None:
+                handles.append(
+                    self._perturb_module.register_forward_hook(
+                        lambda mod, inputs, output: output + delta
+                    )
+                )
+            for index in wanted:
+                target = self._targets[index]
+                handles.append(
+                    target.register_forward_hook(
+                        make_hook(index, isinstance(target, nn.RNNBase))
+                    )
+                )
+            if delta is not None and self._perturb_module is None:
+                x = x + delta
+            try:
+                self.module(x)
+            except _StopForward:
+                pass
+        finally:
+            for handle in handles:
+                handle.remove()
+        missing = [self.layers[i] for i in wanted if i not in captured]
+        if missing:
+            raise RuntimeError(
+                f"Layers {missing} of {type(self.module).__name__} were not called during "
+                "the forward pass; tap modules that forward() uses."
+            )
+        return [captured[i] for i in wanted]
+
+
+def perturbation(objective, delta, epsilon):
+    """The gradient-sign step: ``epsilon * sign(d objective / d delta)``.
+
+    One primitive for FSSD, ODIN and Mahalanobis pre-processing. The caller
+    builds ``objective`` from a forward pass in which ``delta`` (a zero
+    tensor with ``requires_grad=True``) was added at the perturbation point;
+    the returned step is the new ``delta`` to forward again. Samples do not
+    interact: the objective is a sum of per-sample terms, so each sample's
+    step depends on that sample alone.
+
+    Parameters
+    ----------
+    objective : Tensor of shape (n_samples,)
+        Per-sample quantity to increase (FSSD: distance to F*; ODIN: the
+        maximum softmax probability).
+    delta : Tensor
+        The zero tensor the objective was computed through.
+    epsilon : float
+        Step size.
+
+    Returns
+    -------
+    Tensor shaped like ``delta``, without gradient.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.tensor([[1.0, -2.0]])
+    >>> delta = torch.zeros_like(x, requires_grad=True)
+    >>> perturbation(((x + delta) ** 2).sum(dim=1), delta, 0.1)
+    tensor([[ 0.1000, -0.1000]])
+    """
+    (grad,) = torch.autograd.grad(objective.sum(), delta, retain_graph=True)
+    return epsilon * torch.sign(grad)

@@ -1,0 +1,268 @@
+"""FSSD maths as small pure functions: noise, singularities, distances.
+
+Nothing here knows about networks or hooks. The functions take arrays or
+tensors and return arrays or tensors, so every formula of the paper is tested
+on hand-made inputs (``tests/test_singularity.py``).
+
+Notation (Huang et al., Sec. 3): for a layer ``k`` with feature map ``F_k``,
+
+* the Feature Space Singularity ``F*_k`` is the mean of ``F_k(noise)`` over
+  ``S`` uniform-noise inputs (:func:`running_centre` accumulates it batch by
+  batch);
+* ``FSSD_k(x) = ||F_k(x) - F*_k||_2`` (:func:`fssd_distance`); larger means
+  more in-distribution.
+"""
+
+import numpy as np
+import torch
+
+__all__ = [
+    "input_range",
+    "uniform_noise",
+    "random_tokens",
+    "fssd_distance",
+    "RunningMean",
+    "synthetic_outliers",
+    "synthetic_token_outliers",
+]
+
+
+def input_range(X, per_feature="auto"):
+    """Range ``(low, high)`` of the inputs, over which uniform noise is drawn.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, ...)
+        In-distribution inputs.
+    per_feature : bool or "auto", default="auto"
+        ``True`` gives one range per feature (the columns of a table have
+        their own units); ``False`` gives one range for the whole input (the
+        pixels of an image share theirs: per-pixel ranges collapse on the
+        always-black border of MNIST and make "noise" that is not noise).
+        ``"auto"`` is ``True`` for 2-D tables and ``False`` for images and
+        other inputs of more than two dimensions. Features whose range
+        collapses to a point (constant columns) get the range of the whole
+        input instead, so noise still varies along them.
+
+    Returns
+    -------
+    low, high : ndarray of shape X.shape[1:] (float64)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> low, high = input_range(np.array([[0.0, 10.0], [1.0, 30.0]]))
+    >>> low.tolist(), high.tolist()
+    ([0.0, 10.0], [1.0, 30.0])
+    >>> low, high = input_range(np.zeros((3, 1, 2, 2)) + np.arange(3)[:, None, None, None])
+    >>> float(low.min()), float(high.max())
+    (0.0, 2.0)
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if per_feature == "auto":
+        per_feature = X.ndim == 2
+    shape = X.shape[1:]
+    global_low, global_high = float(X.min()), float(X.max())
+    if not per_feature:
+        return np.full(shape, global_low), np.full(shape, global_high)
+    low, high = X.min(axis=0), X.max(axis=0)
+    collapsed = high <= low
+    low = np.where(collapsed, np.minimum(low, global_low), low)
+    high = np.where(collapsed, np.maximum(high, global_high), high)
+    return low, high
+
+
+def uniform_noise(n_samples, low, high, generator=None, dtype=torch.float32):
+    """Draw ``n_samples`` inputs uniformly from the box ``[low, high]``.
+
+    Parameters
+    ----------
+    n_samples : int
+    low, high : array-like of the input shape
+    generator : torch.Generator, optional
+
+    Returns
+    -------
+    Tensor of shape (n_samples, *low.shape) on the CPU.
+
+    Examples
+    --------
+    >>> import torch
+    >>> g = torch.Generator().manual_seed(0)
+    >>> x = uniform_noise(1000, [0.0, 5.0], [1.0, 6.0], generator=g)
+    >>> x.shape, bool((x[:, 1] >= 5).all() and (x[:, 1] <= 6).all())
+    (torch.Size([1000, 2]), True)
+    """
+    low = torch.as_tensor(np.asarray(low), dtype=dtype)
+    high = torch.as_tensor(np.asarray(high), dtype=dtype)
+    u = torch.rand((int(n_samples), *low.shape), generator=generator, dtype=dtype)
+    return low + u * (high - low)
+
+
+def random_tokens(n_samples, length, vocab_size, generator=None):
+    """Uniformly random token sequences: the noise of a sequence model.
+
+    Examples
+    --------
+    >>> import torch
+    >>> t = random_tokens(4, 7, 5, generator=torch.Generator().manual_seed(0))
+    >>> t.shape, t.dtype, int(t.max()) < 5
+    (torch.Size([4, 7]), torch.int64, True)
+    """
+    return torch.randint(0, int(vocab_size), (int(n_samples), int(length)), generator=generator)
+
+
+def fssd_distance(features, centre):
+    """Feature Space Singularity Distance of each row of ``features``.
+
+    Parameters
+    ----------
+    features : Tensor of shape (n_samples, n_features)
+        Flattened (or pooled) feature maps of one layer.
+    centre : Tensor of shape (n_features,)
+        The singularity ``F*`` of that layer.
+
+    Returns
+    -------
+    Tensor of shape (n_samples,)
+        ``||features[i] - centre||_2``; larger = further from the
+        singularity = more in-distribution.
+
+    Examples
+    --------
+    >>> import torch
+    >>> fssd_distance(torch.tensor([[3.0, 4.0], [1.0, 1.0]]), torch.tensor([0.0, 0.0]))
+    tensor([5.0000, 1.4142])
+    """
+    return torch.linalg.vector_norm(features - centre, ord=2, dim=1)
+
+
+class RunningMean:
+    """Mean of feature rows accumulated batch by batch, in float64.
+
+    The singularity is a mean over ``S`` noise inputs; accumulating it means
+    memory does not grow with ``S``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> m = RunningMean()
+    >>> m.update(torch.tensor([[0.0, 2.0]])); m.update(torch.tensor([[2.0, 4.0], [4.0, 6.0]]))
+    >>> m.mean()
+    tensor([2., 4.], dtype=torch.float64)
+    """
+
+    def __init__(self):
+        self.total = None
+        self.count = 0
+
+    def update(self, rows):
+        rows = rows.detach().to(torch.float64)
+        batch_sum = rows.sum(dim=0)
+        self.total = batch_sum if self.total is None else self.total + batch_sum
+        self.count += rows.shape[0]
+
+    def mean(self):
+        if self.count == 0:
+            raise ValueError("RunningMean.mean() called before any update().")
+        return self.total / self.count
+
+
+_KINDS = ("noise", "shuffled", "scaled", "wide")
+
+
+def synthetic_outliers(X, low, high, n_samples, kinds=_KINDS, random_state=None):
+    """Inputs that are out-of-distribution for data like ``X``, made from ``X``.
+
+    They let the layers be combined without any real OoD data. The kinds,
+    drawn in about equal numbers:
+
+    * ``"noise"``: uniform noise over ``[low, high]`` (fresh draws, not those
+      behind F*);
+    * ``"shuffled"``: rows of ``X`` with their features shuffled within each
+      row (the value statistics of the data, none of its structure);
+    * ``"scaled"``: rows of ``X`` pushed away from the centre of the box by a
+      factor of 3 to 30;
+    * ``"wide"``: noise over a box 3 to 30 times wider than ``[low, high]``.
+
+    The last two lie far outside the training range. A ReLU network maps
+    such inputs to large features, far from F*, so a detector that only asks
+    "how far from F*?" calls them in-distribution; training the layer stack
+    against them fixes that.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, ...), float
+    low, high : ndarray of shape X.shape[1:]
+    n_samples : int
+    kinds : sequence of {"noise", "shuffled", "scaled", "wide"}
+    random_state : int, RandomState instance or None
+
+    Returns
+    -------
+    ndarray of shape (n_samples, ...), float32
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.RandomState(0).rand(20, 3)
+    >>> synthetic_outliers(X, X.min(0), X.max(0), 9, random_state=0).shape
+    (9, 3)
+    """
+    from sklearn.utils import check_random_state
+
+    unknown = set(kinds) - set(_KINDS)
+    if unknown or not kinds:
+        raise ValueError(f"kinds must be a non-empty subset of {_KINDS}; got {list(kinds)}.")
+    rng = check_random_state(random_state)
+    X = np.asarray(X, dtype=np.float64)
+    shape = X.shape[1:]
+    counts = np.full(len(kinds), n_samples // len(kinds))
+    counts[: n_samples % len(kinds)] += 1
+    centre = (low + high) / 2.0
+    half = np.maximum((high - low) / 2.0, 1e-12)
+
+    def far_scale(n):
+        scale = np.exp(rng.uniform(np.log(3.0), np.log(30.0), size=n))
+        return scale.reshape(-1, *([1] * len(shape)))
+
+    parts = []
+    for kind, n in zip(kinds, counts):
+        if kind == "noise":
+            parts.append(low + rng.uniform(size=(n, *shape)) * (high - low))
+        elif kind == "shuffled":
+            rows = X.reshape(len(X), -1)[rng.randint(len(X), size=n)].copy()
+            for row in rows:
+                rng.shuffle(row)
+            parts.append(rows.reshape(-1, *shape))
+        elif kind == "scaled":
+            offset = X[rng.randint(len(X), size=n)] - centre
+            # values at the centre would not move: push them by half the box
+            signs = rng.choice([-1.0, 1.0], size=offset.shape)
+            offset = np.where(np.abs(offset) < 1e-12, half * signs, offset)
+            parts.append(centre + far_scale(n) * offset)
+        else:  # "wide"
+            parts.append(centre + far_scale(n) * half * rng.uniform(-1, 1, size=(n, *shape)))
+    return np.concatenate(parts).astype(np.float32)
+
+
+def synthetic_token_outliers(X, vocab_size, n_samples, random_state=None):
+    """Synthetic OoD token sequences: uniformly random tokens and shuffled rows of ``X``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0, 1, 2, 3]] * 5)
+    >>> synthetic_token_outliers(X, 4, 6, random_state=0).shape
+    (6, 4)
+    """
+    from sklearn.utils import check_random_state
+
+    rng = check_random_state(random_state)
+    X = np.asarray(X)
+    n_noise = n_samples // 2
+    noise = rng.randint(0, vocab_size, size=(n_noise, X.shape[1]))
+    shuffled = X[rng.randint(len(X), size=n_samples - n_noise)].copy()
+    for row in shuffled:
+        rng.shuffle(row)
+    return np.vstack([noise, shuffled]).astype(X.dtype)
