@@ -20,7 +20,7 @@ from torch import nn
 __all__ = ["resolve_layers", "auto_layers", "FeatureTap", "perturbation"]
 
 # Modules whose outputs are features worth tapping when layers="auto".
-_FEATURE_MODULES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.RNNBase)
+_FEATURE_MODULES = (nn.Embedding, nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.RNNBase)
 _MAX_AUTO_LAYERS = 6
 
 
@@ -28,8 +28,8 @@ def auto_layers(module):
     """Layers that ``layers="auto"`` taps.
 
     The network's own ``default_layers`` when it has them (every network of
-    :mod:`sklearn_fssd.models` does). Otherwise every linear, convolutional
-    and recurrent layer when there are at most six of them (the paper's
+    :mod:`sklearn_fssd.models` does). Otherwise every embedding, linear,
+    convolutional and recurrent layer when there are at most six of them (the paper's
     LeNet: both convolutions and both fully connected layers); for deeper
     networks, the top-level blocks that hold such layers (for a ResNet: the
     stem, each stage and the classifier).
@@ -46,7 +46,7 @@ def auto_layers(module):
     leaves = [name for name, m in module.named_modules() if name and isinstance(m, _FEATURE_MODULES)]
     if not leaves:
         raise ValueError(
-            f"layers='auto' found no linear, convolutional or recurrent layer in "
+            f"layers='auto' found no embedding, linear, convolutional or recurrent layer in "
             f"{type(module).__name__}; pass layers=[...] with names from "
             f"{_valid_names(module)}."
         )

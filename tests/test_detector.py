@@ -1,0 +1,451 @@
+"""Behaviour of FSSDDetector that users rely on."""
+
+import copy
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from torch import nn
+
+from sklearn_fssd import FSSDDetector
+
+from conftest import SmallCNN
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+def auroc(id_scores, ood_scores):
+    """AUROC with in-distribution as the positive class."""
+    y = np.r_[np.ones(len(id_scores)), np.zeros(len(ood_scores))]
+    return roc_auc_score(y, np.r_[id_scores, ood_scores])
+
+
+def model_snapshot(module):
+    return {
+        "state": {k: v.detach().clone() for k, v in module.state_dict().items()},
+        "training": {name: m.training for name, m in module.named_modules()},
+        "requires_grad": {name: p.requires_grad for name, p in module.named_parameters()},
+        "grads": {
+            name: None if p.grad is None else p.grad.clone() for name, p in module.named_parameters()
+        },
+        "hooks": sum(len(m._forward_hooks) for m in module.modules()),
+        "device": {p.device for p in module.parameters()},
+    }
+
+
+def assert_same_snapshot(before, after):
+    assert before["training"] == after["training"]
+    assert before["requires_grad"] == after["requires_grad"]
+    for name, grad in before["grads"].items():
+        other = after["grads"][name]
+        assert (grad is None and other is None) or torch.equal(grad, other), name
+    assert before["hooks"] == after["hooks"]
+    assert before["device"] == after["device"]
+    assert before["state"].keys() == after["state"].keys()
+    for key, value in before["state"].items():
+        assert torch.equal(value, after["state"][key]), key
+
+
+# ---------------------------------------------------------------- tables
+
+
+@pytest.fixture(scope="module")
+def table():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(600, 5))
+    X[:, 1] = 2 * X[:, 0] + 0.1 * X[:, 1]  # structure the network can learn
+    return X[:400], X[400:]
+
+
+@pytest.fixture(scope="module")
+def table_detector(table):
+    X_train, _ = table
+    return FSSDDetector(max_epochs=20, random_state=0).fit(X_train)
+
+
+def test_default_network_needs_no_labels_and_separates_noise(table, table_detector):
+    _, X_test = table
+    rng = np.random.RandomState(3)
+    noise = rng.uniform(X_test.min(0), X_test.max(0), size=X_test.shape)
+    scores_id = table_detector.score_samples(X_test)
+    scores_ood = table_detector.score_samples(noise)
+    assert auroc(scores_id, scores_ood) > 0.8
+    assert table_detector.layers_ == ["net.enc1", "net.code", "net.dec1", "net.out"]
+
+
+@pytest.mark.parametrize("transform", [lambda X: 100 * X, lambda X: X + 1e3, lambda X: -50 * X])
+def test_inputs_far_outside_the_training_range_are_flagged(table, table_detector, transform):
+    # FSSD alone calls these in-distribution (their features are far from F*);
+    # the detector must not.
+    _, X_test = table
+    far = transform(X_test)
+    assert (table_detector.predict(far) == -1).mean() > 0.95
+    assert np.median(table_detector.score_samples(far)) < np.median(
+        table_detector.score_samples(X_test)
+    )
+
+
+def test_plain_fssd_calls_far_inputs_in_distribution(table, table_detector):
+    # Why far_outliers exists: the raw distance grows with the input norm.
+    _, X_test = table
+    raw_id = table_detector.layer_scores(X_test)
+    raw_far = table_detector.layer_scores(100 * X_test)
+    assert (np.median(raw_far, axis=0) > np.median(raw_id, axis=0)).all()
+
+
+def test_predict_and_decision_function_follow_sklearn_conventions(table, table_detector):
+    _, X_test = table
+    pred = table_detector.predict(X_test)
+    assert set(np.unique(pred)) <= {-1, 1}
+    assert pred.dtype.kind == "i"
+    decision = table_detector.decision_function(X_test)
+    np.testing.assert_allclose(
+        decision, table_detector.score_samples(X_test) - table_detector.offset_
+    )
+    np.testing.assert_array_equal(pred, np.where(decision < 0, -1, 1))
+    assert (pred == 1).mean() > 0.8
+
+
+@pytest.mark.parametrize("contamination", [0.05, 0.2])
+def test_contamination_sets_the_share_flagged_in_training(table, contamination):
+    X_train, _ = table
+    det = FSSDDetector(max_epochs=5, contamination=contamination, random_state=0).fit(X_train)
+    flagged = (det.predict(X_train) == -1).mean()
+    assert abs(flagged - contamination) < 0.02
+
+
+def test_random_state_makes_fit_reproducible(table):
+    X_train, X_test = table
+    a = FSSDDetector(max_epochs=5, random_state=7).fit(X_train).score_samples(X_test)
+    b = FSSDDetector(max_epochs=5, random_state=7).fit(X_train).score_samples(X_test)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_mean_combination_needs_no_stack(table):
+    X_train, X_test = table
+    det = FSSDDetector(max_epochs=5, combine="mean", random_state=0).fit(X_train)
+    assert not hasattr(det.combiner_, "regression_")
+    layer = det.layer_scores(X_test)
+    z = (np.log(layer) - det.combiner_.centre_) / det.combiner_.scale_
+    np.testing.assert_allclose(det.score_samples(X_test), z.mean(axis=1))
+
+
+def test_works_in_a_pipeline_with_a_dataframe_free_of_warnings(table, recwarn):
+    pd = pytest.importorskip("pandas")
+    X_train, X_test = table
+    cols = [f"f{i}" for i in range(X_train.shape[1])]
+    pipe = make_pipeline(StandardScaler(), FSSDDetector(max_epochs=3, random_state=0))
+    pipe.fit(pd.DataFrame(X_train, columns=cols))
+    scores = pipe.score_samples(pd.DataFrame(X_test, columns=cols))
+    assert scores.shape == (len(X_test),)
+    assert not [w for w in recwarn if "feature names" in str(w.message)]
+
+
+# ---------------------------------------------------------------- images
+
+
+@pytest.fixture(scope="module")
+def image_detector(trained_cnn, digits):
+    X_train, _, _, _ = digits
+    return FSSDDetector(trained_cnn, random_state=0).fit(X_train)
+
+
+def test_auto_layers_of_a_plain_cnn(image_detector):
+    assert image_detector.layers_ == ["conv1", "conv2", "fc1", "fc2"]
+
+
+def test_unsupervised_fit_detects_noise_and_shuffled_digits(image_detector, digits, digits_ood):
+    _, _, X_test, _ = digits
+    assert auroc(image_detector.score_samples(X_test), image_detector.score_samples(digits_ood)) > 0.9
+
+
+def test_layer_scores_are_fssd_distances(image_detector, digits):
+    _, _, X_test, _ = digits
+    scores = image_detector.layer_scores(X_test[:20])
+    assert scores.shape == (20, 4)
+    # recompute the last layer by hand: logits minus the singularity
+    module = image_detector.model_
+    with torch.no_grad():
+        logits = module(torch.from_numpy(X_test[:20]))
+    expected = torch.linalg.vector_norm(logits - image_detector.singularities_[-1], dim=1)
+    np.testing.assert_allclose(scores[:, -1], expected.numpy(), rtol=1e-5)
+
+
+def test_supervised_stack_on_validation_labels(trained_cnn, digits, digits_ood):
+    _, _, X_test, _ = digits
+    X_val = np.concatenate([X_test[:300], digits_ood[::2]])
+    y_val = np.r_[np.ones(300), -np.ones(len(digits_ood[::2]))]
+    held_id, held_ood = X_test[300:], digits_ood[1::2]
+    det = FSSDDetector(trained_cnn, random_state=0).fit(X_val, y_val)
+    assert auroc(det.score_samples(held_id), det.score_samples(held_ood)) > 0.98
+    # the paper's plain linear stack is weaker here: early layers are two-sided
+    plain = FSSDDetector(trained_cnn, far_outliers=False, random_state=0).fit(X_val, y_val)
+    assert auroc(plain.score_samples(held_id), plain.score_samples(held_ood)) > 0.9
+    assert plain.combiner_.regression_.coef_.shape == (1, 4)
+    assert det.combiner_.regression_.coef_.shape == (1, 8)
+
+
+def test_epsilon_moves_in_distribution_away_from_the_singularity(trained_cnn, digits):
+    _, _, X_test, _ = digits
+    plain = FSSDDetector(trained_cnn, random_state=0).fit(X_test)
+    pert = FSSDDetector(trained_cnn, epsilon=0.05, random_state=0).fit(X_test)
+    np.testing.assert_allclose(
+        torch.stack(plain.singularities_[0:1]).numpy(), torch.stack(pert.singularities_[0:1]).numpy()
+    )
+    # each layer's step increases that layer's distance
+    assert (pert.layer_scores(X_test[:50]) > plain.layer_scores(X_test[:50])).all()
+
+
+@pytest.mark.parametrize("epsilon", [0.0, 0.02])
+def test_scores_do_not_depend_on_the_batch(trained_cnn, digits, epsilon):
+    X_train, _, X_test, _ = digits
+    det = FSSDDetector(trained_cnn, epsilon=epsilon, batch_size=256, random_state=0).fit(
+        X_train[:200]
+    )
+    full = det.layer_scores(X_test[:40])
+    det.set_params(batch_size=7)
+    np.testing.assert_allclose(det.layer_scores(X_test[:40]), full, rtol=1e-5)
+    alone = np.vstack([det.layer_scores(X_test[i : i + 1]) for i in (0, 13, 39)])
+    np.testing.assert_allclose(alone, full[[0, 13, 39]], rtol=1e-5)
+
+
+def test_avg_pooling_gives_channel_sized_features(trained_cnn, digits):
+    X_train, _, _, _ = digits
+    det = FSSDDetector(trained_cnn, layers=["conv1", "conv2"], pooling="avg", random_state=0)
+    det.fit(X_train[:100])
+    assert [c.shape[0] for c in det.singularities_] == [8, 16]
+
+
+def test_singularity_from_given_ood_samples(trained_cnn, digits, digits_ood):
+    X_train, _, _, _ = digits
+    det = FSSDDetector(trained_cnn, layers="fc2", singularity=digits_ood[:100], random_state=0)
+    det.fit(X_train)
+    with torch.no_grad():
+        expected = trained_cnn.module_.eval()(torch.from_numpy(digits_ood[:100])).mean(0)
+    np.testing.assert_allclose(det.singularities_[0].numpy(), expected.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_noise_range_auto_is_global_for_images(image_detector, digits):
+    X_train, _, _, _ = digits
+    # the border pixels of digits are always 0: per-pixel ranges would collapse
+    assert image_detector.noise_low_.min() == 0.0 == image_detector.noise_low_.max()
+    assert image_detector.noise_high_.min() == X_train.max() == image_detector.noise_high_.max()
+
+
+# ------------------------------------------------- the user's model is safe
+
+
+def test_user_module_is_left_exactly_as_it_was(digits):
+    X_train, _, X_test, _ = digits
+    torch.manual_seed(0)
+    module = SmallCNN()
+    module.train()  # training mode: BatchNorm would update its statistics
+    module.fc2.weight.requires_grad_(False)
+    with torch.no_grad():
+        module.bn1.running_mean.fill_(0.3)
+    before = model_snapshot(module)
+    det = FSSDDetector(module, epsilon=0.01, random_state=0).fit(X_train[:100])
+    det.score_samples(X_test[:50])
+    det.layer_scores(X_test[:50])
+    assert_same_snapshot(before, model_snapshot(module))
+    assert module.training
+
+
+def test_skorch_net_is_left_exactly_as_it_was(trained_cnn, digits):
+    X_train, _, X_test, _ = digits
+    before = model_snapshot(trained_cnn.module_)
+    history = len(trained_cnn.history)
+    det = FSSDDetector(trained_cnn, epsilon=0.01, random_state=0).fit(X_train[:100])
+    det.predict(X_test[:30])
+    assert_same_snapshot(before, model_snapshot(trained_cnn.module_))
+    assert len(trained_cnn.history) == history
+
+
+# ------------------------------------------------------------ sequences
+
+
+class TinyLSTM(nn.Module):
+    def __init__(self, vocab=4, dim=6, hidden=8, n_classes=2):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, dim)
+        self.lstm = nn.LSTM(dim, hidden, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(2 * hidden, n_classes)
+
+    def forward(self, x):
+        out, _ = self.lstm(self.embedding(x))
+        return self.fc(out.mean(dim=1))
+
+
+def test_token_sequences_with_perturbation_in_embedding_space():
+    torch.manual_seed(0)
+    module = TinyLSTM()
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 4, size=(60, 12))
+    det = FSSDDetector(module, epsilon=0.05, random_state=0).fit(X)
+    assert det.tokens_ and det.layers_ == ["embedding", "lstm", "fc"]
+    scores = det.layer_scores(X[:10])
+    plain = FSSDDetector(module, random_state=0).fit(X).layer_scores(X[:10])
+    assert scores.shape == (10, 3)
+    assert (scores >= plain - 1e-6).all() and (scores > plain).any()
+    with pytest.raises(ValueError, match="integer token ids"):
+        det.score_samples(X[:5].astype(np.float64))
+
+
+# ------------------------------------------------- clone, pickle, search
+
+
+def test_clone_keeps_the_network_and_refits_identically(trained_cnn, digits, image_detector):
+    X_train, _, X_test, _ = digits
+    cloned = clone(image_detector)
+    assert cloned.model is trained_cnn
+    assert not hasattr(cloned, "offset_")
+    np.testing.assert_allclose(
+        cloned.fit(X_train).score_samples(X_test[:50]), image_detector.score_samples(X_test[:50])
+    )
+
+
+def test_pickle_round_trip_gives_identical_scores(image_detector, digits):
+    _, _, X_test, _ = digits
+    loaded = pickle.loads(pickle.dumps(image_detector))
+    np.testing.assert_array_equal(
+        loaded.score_samples(X_test[:50]), image_detector.score_samples(X_test[:50])
+    )
+    copied = copy.deepcopy(image_detector)
+    np.testing.assert_array_equal(
+        copied.score_samples(X_test[:50]), image_detector.score_samples(X_test[:50])
+    )
+
+
+def test_grid_search_over_epsilon_in_a_pipeline(table):
+    X_train, X_test = table
+    rng = np.random.RandomState(0)
+    X_ood = rng.uniform(-4, 4, size=(200, X_train.shape[1]))
+    X_val = np.vstack([X_test, X_ood])
+    y_val = np.r_[np.ones(len(X_test)), -np.ones(len(X_ood))]
+    pipe = make_pipeline(StandardScaler(), FSSDDetector(max_epochs=3, random_state=0))
+    search = GridSearchCV(
+        pipe,
+        {"fssddetector__epsilon": [0.0, 0.01]},
+        scoring="roc_auc",
+        cv=StratifiedKFold(3, shuffle=True, random_state=0),
+    ).fit(X_val, y_val)
+    assert search.best_params_["fssddetector__epsilon"] in (0.0, 0.01)
+    assert search.best_score_ > 0.8
+    assert (search.predict(X_ood) == -1).mean() > 0.8
+    assert (search.predict(X_test) == 1).mean() > 0.8
+
+
+# ---------------------------------------------------------------- errors
+
+
+@pytest.fixture(scope="module")
+def fitted_small(table):
+    X_train, _ = table
+    return FSSDDetector(max_epochs=2, random_state=0).fit(X_train[:100])
+
+
+@pytest.mark.parametrize(
+    "X, message",
+    [
+        (np.full((3, 5), np.nan), "NaN"),
+        (np.full((3, 5), np.inf), "infinity"),
+        (np.zeros((3, 4)), "5 features"),
+        (np.zeros((0, 5)), "0 sample"),
+        (np.array([["a"] * 5] * 3, dtype=object), "could not convert|string"),
+    ],
+)
+def test_bad_input_at_scoring_is_named(fitted_small, X, message):
+    with pytest.raises(ValueError, match=message):
+        fitted_small.score_samples(X)
+
+
+def test_wrong_image_shape_is_named(image_detector):
+    with pytest.raises(ValueError, match=r"shape \(1, 9, 9\).*fitted on samples of shape \(1, 8, 8\)"):
+        image_detector.score_samples(np.zeros((2, 1, 9, 9), dtype=np.float32))
+
+
+def test_unfitted_detector_raises_not_fitted():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        FSSDDetector().score_samples(np.zeros((2, 3)))
+
+
+def test_unfitted_skorch_net_is_refused():
+    from skorch import NeuralNetClassifier
+
+    with pytest.raises(ValueError, match="never fitted.*net.fit"):
+        FSSDDetector(NeuralNetClassifier(SmallCNN)).fit(np.zeros((4, 1, 8, 8), np.float32))
+
+
+def test_unknown_layer_lists_the_valid_names(trained_cnn, digits):
+    X_train, _, _, _ = digits
+    with pytest.raises(ValueError, match=r"Layer 'fc3' not found in SmallCNN; available: \['conv1'"):
+        FSSDDetector(trained_cnn, layers=["conv1", "fc3"]).fit(X_train[:20])
+
+
+def test_negative_epsilon_is_refused(table):
+    with pytest.raises(ValueError, match="'epsilon' parameter of FSSDDetector must be a float in the range \\[0"):
+        FSSDDetector(epsilon=-0.1).fit(table[0])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised without CUDA")
+def test_cuda_without_cuda_says_what_to_do(table):
+    with pytest.raises(RuntimeError, match="CUDA is not available.*device='cpu'"):
+        FSSDDetector(device="cuda").fit(table[0])
+
+
+def test_empty_or_bad_labels(table):
+    X_train, _ = table
+    with pytest.raises(ValueError, match="0 sample"):
+        FSSDDetector().fit(X_train[:0])
+    with pytest.raises(ValueError, match="no in-distribution sample"):
+        FSSDDetector().fit(X_train[:10], -np.ones(10))
+    with pytest.warns(UserWarning, match="np.where\\(y == 1, -1, 1\\)"):
+        FSSDDetector(max_epochs=1).fit(X_train[:20], np.r_[np.zeros(10), np.ones(10)])
+
+
+# ------------------------------------------------------------------ CUDA
+
+
+@pytest.mark.cuda
+@needs_cuda
+def test_cuda_scores_match_cpu(trained_cnn, digits):
+    X_train, _, X_test, _ = digits
+    cpu = FSSDDetector(trained_cnn, epsilon=0.01, random_state=0).fit(X_train)
+    gpu = FSSDDetector(trained_cnn, epsilon=0.01, device="cuda", random_state=0).fit(X_train)
+    assert gpu.device_.type == "cuda"
+    np.testing.assert_allclose(gpu.layer_scores(X_test), cpu.layer_scores(X_test), rtol=1e-3)
+
+
+@pytest.mark.cuda
+@needs_cuda
+def test_detector_pickled_on_cuda_loads_on_a_cpu_only_machine(trained_cnn, digits, tmp_path):
+    import subprocess
+    import sys
+
+    X_train, _, X_test, _ = digits
+    det = FSSDDetector(trained_cnn, device="cuda", random_state=0).fit(X_train)
+    path = tmp_path / "det.pkl"
+    path.write_bytes(pickle.dumps(det))
+    np.save(tmp_path / "x.npy", X_test[:20])
+    np.save(tmp_path / "expected.npy", det.score_samples(X_test[:20]))
+    script = (
+        "import pickle, warnings, numpy as np, sys\n"
+        f"sys.path.insert(0, {str(__import__('pathlib').Path(__file__).parent)!r})\n"
+        "with warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('always')\n"
+        f"    det = pickle.loads(open({str(path)!r}, 'rb').read())\n"
+        "assert any('fitted on CUDA' in str(x.message) for x in w)\n"
+        "assert det.device_.type == 'cpu'\n"
+        f"s = det.score_samples(np.load({str(tmp_path / 'x.npy')!r}))\n"
+        f"np.testing.assert_allclose(s, np.load({str(tmp_path / 'expected.npy')!r}), rtol=1e-3, atol=1e-4)\n"
+    )
+    env = {**__import__("os").environ, "CUDA_VISIBLE_DEVICES": ""}
+    subprocess.run([sys.executable, "-c", script], check=True, env=env)
