@@ -103,7 +103,10 @@ class LayerCombiner(BaseEstimator):
         inliers = log_distances(D[y == 1])
         self.centre_ = inliers.mean(axis=0)
         scale = inliers.std(axis=0)
-        self.scale_ = np.where(scale > 0, scale, 1.0)
+        # a layer constant on the ID data has a std of 0 up to rounding (2e-16
+        # for log(4) repeated 60 times): dividing by that would blow any other value up
+        constant = scale <= 1e-9 * np.maximum(1.0, np.abs(self.centre_))
+        self.scale_ = np.where(constant, 1.0, scale)
         if self.method == "mean":
             return self
         n_minority = int(min((y == 1).sum(), (y == -1).sum()))

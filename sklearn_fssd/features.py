@@ -123,12 +123,21 @@ def _first_tensor(output):
 
 
 def _pool(tensor, pooling, recurrent):
+    if recurrent == "time_first" and tensor.dim() == 3:
+        tensor = tensor.transpose(0, 1)  # (L, N, H) -> (N, L, H): one row per sample
     if pooling == "flatten" or tensor.dim() <= 2:
         return tensor.flatten(start_dim=1)
     # "avg": average over positions, keep channels
-    if recurrent:  # (N, L, H) with batch_first, or (N, H) already handled above
+    if recurrent:  # (N, L, H) after the transpose above, or (N, H) handled above
         return tensor.mean(dim=1)
     return tensor.flatten(start_dim=2).mean(dim=2)
+
+
+def _recurrent_layout(module):
+    """False for non-recurrent modules; else "batch_first" or "time_first"."""
+    if not isinstance(module, nn.RNNBase):
+        return False
+    return "batch_first" if module.batch_first else "time_first"
 
 
 class FeatureTap:
@@ -214,7 +223,7 @@ class FeatureTap:
                 target = self._targets[index]
                 handles.append(
                     target.register_forward_hook(
-                        make_hook(index, isinstance(target, nn.RNNBase))
+                        make_hook(index, _recurrent_layout(target))
                     )
                 )
             if delta is not None and self._perturb_module is None:

@@ -182,20 +182,24 @@ def synthetic_outliers(X, low, high, n_samples, kinds=_KINDS, random_state=None)
     * ``"shuffled"``: rows of ``X`` with their features shuffled within each
       row (the value statistics of the data, none of its structure);
     * ``"scaled"``: rows of ``X`` pushed away from the centre of the box by a
-      factor of 3 to 30;
-    * ``"wide"``: noise over a box 3 to 30 times wider than ``[low, high]``.
+      factor of 3 to 30 (rows inside the box are first stretched, along their
+      own direction from the centre, onto its surface, so that rows near the
+      centre leave the box too);
+    * ``"wide"``: noise on the surfaces of boxes 3 to 30 times wider than
+      ``[low, high]`` (same centre).
 
-    The last two lie far outside the training range. A ReLU network maps
-    such inputs to large features, far from F*, so a detector that only asks
-    "how far from F*?" calls them in-distribution; training the layer stack
-    against them fixes that.
+    The last two lie far outside the training range: every such sample has
+    at least one feature at least three half-widths from the centre. A ReLU
+    network maps such inputs to large features, far from F*, so a detector
+    that only asks "how far from F*?" calls them in-distribution; training the
+    layer stack against them fixes that.
 
     Parameters
     ----------
     X : ndarray of shape (n, ...), float
     low, high : ndarray of shape X.shape[1:]
     n_samples : int
-    kinds : sequence of {"noise", "shuffled", "scaled", "wide"}
+    kinds : str or sequence of {"noise", "shuffled", "scaled", "wide"}
     random_state : int, RandomState instance or None
 
     Returns
@@ -211,6 +215,8 @@ def synthetic_outliers(X, low, high, n_samples, kinds=_KINDS, random_state=None)
     """
     from sklearn.utils import check_random_state
 
+    if isinstance(kinds, str):
+        kinds = [kinds]
     unknown = set(kinds) - set(_KINDS)
     if unknown or not kinds:
         raise ValueError(f"kinds must be a non-empty subset of {_KINDS}; got {list(kinds)}.")
@@ -226,6 +232,12 @@ def synthetic_outliers(X, low, high, n_samples, kinds=_KINDS, random_state=None)
         scale = np.exp(rng.uniform(np.log(3.0), np.log(30.0), size=n))
         return scale.reshape(-1, *([1] * len(shape)))
 
+    def reach(u):
+        # largest |u_j| of each row (u in units of the half-box), at most 1:
+        # dividing by it moves rows inside the box onto its surface
+        top = np.abs(u).reshape(len(u), -1).max(axis=1) if u.size else np.ones(len(u))
+        return np.minimum(top, 1.0).reshape(-1, *([1] * len(shape)))
+
     parts = []
     for kind, n in zip(kinds, counts):
         if kind == "noise":
@@ -240,9 +252,10 @@ def synthetic_outliers(X, low, high, n_samples, kinds=_KINDS, random_state=None)
             # values at the centre would not move: push them by half the box
             signs = rng.choice([-1.0, 1.0], size=offset.shape)
             offset = np.where(np.abs(offset) < 1e-12, half * signs, offset)
-            parts.append(centre + far_scale(n) * offset)
+            parts.append(centre + far_scale(n) * offset / reach(offset / half))
         else:  # "wide"
-            parts.append(centre + far_scale(n) * half * rng.uniform(-1, 1, size=(n, *shape)))
+            u = rng.uniform(-1, 1, size=(n, *shape))
+            parts.append(centre + far_scale(n) * half * u / reach(u))
     return np.concatenate(parts).astype(np.float32)
 
 

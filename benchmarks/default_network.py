@@ -1,0 +1,140 @@
+"""Which network should FSSDDetector(model=None) build and train on unlabelled tables?
+
+    python -m benchmarks.default_network [--datasets cardio pima ...] [--splits 1]
+
+Candidates, each trained on the (unlabelled, contaminated) training part only:
+  * autoencoder   - the MLPAutoencoder reconstructing standardised X (the default);
+  * discriminator - an MLP trained to tell X from synthetic outliers (uniform noise and
+                    feature-shuffled rows), a self-supervised classification;
+  * untrained     - the autoencoder at its random initialisation (control: does training matter?).
+Protocol (PyOD's): random 60/40 split, StandardScaler fitted on the training part,
+contamination = true outlier share, ROC-AUC of -score_samples on the test part. IForest as a
+reference. Writes benchmarks/results/default_network.{md,json}.
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.ensemble import IsolationForest
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+from torch import nn
+
+from sklearn_fssd import FSSDDetector
+from sklearn_fssd._utils import torch_seed
+from sklearn_fssd.datasets import list_odds_datasets, load_odds
+from sklearn_fssd.detector import _Standardize
+from sklearn_fssd.models import MLP, MLPAutoencoder
+from sklearn_fssd.singularity import input_range, synthetic_outliers
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _hidden(d):
+    return (int(np.clip(2 * d, 16, 128)), int(np.clip(d // 2, 4, 32)))
+
+
+def discriminator(X, seed, max_epochs=30):
+    from skorch import NeuralNetClassifier
+
+    low, high = input_range(X)
+    fake = synthetic_outliers(X, low, high, len(X), kinds=("noise", "shuffled"), random_state=seed)
+    data = np.vstack([X, fake]).astype(np.float32)
+    labels = np.r_[np.ones(len(X)), np.zeros(len(fake))].astype(np.int64)
+    mean, scale = X.mean(0), X.std(0)
+    scale[scale == 0] = 1
+    with torch_seed(seed):
+        module = nn.Sequential()
+        module.add_module("standardize", _Standardize(mean, scale))
+        module.add_module("net", MLP(X.shape[1], _hidden(X.shape[1]), 2))
+        net = NeuralNetClassifier(
+            module, criterion=nn.CrossEntropyLoss, optimizer=torch.optim.Adam, lr=1e-3,
+            max_epochs=max_epochs, batch_size=128, train_split=None,
+            iterator_train__shuffle=True, verbose=0,
+        ).fit(data, labels)
+    return net.module_
+
+
+def untrained(X, seed):
+    mean, scale = X.mean(0), X.std(0)
+    scale[scale == 0] = 1
+    with torch_seed(seed):
+        module = nn.Sequential()
+        module.add_module("standardize", _Standardize(mean, scale))
+        module.add_module("net", MLPAutoencoder(X.shape[1], _hidden(X.shape[1])))
+    return module
+
+
+def run(names, splits):
+    rows = []
+    for name in names:
+        X, y = load_odds(name)
+        for split in range(splits):
+            X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.4, random_state=split)
+            scaler = StandardScaler().fit(X_tr)
+            X_tr, X_te = scaler.transform(X_tr), scaler.transform(X_te)
+            contamination = min(0.5, max(y_tr.mean(), 1e-3))
+            row = {"dataset": name, "split": split}
+            candidates = {
+                "autoencoder": lambda: FSSDDetector(
+                    contamination=contamination, random_state=split
+                ),
+                "discriminator": lambda: FSSDDetector(
+                    discriminator(X_tr, split), contamination=contamination, random_state=split
+                ),
+                "untrained": lambda: FSSDDetector(
+                    untrained(X_tr, split), contamination=contamination, random_state=split
+                ),
+            }
+            for key, make in candidates.items():
+                start = time.perf_counter()
+                det = make().fit(X_tr)
+                row[key] = roc_auc_score(y_te, -det.score_samples(X_te))
+                row[key + "_s"] = time.perf_counter() - start
+            forest = IsolationForest(contamination=contamination, random_state=split).fit(X_tr)
+            row["IForest"] = roc_auc_score(y_te, -forest.score_samples(X_te))
+            rows.append(row)
+            print({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}, flush=True)
+    return rows
+
+
+def write(rows, out):
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "default_network.json").write_text(json.dumps(rows, indent=2))
+    keys = ["autoencoder", "discriminator", "untrained", "IForest"]
+    names = sorted({r["dataset"] for r in rows})
+    lines = [
+        "# Default network for FSSDDetector(model=None): measured on ODDS",
+        "",
+        "Written by `python -m benchmarks.default_network`. ROC-AUC on the 40 % test part, "
+        "mean over splits; unsupervised fit on the contaminated 60 % training part.",
+        "",
+        "| dataset | " + " | ".join(keys) + " |",
+        "|---|" + "---:|" * len(keys),
+    ]
+    for name in names:
+        sub = [r for r in rows if r["dataset"] == name]
+        lines.append(f"| {name} | " + " | ".join(f"{np.mean([r[k] for r in sub]):.3f}" for k in keys) + " |")
+    lines.append("| **mean** | " + " | ".join(f"**{np.mean([r[k] for r in rows]):.3f}**" for k in keys) + " |")
+    fit_s = {k: np.mean([r[k + '_s'] for r in rows]) for k in keys[:3]}
+    lines += ["", "Mean fit + score time (s): " + ", ".join(f"{k} {v:.1f}" for k, v in fit_s.items())]
+    (out / "default_network.md").write_text("\n".join(lines) + "\n")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="*", default=None)
+    parser.add_argument("--splits", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    rows = run(args.datasets or list_odds_datasets(), args.splits)
+    write(rows, args.out)
+
+
+if __name__ == "__main__":
+    main()

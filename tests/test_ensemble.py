@@ -1,0 +1,196 @@
+"""Tests of sklearn_fssd.ensemble: combining per-layer FSSD distances, on hand-made matrices."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+from threadpoolctl import threadpool_limits
+
+from sklearn_fssd.ensemble import LayerCombiner, log_distances
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    # On 2 cores shared with other work, a 2-thread OpenBLAS makes these tiny
+    # logistic regressions about 15x slower (threads wait for a busy core).
+    with threadpool_limits(limits=1):
+        yield
+
+
+def _separable(seed=0, n_id=60, n_ood=60, n_layers=3):
+    """ID distances in [5, 6], OoD distances in [0.1, 1] (near the singularity)."""
+    rng = np.random.RandomState(seed)
+    D = np.vstack([rng.uniform(5, 6, (n_id, n_layers)), rng.uniform(0.1, 1, (n_ood, n_layers))])
+    y = np.r_[np.ones(n_id), -np.ones(n_ood)]
+    return D, y
+
+
+def _two_sided(seed=0, n=60, n_layers=2):
+    """ID distances around 10; OoD both much smaller and much larger."""
+    rng = np.random.RandomState(seed)
+    D_id = rng.uniform(8, 12, (n, n_layers))
+    small = rng.uniform(0.01, 1, (n // 2, n_layers))
+    large = rng.uniform(100, 1000, (n - n // 2, n_layers))
+    D = np.vstack([D_id, small, large])
+    y = np.r_[np.ones(n), -np.ones(n)]
+    return D, y
+
+
+# ---------------------------------------------------------------- log_distances
+
+
+def test_log_distances_of_zeros_are_finite_and_below_every_positive_distance():
+    L = log_distances(np.array([[0.0, 1e-6], [1.0, np.e]]))
+    assert np.isfinite(L).all()
+    assert L[0, 0] < L[0, 1] < L[1, 0]
+    np.testing.assert_allclose(L[1], [0.0, 1.0])
+    assert L.dtype == np.float64
+
+
+# ---------------------------------------------------------------- stack
+
+
+def test_stack_separates_separable_data_and_scores_id_higher():
+    D, y = _separable()
+    comb = LayerCombiner(random_state=0).fit(D, y)
+    score = comb.decision_function(D)
+    assert score.shape == (len(D),)
+    assert score[y == 1].min() > score[y == -1].max()
+    # also on fresh samples of the same two populations
+    D_new, y_new = _separable(seed=1)
+    score_new = comb.decision_function(D_new)
+    assert roc_auc_score(y_new == 1, score_new) == 1.0
+    assert (score_new[y_new == 1] > 0).all() and (score_new[y_new == -1] < 0).all()
+
+
+@pytest.mark.parametrize("quadratic", [True, False])
+def test_stack_uses_the_informative_layer_and_ignores_noise(quadratic):
+    # layer 0 separates, layer 1 is the same for ID and OoD (an inverted or
+    # useless layer must not drown the useful one)
+    rng = np.random.RandomState(0)
+    n = 80
+    D = np.c_[np.r_[rng.uniform(5, 6, n), rng.uniform(0.1, 1, n)], rng.uniform(1, 100, 2 * n)]
+    y = np.r_[np.ones(n), -np.ones(n)]
+    comb = LayerCombiner(quadratic=quadratic, random_state=0).fit(D, y)
+    assert roc_auc_score(y == 1, comb.decision_function(D)) > 0.99
+
+
+def test_stack_quadratic_learns_a_two_sided_band():
+    D, y = _two_sided()
+    comb = LayerCombiner(quadratic=True, random_state=0).fit(D, y)
+    score = comb.decision_function(D)
+    assert score[y == 1].min() > score[y == -1].max()
+    id_min = score[y == 1].min()
+    # distances far beyond anything seen, on either side, score below every ID sample
+    extremes = np.array([[1e6, 1e6], [1e-9, 1e-9], [0.0, 0.0], [1e6, 10.0], [10.0, 1e-6]])
+    assert (comb.decision_function(extremes) < id_min).all()
+    # and the centre of the band is ID
+    assert comb.decision_function(np.array([[10.0, 10.0]]))[0] >= np.median(score[y == 1])
+
+
+def test_stack_linear_is_monotone_increasing_in_each_layer():
+    D, y = _separable(n_layers=3)
+    comb = LayerCombiner(quadratic=False, random_state=0).fit(D, y)
+    grid = np.geomspace(1e-3, 1e4, 30)
+    for k in range(3):
+        rows = np.full((len(grid), 3), 3.0)
+        rows[:, k] = grid
+        score = comb.decision_function(rows)
+        assert (np.diff(score) > 0).all(), k
+    # so huge distances look *more* in-distribution without the quadratic terms
+    assert comb.decision_function(np.array([[1e6] * 3]))[0] > comb.decision_function(D[:60]).max()
+
+
+def test_stack_is_reproducible_and_clonable():
+    D, y = _separable()
+    a = LayerCombiner(random_state=3).fit(D, y).decision_function(D)
+    b = LayerCombiner(random_state=3).fit(D, y).decision_function(D)
+    np.testing.assert_array_equal(a, b)
+    comb = LayerCombiner(method="stack", quadratic=False, cv=3, random_state=3)
+    twin = clone(comb)
+    assert twin.get_params() == comb.get_params()
+    np.testing.assert_array_equal(
+        twin.fit(D, y).decision_function(D), comb.fit(D, y).decision_function(D)
+    )
+
+
+def test_stack_score_of_a_row_does_not_depend_on_the_batch():
+    D, y = _separable()
+    comb = LayerCombiner(random_state=0).fit(D, y)
+    full = comb.decision_function(D)
+    rows = np.array([comb.decision_function(D[i : i + 1])[0] for i in range(0, len(D), 7)])
+    np.testing.assert_allclose(rows, full[::7])
+
+
+def test_stack_handles_zero_and_constant_distances():
+    D, y = _separable()
+    D[:, 2] = 4.0  # a constant layer
+    D[y == -1, 0] = 0.0  # OoD exactly at the singularity
+    comb = LayerCombiner(random_state=0).fit(D, y)
+    score = comb.decision_function(D)
+    assert np.isfinite(score).all()
+    assert score[y == 1].min() > score[y == -1].max()
+
+
+@pytest.mark.parametrize("n_id", [10, 60])
+def test_a_layer_constant_on_id_data_does_not_blow_up_the_scores(n_id):
+    # the std of log(4.0) repeated 60 times is 2e-16, not 0, in floating point
+    rng = np.random.RandomState(0)
+    D = np.c_[rng.uniform(5, 6, n_id), np.full(n_id, 4.0)]
+    comb = LayerCombiner(method="mean").fit(D, np.ones(n_id))
+    np.testing.assert_allclose(comb.scale_[1], 1.0)
+    # z of the constant layer is the plain log-ratio, not log-ratio / 2e-16
+    score = comb.decision_function(np.array([[5.5, 4.0], [5.5, 5.0]]))
+    np.testing.assert_allclose(score[1] - score[0], np.log(5.0 / 4.0) / 2)
+
+
+def test_stack_with_imbalanced_classes_still_separates():
+    D, y = _separable(n_id=100, n_ood=6)
+    comb = LayerCombiner(random_state=0).fit(D, y)
+    score = comb.decision_function(D)
+    assert score[y == 1].min() > score[y == -1].max()
+
+
+@pytest.mark.parametrize("n_id, n_ood", [(10, 1), (1, 10), (10, 0)])
+def test_stack_needs_two_samples_of_each_class(n_id, n_ood):
+    D = np.random.RandomState(0).uniform(1, 2, (n_id + n_ood, 2))
+    y = np.r_[np.ones(n_id), -np.ones(n_ood)]
+    with pytest.raises(ValueError, match="at least 2") as info:
+        LayerCombiner().fit(D, y)
+    assert f"got {n_id} and {n_ood}" in str(info.value)
+
+
+def test_stack_with_two_samples_of_each_class_fits():
+    D = np.array([[5.0, 5.0], [6.0, 5.5], [0.5, 0.2], [0.3, 0.4]])
+    y = np.array([1, 1, -1, -1])
+    score = LayerCombiner(random_state=0).fit(D, y).decision_function(D)
+    assert score[:2].min() > score[2:].max()
+
+
+# ---------------------------------------------------------------- mean
+
+
+def test_mean_is_the_mean_of_standardised_log_distances_by_hand():
+    e = np.e
+    # ID log distances: layer 0 {0, 2} (mean 1, std 1), layer 1 {1, 3} (mean 2, std 1)
+    D = np.array([[1.0, e], [e**2, e**3], [0.01, 0.01]])
+    y = np.array([1, 1, -1])  # the OoD row does not enter the standardisation
+    comb = LayerCombiner(method="mean").fit(D, y)
+    np.testing.assert_allclose(comb.centre_, [1.0, 2.0])
+    np.testing.assert_allclose(comb.scale_, [1.0, 1.0])
+    test = np.array([[e**3, 1.0], [e, e**4], [e**2, e**3]])
+    # z = (2, -2) -> 0; (0, 2) -> 1; (1, 1) -> 1
+    np.testing.assert_allclose(comb.decision_function(test), [0.0, 1.0, 1.0], atol=1e-12)
+
+
+def test_mean_needs_no_ood_samples_and_ignores_quadratic():
+    rng = np.random.RandomState(0)
+    D = rng.uniform(1, 10, (20, 3))
+    y = np.ones(20)
+    a = LayerCombiner(method="mean", quadratic=True).fit(D, y)
+    b = LayerCombiner(method="mean", quadratic=False).fit(D, y)
+    np.testing.assert_allclose(a.decision_function(D), b.decision_function(D))
+    assert not hasattr(a, "regression_")
+    # the score rises with every layer's distance
+    low, high = a.decision_function(np.array([[1.0] * 3, [10.0] * 3]))
+    assert high > low

@@ -1,0 +1,36 @@
+"""The README's Python snippets run as written (a broken quickstart fails CI)."""
+
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def python_blocks():
+    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def test_readme_has_a_quickstart():
+    assert len(python_blocks()) >= 2
+
+
+def test_readme_snippets_run_and_print_what_they_claim(capsys):
+    namespace = {}
+    for block in python_blocks():
+        exec(compile(block, str(README), "exec"), namespace)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "['conv1', 'conv2', 'fc1', 'fc2']"
+    assert out[1] == "(797, 4)"
+    assert out[2] == "True"
+    assert float(out[3]) > 0.97
+    assert 0.85 < float(out[4]) <= 1.0
+    assert namespace["search"].best_score_ > 0.95
+
+
+def test_readme_names_the_two_commands_and_ci_runs_the_test_one():
+    text = README.read_text()
+    assert "pip install -e . && python -m sklearn_fssd.demo" in text
+    test_command = 'pip install -e ".[tests]" && python -m pytest'
+    assert test_command in text
+    ci = (README.parent / ".ci" / "run").read_text()
+    assert test_command in ci
