@@ -13,6 +13,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from scipy.stats import chi2
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -136,12 +137,20 @@ class FSSDDetector(OutlierMixin, BaseEstimator):
     pooling : {"flatten", "avg"}, default="flatten"
         ``"flatten"`` uses the whole feature map (the paper's code);
         ``"avg"`` averages over spatial positions / time steps.
-    combine : {"stack", "mean"}, default="stack"
+    combine : {"auto", "stack", "typical", "mean"}, default="auto"
         How layers are combined (see :mod:`sklearn_fssd.ensemble`).
         ``"stack"``: logistic regression over the layers, its regularisation
         chosen by inner cross-validation, fitted on real OoD samples when
         ``fit(X, y)`` gets them and on synthetic outliers made from ``X``
-        otherwise. ``"mean"``: mean standardised log distance, no OoD data.
+        otherwise. ``"typical"``: minus the Mahalanobis distance of the
+        vector of log layer scores from its in-distribution mean, no OoD
+        data. ``"mean"``: mean standardised log distance, no OoD data.
+        ``"auto"``: ``"stack"`` when ``y`` holds OoD samples and for images
+        and sequences; ``"typical"`` for tables fitted without OoD labels,
+        where synthetic outliers resemble real ones poorly (measured on the
+        17 ODDS sets, mean ROC-AUC 0.72 against 0.58 for the synthetic stack;
+        on digits the stack wins, 0.93 against 0.81 on inverted digits; see
+        the user guide). The rule used is ``combine_``.
     far_outliers : bool, default=True
         ``"stack"`` only: also train the stack against inputs far outside
         the training range and let it use squared layer scores, so that such
@@ -149,8 +158,10 @@ class FSSDDetector(OutlierMixin, BaseEstimator):
         paper's plain stack is ``far_outliers=False``.
     contamination : "auto" or float in (0, 0.5], default="auto"
         Share of outliers in the training data; sets ``offset_``. ``"auto"``:
-        offset 0, the stack's equal-odds point (or, for ``"mean"``, three
-        ID standard deviations below the ID mean).
+        for ``"stack"`` offset 0, the equal-odds point; for ``"typical"`` the
+        99 % quantile of the Mahalanobis distance of Gaussian layer scores
+        (``sqrt(chi2.ppf(0.99, n_layers))``); for ``"mean"`` three ID
+        standard deviations below the ID mean.
     max_epochs : int, default=30
         Training epochs of the default network (``model=None`` only).
     batch_size : int, default=256
@@ -171,6 +182,8 @@ class FSSDDetector(OutlierMixin, BaseEstimator):
         The tapped layers.
     singularities_ : list of Tensor
         ``F*_k`` for each layer, on ``device_``.
+    combine_ : str
+        The combination rule used (``combine`` with "auto" resolved).
     combiner_ : LayerCombiner
         The fitted layer combination.
     offset_ : float
@@ -205,7 +218,7 @@ class FSSDDetector(OutlierMixin, BaseEstimator):
         "n_noise": [Interval(Integral, 1, None, closed="left")],
         "noise_range": [StrOptions({"auto"}), tuple, list],
         "pooling": [StrOptions({"flatten", "avg"})],
-        "combine": [StrOptions({"stack", "mean"})],
+        "combine": [StrOptions({"auto", "stack", "typical", "mean"})],
         "far_outliers": ["boolean"],
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -225,7 +238,7 @@ class FSSDDetector(OutlierMixin, BaseEstimator):
         n_noise=100,
         noise_range="auto",
         pooling="flatten",
-        combine="stack",
+        combine="auto",
         far_outliers=True,
         contamination="auto",
         max_epochs=30,
@@ -290,22 +303,33 @@ class FSSDDetector(OutlierMixin, BaseEstimator):
         self.noise_low_, self.noise_high_ = low, high
         self.singularities_ = self._singularities(low, high, seed)
 
+        self.combine_ = self._resolve_combine(X, y_id)
         distances = self._distances(X)
         extra = self._extra_outliers(X_id, y_id, low, high, rng)
         fit_distances = np.vstack([distances, self._distances(extra)])
         fit_labels = np.r_[y_id, -np.ones(len(extra), dtype=int)]
         self.combiner_ = LayerCombiner(
-            method=self.combine,
+            method=self.combine_,
             quadratic=self.far_outliers and not self.tokens_,
             random_state=seed,
         ).fit(fit_distances, fit_labels)
 
         scores = self.combiner_.decision_function(distances)
         if self.contamination == "auto":
-            self.offset_ = 0.0 if self.combine == "stack" else -3.0
+            self.offset_ = {
+                "stack": 0.0,
+                "typical": -float(np.sqrt(chi2.ppf(0.99, len(self.layers_)))),
+                "mean": -3.0,
+            }[self.combine_]
         else:
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
         return self
+
+    def _resolve_combine(self, X, y_id):
+        if self.combine != "auto":
+            return self.combine
+        table = X.ndim == 2 and not self.tokens_
+        return "typical" if table and not (y_id == -1).any() else "stack"
 
     def _check_y(self, X, y):
         if y is None:
@@ -419,7 +443,7 @@ class FSSDDetector(OutlierMixin, BaseEstimator):
         ID samples (at most 10,000). With real OoD samples: only the far
         kinds, a quarter as many, since the real ones cover the near side.
         """
-        if self.combine != "stack":
+        if self.combine_ != "stack":
             return X_id[:0]
         has_ood = bool((y_id == -1).any())
         n = int(min(max(len(X_id), 8), 10_000))
@@ -502,7 +526,8 @@ class FSSDDetector(OutlierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
             The layers combined by ``combiner_`` (log-odds of
-            in-distribution for ``combine="stack"``).
+            in-distribution for ``"stack"``, minus a Mahalanobis distance for
+            ``"typical"``).
         """
         check_is_fitted(self)
         return self.combiner_.decision_function(self.layer_scores(X))

@@ -69,14 +69,27 @@ def table_detector(table):
     return FSSDDetector(max_epochs=20, random_state=0).fit(X_train)
 
 
-def test_default_network_needs_no_labels_and_separates_noise(table, table_detector):
-    _, X_test = table
-    rng = np.random.RandomState(3)
-    noise = rng.uniform(X_test.min(0), X_test.max(0), size=X_test.shape)
-    scores_id = table_detector.score_samples(X_test)
-    scores_ood = table_detector.score_samples(noise)
-    assert auroc(scores_id, scores_ood) > 0.8
-    assert table_detector.layers_ == ["net.enc1", "net.code", "net.dec1", "net.out"]
+def test_default_network_needs_no_labels_and_detects_novel_classes():
+    # wine: class 0 is in-distribution, the other cultivars are novelties
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True)
+    rng = np.random.RandomState(0)
+    X_id = X[y == 0][rng.permutation((y == 0).sum())]
+    scaler = StandardScaler().fit(X_id[:40])
+    det = FSSDDetector(random_state=0).fit(scaler.transform(X_id[:40]))
+    assert det.combine_ == "typical"
+    assert det.layers_ == ["net.enc1", "net.code", "net.dec1", "net.out"]
+    assert auroc(det.score_samples(scaler.transform(X_id[40:])),
+                 det.score_samples(scaler.transform(X[y != 0]))) > 0.9
+
+
+def test_synthetic_stack_separates_uniform_noise_on_tables(table):
+    X_train, X_test = table
+    noise = np.random.RandomState(3).uniform(X_test.min(0), X_test.max(0), size=X_test.shape)
+    det = FSSDDetector(combine="stack", max_epochs=20, random_state=0).fit(X_train)
+    assert det.combine_ == "stack"
+    assert auroc(det.score_samples(X_test), det.score_samples(noise)) > 0.75
 
 
 @pytest.mark.parametrize("transform", [lambda X: 100 * X, lambda X: X + 1e3, lambda X: -50 * X])
@@ -125,6 +138,13 @@ def test_random_state_makes_fit_reproducible(table):
     a = FSSDDetector(max_epochs=5, random_state=7).fit(X_train).score_samples(X_test)
     b = FSSDDetector(max_epochs=5, random_state=7).fit(X_train).score_samples(X_test)
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("combine", ["typical", "mean"])
+def test_auto_offset_keeps_most_training_data(table, combine):
+    X_train, X_test = table
+    det = FSSDDetector(max_epochs=5, combine=combine, random_state=0).fit(X_train)
+    assert (det.predict(X_test) == 1).mean() > 0.9
 
 
 def test_mean_combination_needs_no_stack(table):

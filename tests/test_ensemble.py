@@ -194,3 +194,18 @@ def test_mean_needs_no_ood_samples_and_ignores_quadratic():
     # the score rises with every layer's distance
     low, high = a.decision_function(np.array([[1.0] * 3, [10.0] * 3]))
     assert high > low
+
+
+def test_typical_is_two_sided_and_needs_no_ood_rows():
+    rng = np.random.RandomState(0)
+    D = np.exp(rng.normal(loc=2.0, scale=0.1, size=(200, 3)))
+    comb = LayerCombiner(method="typical").fit(D, np.ones(len(D)))
+    inside = comb.decision_function(D[:20])
+    too_near = comb.decision_function(D[:20] / 10.0)   # near the singularity
+    too_far = comb.decision_function(D[:20] * 10.0)    # far outside the training range
+    assert too_near.max() < inside.min()
+    assert too_far.max() < inside.min()
+    # minus a Mahalanobis distance: 0 at the ID mean, negative elsewhere
+    centre = np.exp(comb.centre_)[None, :]
+    assert comb.decision_function(centre)[0] == pytest.approx(0.0, abs=0.2)
+    assert (inside <= 0).all()
