@@ -367,7 +367,7 @@ class FSSDDetector(OutlierMixin, BaseEstimator):
         n_features = flat.shape[1]
         hidden = (int(np.clip(2 * n_features, 16, 128)), int(np.clip(n_features // 2, 4, 32)))
         target = (flat - mean) / scale
-        with torch_seed(seed):
+        with torch_seed(seed, self.device_):
             module = nn.Sequential()
             module.add_module("standardize", _Standardize(mean, scale))
             module.add_module("net", MLPAutoencoder(n_features, hidden_sizes=hidden))
@@ -476,17 +476,18 @@ class FSSDDetector(OutlierMixin, BaseEstimator):
         centres = self.singularities_
         if self.epsilon == 0:
             with torch.inference_mode():
-                feats = tap(x)
-                return torch.stack([fssd_distance(f, c) for f, c in zip(feats, centres)], dim=1)
+                dist = tap(x, reduce=lambda k, feats: fssd_distance(feats, centres[k]))
+                return torch.stack(dist, dim=1)
         columns = []
         for k, centre in enumerate(centres):
+            distance = lambda _, feats: fssd_distance(feats, centre)  # noqa: E731
             with torch.enable_grad():
                 delta = self._delta_like(x)
-                (feats,) = tap(x, delta=delta, only=[k])
-                step = perturbation(fssd_distance(feats, centre), delta, self.epsilon)
+                (dist,) = tap(x, delta=delta, only=[k], reduce=distance)
+                step = perturbation(dist, delta, self.epsilon)
             with torch.inference_mode():
-                (feats,) = tap(x, delta=step, only=[k])
-                columns.append(fssd_distance(feats, centre))
+                (dist,) = tap(x, delta=step, only=[k], reduce=distance)
+                columns.append(dist)
         return torch.stack(columns, dim=1)
 
     def _distances(self, X):

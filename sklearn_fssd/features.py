@@ -180,7 +180,7 @@ class FeatureTap:
         self._targets = [modules[name] for name in self.layers]
         self._perturb_module = modules[perturb_at] if perturb_at is not None else None
 
-    def __call__(self, x, delta=None, only=None):
+    def __call__(self, x, delta=None, only=None, reduce=None):
         """Forward ``x`` and return the features of the tapped layers.
 
         Parameters
@@ -192,11 +192,16 @@ class FeatureTap:
         only : list of int or None
             Indices of the layers to return; the forward pass stops as soon
             as they are all read.
+        reduce : callable or None
+            ``reduce(index, features)`` applied inside the hook, as soon as
+            the layer fires; its result is returned instead of the features.
+            Large feature maps are then dropped at once instead of being
+            kept alive until the forward pass ends.
 
         Returns
         -------
-        list of Tensor of shape (batch, n_features_k), in the order of
-        ``layers`` (or of ``only``).
+        list of Tensor of shape (batch, n_features_k) (or of what ``reduce``
+        returns), in the order of ``layers`` (or of ``only``).
         """
         wanted = list(range(len(self.layers))) if only is None else list(only)
         captured = {}
@@ -206,7 +211,8 @@ class FeatureTap:
             def hook(mod, inputs, output):
                 if index in captured:  # a module called twice: keep the first call
                     return
-                captured[index] = _pool(_first_tensor(output), self.pooling, recurrent)
+                features = _pool(_first_tensor(output), self.pooling, recurrent)
+                captured[index] = features if reduce is None else reduce(index, features)
                 if self.stop_early and all(i in captured for i in wanted):
                     raise _StopForward
 

@@ -24,7 +24,7 @@ from skorch.callbacks import LRScheduler, ProgressBar
 from skorch.dataset import ValidSplit
 from torch import nn
 
-from ._utils import resolve_device
+from ._utils import resolve_device, torch_seed
 from .models import GenomeLSTM, LeNet, ResNet18, ResNet34
 
 __all__ = [
@@ -112,41 +112,6 @@ def _resolve_train_split(train_split, random_state):
         "train_split must be None (train on everything), a float in (0, 1) (the fraction "
         f"held out for validation) or a skorch split such as ValidSplit; got {train_split!r}."
     )
-
-
-class _seeded:
-    """Seed torch's CPU generator (and the CUDA generator of ``device``), restore both on exit.
-
-    Unlike ``torch.manual_seed``, nothing else is seeded, so the caller's
-    random state on other devices stays untouched.
-    """
-
-    def __init__(self, seed, device):
-        self.seed = seed
-        self.device = device
-
-    def __enter__(self):
-        if self.seed is None:
-            self._fork = None
-            return self
-        cuda = self.device.type == "cuda"
-        index = None
-        if cuda:
-            index = self.device.index
-            if index is None:
-                index = torch.cuda.current_device()
-        self._fork = torch.random.fork_rng(devices=[index] if cuda else [])
-        self._fork.__enter__()
-        torch.random.default_generator.manual_seed(self.seed)
-        if cuda:
-            with torch.cuda.device(index):
-                torch.cuda.manual_seed(self.seed)
-        return self
-
-    def __exit__(self, *exc):
-        if self._fork is not None:
-            return self._fork.__exit__(*exc)
-        return False
 
 
 # --------------------------------------------------------------------------
@@ -274,7 +239,7 @@ def train_classifier(
         verbose=verbose,
         **kwargs,
     )
-    with _seeded(random_state, torch_device):
+    with torch_seed(random_state, torch_device):
         net.fit(X, y)
     return net
 
