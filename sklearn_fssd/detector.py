@@ -5,23 +5,19 @@ Thin orchestration over :mod:`~sklearn_fssd.features` (taps, perturbation),
 :mod:`~sklearn_fssd.ensemble` (combining layers).
 """
 
-import copy
-import io
-import logging
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from scipy.stats import chi2
-from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
+from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
-from tqdm.auto import tqdm
 
-from ._utils import iter_batches, resolve_device, to_numpy, to_tensor, torch_seed
+from ._utils import iter_batches, to_tensor, torch_seed
+from .base import BaseTorchDetector, _frozen_copy, _Standardize
 from .ensemble import LayerCombiner
 from .features import FeatureTap, perturbation, resolve_layers
 from .models import MLPAutoencoder
@@ -37,61 +33,9 @@ from .singularity import (
 
 __all__ = ["FSSDDetector"]
 
-logger = logging.getLogger(__name__)
 
 
-def _is_skorch_net(obj):
-    try:
-        from skorch import NeuralNet
-    except ImportError:  # pragma: no cover - skorch is a dependency
-        return False
-    return isinstance(obj, NeuralNet)
-
-
-def _module_of(model):
-    """The torch module behind ``model`` (nn.Module or fitted skorch net)."""
-    if isinstance(model, nn.Module):
-        return model
-    if _is_skorch_net(model):
-        if not getattr(model, "initialized_", False) or not hasattr(model, "module_"):
-            raise ValueError(
-                f"The skorch net {type(model).__name__} passed as model was never fitted: "
-                "call net.fit(X, y) (or net.initialize() and load trained weights) before "
-                "giving it to FSSDDetector, or pass a trained torch.nn.Module."
-            )
-        if len(model.history) == 0:
-            warnings.warn(
-                "The skorch net passed as model has an empty training history: it was "
-                "initialized but maybe never trained. FSSD needs a trained network.",
-                UserWarning,
-            )
-        return model.module_
-    raise TypeError(
-        f"model must be a torch.nn.Module, a fitted skorch net or None; got "
-        f"{type(model).__name__}."
-    )
-
-
-def _frozen_copy(module, device):
-    """A private copy of the user's network: eval mode, no parameter gradients.
-
-    The user's own module is never touched (parameters, buffers, training
-    flag, requires_grad stay as they were).
-    """
-    frozen = copy.deepcopy(module).to(device)
-    frozen.eval()
-    frozen.requires_grad_(False)
-    return frozen
-
-
-def _first_embedding(module):
-    for name, sub in module.named_modules():
-        if isinstance(sub, nn.Embedding):
-            return name, sub
-    return None, None
-
-
-class FSSDDetector(OutlierMixin, BaseEstimator):
+class FSSDDetector(BaseTorchDetector):
     """Out-of-distribution detector by Feature Space Singularity Distance.
 
     A network trained on in-distribution (ID) data moves ID features away
@@ -211,7 +155,7 @@ class FSSDDetector(OutlierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "model": [HasMethods(["forward"]), HasMethods(["fit", "predict"]), None],
+        **BaseTorchDetector._parameter_constraints,
         "layers": [StrOptions({"auto"}), str, list, tuple],
         "epsilon": [Interval(Real, 0, None, closed="left")],
         "singularity": [StrOptions({"noise"}), "array-like"],
@@ -220,12 +164,7 @@ class FSSDDetector(OutlierMixin, BaseEstimator):
         "pooling": [StrOptions({"flatten", "avg"})],
         "combine": [StrOptions({"auto", "stack", "typical", "mean"})],
         "far_outliers": ["boolean"],
-        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "device": [str, torch.device],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -289,15 +228,12 @@ class FSSDDetector(OutlierMixin, BaseEstimator):
         y_id = self._check_y(X, y)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        self.device_ = resolve_device(self.device)
         X_id = X[y_id == 1]
-
+        self._prepare_network(X)
         if self.model is None:
             self.model_ = self._train_default_model(X_id, seed)
-        else:
-            self.model_ = _frozen_copy(_module_of(self.model), self.device_)
+            self._setup_inputs(X)
         self.layers_ = resolve_layers(self.model_, self.layers)
-        self._setup_inputs(X)
 
         low, high = self._noise_box(X_id)
         self.noise_low_, self.noise_high_ = low, high
@@ -314,15 +250,12 @@ class FSSDDetector(OutlierMixin, BaseEstimator):
             random_state=seed,
         ).fit(fit_distances, fit_labels)
 
-        scores = self.combiner_.decision_function(distances)
-        if self.contamination == "auto":
-            self.offset_ = {
-                "stack": 0.0,
-                "typical": -float(np.sqrt(chi2.ppf(0.99, len(self.layers_)))),
-                "mean": -3.0,
-            }[self.combine_]
-        else:
-            self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+        auto_offset = {
+            "stack": 0.0,
+            "typical": -float(np.sqrt(chi2.ppf(0.99, len(self.layers_)))),
+            "mean": -3.0,
+        }[self.combine_]
+        self._set_offset(self.combiner_.decision_function(distances), auto_offset)
         return self
 
     def _resolve_combine(self, X, y_id):
@@ -330,31 +263,6 @@ class FSSDDetector(OutlierMixin, BaseEstimator):
             return self.combine
         table = X.ndim == 2 and not self.tokens_
         return "typical" if table and not (y_id == -1).any() else "stack"
-
-    def _check_y(self, X, y):
-        if y is None:
-            return np.ones(len(X), dtype=int)
-        y = np.asarray(y)
-        if y.ndim != 1 or len(y) != len(X):
-            raise ValueError(
-                f"y must be a 1-D array with one label per sample of X ({len(X)}); got shape "
-                f"{y.shape}."
-            )
-        labels = set(np.unique(y).tolist())
-        if not labels <= {1, -1}:
-            warnings.warn(
-                f"y holds labels {sorted(labels, key=str)}, not +1 (in-distribution) / -1 "
-                "(out-of-distribution), so it is ignored and the layers are combined without "
-                "OoD labels. If 1 marks OoD samples (PyOD's convention), pass "
-                "np.where(y == 1, -1, 1).",
-                UserWarning,
-            )
-            return np.ones(len(X), dtype=int)
-        if labels == {-1}:
-            raise ValueError(
-                "y has no in-distribution sample (+1): FSSD needs in-distribution data to fit."
-            )
-        return y.astype(int)
 
     def _train_default_model(self, X_id, seed):
         """Build and train an autoencoder on X_id through skorch."""
@@ -385,21 +293,6 @@ class FSSDDetector(OutlierMixin, BaseEstimator):
             )
             net.fit(flat, target)
         return _frozen_copy(net.module_, self.device_)
-
-    def _setup_inputs(self, X):
-        """Decide how inputs enter the network: continuous, or token ids."""
-        emb_name, emb = _first_embedding(self.model_)
-        self.tokens_ = bool(np.issubdtype(X.dtype, np.integer) and emb is not None)
-        if self.tokens_:
-            self._perturb_at = emb_name
-            self.vocab_size_ = emb.num_embeddings
-            if X.min() < 0 or X.max() >= self.vocab_size_:
-                raise ValueError(
-                    f"Token ids must lie in [0, {self.vocab_size_}) for the embedding "
-                    f"{emb_name!r}; got values in [{X.min()}, {X.max()}]."
-                )
-        else:
-            self._perturb_at = None
 
     def _noise_box(self, X_id):
         if self.tokens_:
@@ -465,19 +358,18 @@ class FSSDDetector(OutlierMixin, BaseEstimator):
         return FeatureTap(self.model_, self.layers_, pooling=self.pooling,
                           perturb_at=self._perturb_at)
 
-    def _delta_like(self, x):
-        if self._perturb_at is None:
-            return torch.zeros_like(x, requires_grad=True)
-        dim = dict(self.model_.named_modules())[self._perturb_at].embedding_dim
-        return torch.zeros((*x.shape, dim), device=x.device, requires_grad=True)
-
-    def _batch_distances(self, tap, x):
+    def _batch_distances(self, tap, x, workspace):
         """FSSD of each layer for one batch: tensor (batch, n_layers)."""
         centres = self.singularities_
+
+        def reduce(k, feats):
+            if k not in workspace or workspace[k].shape[0] < feats.shape[0]:
+                workspace[k] = torch.empty_like(feats)
+            return fssd_distance(feats, centres[k], workspace=workspace[k])
+
         if self.epsilon == 0:
             with torch.inference_mode():
-                dist = tap(x, reduce=lambda k, feats: fssd_distance(feats, centres[k]))
-                return torch.stack(dist, dim=1)
+                return torch.stack(tap(x, reduce=reduce), dim=1)
         columns = []
         for k, centre in enumerate(centres):
             distance = lambda _, feats: fssd_distance(feats, centre)  # noqa: E731
@@ -486,19 +378,18 @@ class FSSDDetector(OutlierMixin, BaseEstimator):
                 (dist,) = tap(x, delta=delta, only=[k], reduce=distance)
                 step = perturbation(dist, delta, self.epsilon)
             with torch.inference_mode():
-                (dist,) = tap(x, delta=step, only=[k], reduce=distance)
+                (dist,) = tap(x, delta=step, only=[k], reduce=reduce)
                 columns.append(dist)
         return torch.stack(columns, dim=1)
 
     def _distances(self, X):
-        """Per-layer FSSD of validated inputs, streamed in batches."""
+        """Per-layer FSSD of validated inputs, streamed in batches: (n, n_layers)."""
         tap = self._tap()
-        out = np.empty((len(X), len(self.layers_)), dtype=np.float64)
-        batches = iter_batches(len(X), self.batch_size)
-        total = -(-len(X) // self.batch_size)
-        for sl in tqdm(batches, total=total, disable=not self.verbose, desc="FSSD"):
-            out[sl] = to_numpy(self._batch_distances(tap, to_tensor(X[sl], self.device_)))
-        return out
+        workspace = {}  # per-layer memory for feature differences, reused by every batch
+        distances = self._map_batches(
+            X, lambda x: self._batch_distances(tap, x, workspace), desc="FSSD"
+        )
+        return distances.reshape(len(X), len(self.layers_))
 
     def layer_scores(self, X):
         """FSSD of each tapped layer, higher = more in-distribution.
@@ -516,116 +407,7 @@ class FSSDDetector(OutlierMixin, BaseEstimator):
         check_is_fitted(self)
         return self._distances(self._validate_X(X, reset=False))
 
-    def score_samples(self, X):
-        """In-distribution score: higher = more in-distribution.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, ...)
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-            The layers combined by ``combiner_`` (log-odds of
-            in-distribution for ``"stack"``, minus a Mahalanobis distance for
-            ``"typical"``).
-        """
-        check_is_fitted(self)
-        return self.combiner_.decision_function(self.layer_scores(X))
-
-    def decision_function(self, X):
-        """``score_samples(X) - offset_``: negative = out-of-distribution.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-        """
-        return self.score_samples(X) - self.offset_
-
-    def predict(self, X):
-        """+1 for in-distribution, -1 for out-of-distribution.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,) of int
-        """
-        return np.where(self.decision_function(X) < 0, -1, 1)
-
-    # ----------------------------------------------------- validation / io
-
-    def _validate_X(self, X, reset, name="X"):
-        if reset:
-            X = validate_data(self, X, allow_nd=True, dtype="numeric", ensure_min_samples=2,
-                              reset=True)
-            self.input_shape_ = tuple(X.shape[1:])
-            return X
-        if name == "X":
-            X = validate_data(self, X, allow_nd=True, dtype="numeric", reset=False)
-        else:
-            from sklearn.utils import check_array
-
-            X = check_array(X, allow_nd=True, dtype="numeric", input_name=name)
-        if tuple(X.shape[1:]) != self.input_shape_:
-            raise ValueError(
-                f"{name} has samples of shape {tuple(X.shape[1:])}, but FSSDDetector was fitted "
-                f"on samples of shape {self.input_shape_}; pass inputs shaped like the "
-                "training data."
-            )
-        if getattr(self, "tokens_", False) and not np.issubdtype(X.dtype, np.integer):
-            raise ValueError(
-                f"{name} has dtype {X.dtype}, but the detector was fitted on integer token ids; "
-                "pass token ids as an integer array."
-            )
-        return X
-
-    def __sklearn_clone__(self):
-        # The network is pretrained data, not a hyper-parameter: a clone keeps
-        # it as it is (sklearn's clone would re-create an unfitted skorch net).
-        params = self.get_params(deep=False)
-        model = params.pop("model")
-        cloned = {key: clone(value, safe=False) for key, value in params.items()}
-        return type(self)(model=model, **cloned)
-
-    def __getstate__(self):
-        # Serialise through torch.save, so that a detector fitted on CUDA
-        # loads on a machine without it (see __setstate__).
-        state = super().__getstate__()
-        buffer = io.BytesIO()
-        torch.save(state, buffer)
-        return {"_torch_state": buffer.getvalue()}
-
-    def __setstate__(self, state):
-        if "_torch_state" in state:
-            map_location = None if torch.cuda.is_available() else "cpu"
-            state = torch.load(
-                io.BytesIO(state["_torch_state"]), map_location=map_location, weights_only=False
-            )
-            device = state.get("device_")
-            if device is not None and device.type == "cuda" and not torch.cuda.is_available():
-                warnings.warn(
-                    "This FSSDDetector was fitted on CUDA, which this machine lacks; it was "
-                    "loaded on the CPU (device_='cpu'). Scores are the same up to float "
-                    "rounding.",
-                    UserWarning,
-                )
-                state["device_"] = torch.device("cpu")
-                state["device"] = "cpu"
-        super().__setstate__(state)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        tags.non_deterministic = False
-        return tags
-
-
-class _Standardize(nn.Module):
-    """Subtract a mean and divide by a scale stored as buffers."""
-
-    def __init__(self, mean, scale):
-        super().__init__()
-        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
-        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
-
-    def forward(self, x):
-        return (x.flatten(start_dim=1) - self.mean) / self.scale
+    def _score_samples(self, X):
+        """The layers combined by ``combiner_``: log-odds of in-distribution for
+        ``"stack"``, minus a Mahalanobis distance for ``"typical"``."""
+        return self.combiner_.decision_function(self._distances(X))

@@ -112,7 +112,7 @@ def random_tokens(n_samples, length, vocab_size, generator=None):
     return torch.randint(0, int(vocab_size), (int(n_samples), int(length)), generator=generator)
 
 
-def fssd_distance(features, centre):
+def fssd_distance(features, centre, workspace=None):
     """Feature Space Singularity Distance of each row of ``features``.
 
     Parameters
@@ -121,6 +121,10 @@ def fssd_distance(features, centre):
         Flattened (or pooled) feature maps of one layer.
     centre : Tensor of shape (n_features,)
         The singularity ``F*`` of that layer.
+    workspace : Tensor of shape (m, n_features) with m >= n_samples, optional
+        Memory for ``features - centre``, reused across batches. Allocating
+        a fresh difference of a large feature map per batch costs about as
+        much as the layer itself on a CPU; without autograd, pass one.
 
     Returns
     -------
@@ -134,7 +138,11 @@ def fssd_distance(features, centre):
     >>> fssd_distance(torch.tensor([[3.0, 4.0], [1.0, 1.0]]), torch.tensor([0.0, 0.0]))
     tensor([5.0000, 1.4142])
     """
-    return torch.linalg.vector_norm(features - centre, ord=2, dim=1)
+    if workspace is None:
+        diff = features - centre
+    else:
+        diff = torch.sub(features, centre, out=workspace[: features.shape[0]])
+    return torch.linalg.vector_norm(diff, ord=2, dim=1)
 
 
 class RunningMean:

@@ -1,0 +1,289 @@
+"""The shared base of every detector over a torch network.
+
+:class:`BaseTorchDetector` holds what FSSD and the baselines have in common:
+the user's network turned into a private frozen copy, input validation for
+tables, images and token sequences, the +1 (ID) / -1 (OoD) labels of
+``fit(X, y)``, batching, ``offset_`` from ``contamination``, ``predict`` and
+``decision_function``, and persistence (``clone`` keeps the network,
+pickles made on CUDA load on CPU). A detector implements ``fit`` and
+``_score_samples`` (on validated inputs, higher = more in-distribution).
+"""
+
+import copy
+import io
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, OutlierMixin, clone
+from sklearn.utils import check_array
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import nn
+from tqdm.auto import tqdm
+
+from ._utils import iter_batches, resolve_device, to_numpy, to_tensor
+
+__all__ = ["BaseTorchDetector"]
+
+
+def _is_skorch_net(obj):
+    try:
+        from skorch import NeuralNet
+    except ImportError:  # pragma: no cover - skorch is a dependency
+        return False
+    return isinstance(obj, NeuralNet)
+
+
+def _module_of(model):
+    """The torch module behind ``model`` (nn.Module or fitted skorch net)."""
+    if isinstance(model, nn.Module):
+        return model
+    if _is_skorch_net(model):
+        if not getattr(model, "initialized_", False) or not hasattr(model, "module_"):
+            raise ValueError(
+                f"The skorch net {type(model).__name__} passed as model was never fitted: "
+                "call net.fit(X, y) (or net.initialize() and load trained weights) before "
+                "giving it to the detector, or pass a trained torch.nn.Module."
+            )
+        if len(model.history) == 0:
+            warnings.warn(
+                "The skorch net passed as model has an empty training history: it was "
+                "initialized but maybe never trained. The detector needs a trained network.",
+                UserWarning,
+            )
+        return model.module_
+    raise TypeError(
+        f"model must be a torch.nn.Module, a fitted skorch net or None; got "
+        f"{type(model).__name__}."
+    )
+
+
+def _frozen_copy(module, device):
+    """A private copy of the user's network: eval mode, no parameter gradients.
+
+    The user's own module is never touched (parameters, buffers, training
+    flag, requires_grad stay as they were).
+    """
+    frozen = copy.deepcopy(module).to(device)
+    frozen.eval()
+    frozen.requires_grad_(False)
+    return frozen
+
+
+def _first_embedding(module):
+    for name, sub in module.named_modules():
+        if isinstance(sub, nn.Embedding):
+            return name, sub
+    return None, None
+
+
+class BaseTorchDetector(OutlierMixin, BaseEstimator):
+    """Base class: a scikit-learn outlier detector over a torch network.
+
+    Subclasses declare their own parameters (including those below, which
+    this class reads: ``model``, ``contamination``, ``batch_size``,
+    ``device``, ``random_state``, ``verbose``), implement ``fit`` and
+    ``_score_samples(X)`` on validated ``X``.
+    """
+
+    _parameter_constraints = {
+        "model": [HasMethods(["forward"]), HasMethods(["fit", "predict"]), None],
+        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # ------------------------------------------------------------ fitting
+
+    def _prepare_network(self, X):
+        """Resolve the device, copy the user's network, read the input kind.
+
+        Sets ``device_``, ``model_`` (when ``model`` is given), ``tokens_``
+        and, for token inputs, ``vocab_size_``.
+        """
+        self.device_ = resolve_device(self.device)
+        if self.model is not None:
+            self.model_ = _frozen_copy(_module_of(self.model), self.device_)
+            self._setup_inputs(X)
+
+    def _check_y(self, X, y):
+        if y is None:
+            return np.ones(len(X), dtype=int)
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != len(X):
+            raise ValueError(
+                f"y must be a 1-D array with one label per sample of X ({len(X)}); got shape "
+                f"{y.shape}."
+            )
+        labels = set(np.unique(y).tolist())
+        if not labels <= {1, -1}:
+            warnings.warn(
+                f"y holds labels {sorted(labels, key=str)}, not +1 (in-distribution) / -1 "
+                "(out-of-distribution), so it is ignored and the detector is fitted without "
+                "OoD labels. If 1 marks OoD samples (PyOD's convention), pass "
+                "np.where(y == 1, -1, 1).",
+                UserWarning,
+            )
+            return np.ones(len(X), dtype=int)
+        if labels == {-1}:
+            raise ValueError(
+                "y has no in-distribution sample (+1): the detector needs in-distribution data to fit."
+            )
+        return y.astype(int)
+
+    def _setup_inputs(self, X):
+        """Decide how inputs enter the network: continuous, or token ids."""
+        emb_name, emb = _first_embedding(self.model_)
+        self.tokens_ = bool(np.issubdtype(X.dtype, np.integer) and emb is not None)
+        if self.tokens_:
+            self._perturb_at = emb_name
+            self.vocab_size_ = emb.num_embeddings
+            if X.min() < 0 or X.max() >= self.vocab_size_:
+                raise ValueError(
+                    f"Token ids must lie in [0, {self.vocab_size_}) for the embedding "
+                    f"{emb_name!r}; got values in [{X.min()}, {X.max()}]."
+                )
+        else:
+            self._perturb_at = None
+
+    def _set_offset(self, id_scores, auto_offset):
+        """``offset_`` from ``contamination``: ``auto_offset``, or the quantile of the fit scores."""
+        if self.contamination == "auto":
+            self.offset_ = float(auto_offset)
+        else:
+            self.offset_ = float(np.percentile(id_scores, 100.0 * self.contamination))
+
+    # ------------------------------------------------------------ scoring
+
+    def _delta_like(self, x):
+        if self._perturb_at is None:
+            return torch.zeros_like(x, requires_grad=True)
+        dim = dict(self.model_.named_modules())[self._perturb_at].embedding_dim
+        return torch.zeros((*x.shape, dim), device=x.device, requires_grad=True)
+
+    def _map_batches(self, X, batch_fn, desc):
+        """Apply ``batch_fn(tensor) -> tensor`` to ``X`` batch by batch, as float64 numpy.
+
+        Batches stream: only the outputs of all batches are kept.
+        """
+        outputs = []
+        batches = iter_batches(len(X), self.batch_size)
+        total = -(-len(X) // self.batch_size)
+        for sl in tqdm(batches, total=total, disable=not self.verbose, desc=desc):
+            outputs.append(to_numpy(batch_fn(to_tensor(X[sl], self.device_))).astype(np.float64))
+        if not outputs:
+            return np.empty((0,), dtype=np.float64)
+        return np.concatenate(outputs)
+
+    def score_samples(self, X):
+        """In-distribution score: higher = more in-distribution.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        return self._score_samples(self._validate_X(X, reset=False))
+
+    def decision_function(self, X):
+        """``score_samples(X) - offset_``: negative = out-of-distribution.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """+1 for in-distribution, -1 for out-of-distribution.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) of int
+        """
+        return np.where(self.decision_function(X) < 0, -1, 1)
+
+    # ----------------------------------------------------- validation / io
+
+    def _validate_X(self, X, reset, name="X"):
+        if reset:
+            X = validate_data(self, X, allow_nd=True, dtype="numeric", ensure_min_samples=2,
+                              reset=True)
+            self.input_shape_ = tuple(X.shape[1:])
+            return X
+        if name == "X":
+            X = validate_data(self, X, allow_nd=True, dtype="numeric", reset=False)
+        else:
+            X = check_array(X, allow_nd=True, dtype="numeric", input_name=name)
+        if tuple(X.shape[1:]) != self.input_shape_:
+            raise ValueError(
+                f"{name} has samples of shape {tuple(X.shape[1:])}, but "
+                f"{type(self).__name__} was fitted on samples of shape {self.input_shape_}; "
+                "pass inputs shaped like the training data."
+            )
+        if getattr(self, "tokens_", False) and not np.issubdtype(X.dtype, np.integer):
+            raise ValueError(
+                f"{name} has dtype {X.dtype}, but the detector was fitted on integer token ids; "
+                "pass token ids as an integer array."
+            )
+        return X
+
+    def __sklearn_clone__(self):
+        # The network is pretrained data, not a hyper-parameter: a clone keeps
+        # it as it is (sklearn's clone would re-create an unfitted skorch net).
+        params = self.get_params(deep=False)
+        model = params.pop("model")
+        cloned = {key: clone(value, safe=False) for key, value in params.items()}
+        return type(self)(model=model, **cloned)
+
+    def __getstate__(self):
+        # Serialise through torch.save, so that a detector fitted on CUDA
+        # loads on a machine without it (see __setstate__).
+        state = super().__getstate__()
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        return {"_torch_state": buffer.getvalue()}
+
+    def __setstate__(self, state):
+        if "_torch_state" in state:
+            map_location = None if torch.cuda.is_available() else "cpu"
+            state = torch.load(
+                io.BytesIO(state["_torch_state"]), map_location=map_location, weights_only=False
+            )
+            device = state.get("device_")
+            if device is not None and device.type == "cuda" and not torch.cuda.is_available():
+                warnings.warn(
+                    f"This {type(self).__name__} was fitted on CUDA, which this machine "
+                    "lacks; it was loaded on the CPU (device_='cpu'). Scores are the same up "
+                    "to float rounding.",
+                    UserWarning,
+                )
+                state["device_"] = torch.device("cpu")
+                state["device"] = "cpu"
+        super().__setstate__(state)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = False
+        return tags
+
+
+class _Standardize(nn.Module):
+    """Subtract a mean and divide by a scale stored as buffers."""
+
+    def __init__(self, mean, scale):
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
+
+    def forward(self, x):
+        return (x.flatten(start_dim=1) - self.mean) / self.scale

@@ -1,0 +1,216 @@
+"""The PyOD face: FSSD (and any detector of this package) as a PyOD detector.
+
+PyOD's conventions differ from scikit-learn's: ``decision_function`` is
+higher for *more abnormal* samples, labels are 0 (inlier) / 1 (outlier), and
+``fit`` sets ``decision_scores_``, ``threshold_`` and ``labels_`` on the
+training data. This module is the only one that imports PyOD.
+
+    from sklearn_fssd.pyod import FSSD
+    clf = FSSD(contamination=0.1).fit(X_train)
+    clf.decision_scores_, clf.labels_, clf.predict(X_test), clf.predict_proba(X_test)
+
+Any scikit-learn-style detector of the package (whose ``score_samples`` is
+higher for in-distribution) becomes a PyOD detector with :func:`as_pyod`.
+"""
+
+from numbers import Real
+
+from pyod.models.base import BaseDetector
+from sklearn.base import clone
+from sklearn.utils.validation import check_is_fitted
+
+from .detector import FSSDDetector
+
+__all__ = ["FSSD", "PyODDetector", "as_pyod"]
+
+
+class PyODDetector(BaseDetector):
+    """Adapter: a scikit-learn outlier detector seen through PyOD's API.
+
+    Parameters
+    ----------
+    estimator : estimator with ``fit`` and ``score_samples``
+        Higher ``score_samples`` = more normal (scikit-learn's sign), e.g.
+        :class:`~sklearn_fssd.FSSDDetector`. It is cloned at ``fit``.
+    contamination : float in (0, 0.5], default=0.1
+        Share of outliers in the training data; sets ``threshold_``.
+
+    Attributes
+    ----------
+    estimator_ : the fitted clone of ``estimator``
+    decision_scores_ : ndarray of shape (n_samples,)
+        Outlier scores of the training data, higher = more abnormal.
+    threshold_ : float
+        ``decision_scores_`` above it are outliers.
+    labels_ : ndarray of shape (n_samples,)
+        0 = inlier, 1 = outlier, for the training data.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_fssd import FSSDDetector
+    >>> X = np.random.RandomState(0).normal(size=(200, 3))
+    >>> clf = as_pyod(FSSDDetector(max_epochs=3, random_state=0), contamination=0.1).fit(X)
+    >>> int(clf.labels_.sum())
+    20
+    >>> clf.predict(np.vstack([X[:1], 50 * X[:1]])).tolist()
+    [0, 1]
+    """
+
+    def __init__(self, estimator, contamination=0.1):
+        super().__init__(contamination=contamination)
+        self.estimator = estimator
+
+    def _make_estimator(self):
+        return clone(self.estimator)
+
+    def fit(self, X, y=None):
+        """Fit the detector on ``X`` (unsupervised: ``y`` is ignored, as in PyOD).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        self._set_n_classes(y)
+        self.estimator_ = self._make_estimator().fit(X)
+        self.decision_scores_ = -self.estimator_.score_samples(X)
+        self._process_decision_scores()
+        return self
+
+    def decision_function(self, X):
+        """Outlier score of each sample: higher = more abnormal.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, ["estimator_", "decision_scores_", "threshold_"])
+        return -self.estimator_.score_samples(X)
+
+
+def as_pyod(detector, contamination=0.1):
+    """Wrap a scikit-learn-style detector of this package in PyOD's API.
+
+    Parameters
+    ----------
+    detector : estimator with ``fit`` and ``score_samples`` (higher = normal)
+    contamination : float in (0, 0.5], default=0.1
+
+    Returns
+    -------
+    PyODDetector
+
+    Examples
+    --------
+    >>> from sklearn_fssd import FSSDDetector
+    >>> as_pyod(FSSDDetector(), contamination=0.05).contamination
+    0.05
+    """
+    return PyODDetector(detector, contamination=contamination)
+
+
+class FSSD(PyODDetector):
+    """FSSD out-of-distribution detection with PyOD's conventions.
+
+    The same detector as :class:`~sklearn_fssd.FSSDDetector` (see it for
+    every parameter), with PyOD's API: ``decision_function`` higher = more
+    abnormal, ``predict`` 0 (inlier) / 1 (outlier), ``decision_scores_``,
+    ``threshold_`` and ``labels_`` set by ``fit``, ``predict_proba``
+    ("linear" or "unify"), ``predict_confidence`` and
+    ``predict_with_rejection`` from PyOD's base class. With ``model=None``
+    (the default) it builds and trains its own network on ``X``, so no
+    labels are needed.
+
+    Parameters
+    ----------
+    contamination : float in (0, 0.5], default=0.1
+    model, layers, epsilon, singularity, n_noise, noise_range, pooling, \
+combine, far_outliers, max_epochs, batch_size, device, random_state, verbose
+        As for :class:`~sklearn_fssd.FSSDDetector`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_fssd.pyod import FSSD
+    >>> X = np.random.RandomState(0).normal(size=(200, 4))
+    >>> clf = FSSD(contamination=0.1, max_epochs=3, random_state=0).fit(X)
+    >>> clf.decision_scores_.shape, int(clf.labels_.sum())
+    ((200,), 20)
+    >>> clf.predict(100 * X[:2]).tolist()
+    [1, 1]
+    """
+
+    def __init__(
+        self,
+        contamination=0.1,
+        model=None,
+        layers="auto",
+        epsilon=0.0,
+        singularity="noise",
+        n_noise=100,
+        noise_range="auto",
+        pooling="flatten",
+        combine="auto",
+        far_outliers=True,
+        max_epochs=30,
+        batch_size=256,
+        device="cpu",
+        random_state=None,
+        verbose=False,
+    ):
+        BaseDetector.__init__(self, contamination=contamination)
+        self.model = model
+        self.layers = layers
+        self.epsilon = epsilon
+        self.singularity = singularity
+        self.n_noise = n_noise
+        self.noise_range = noise_range
+        self.pooling = pooling
+        self.combine = combine
+        self.far_outliers = far_outliers
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @property
+    def estimator(self):
+        """The :class:`~sklearn_fssd.FSSDDetector` these parameters describe."""
+        params = self.get_params(deep=False)
+        params.pop("contamination")
+        # a PyThresh object thresholds the PyOD scores; the inner detector then uses "auto"
+        contamination = (
+            float(self.contamination) if isinstance(self.contamination, Real) else "auto"
+        )
+        return FSSDDetector(contamination=contamination, **params)
+
+    def _make_estimator(self):
+        # the network is pretrained data: clone() would refit a skorch net
+        return self.estimator
+
+    def __sklearn_clone__(self):
+        params = self.get_params(deep=False)
+        model = params.pop("model")
+        return type(self)(model=model, **{k: clone(v, safe=False) for k, v in params.items()})
+
+    @property
+    def layers_(self):
+        """The tapped layers of the fitted detector."""
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.layers_
+
+    def layer_scores(self, X):
+        """FSSD per layer (higher = more in-distribution, the paper's sign)."""
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.layer_scores(X)
+
