@@ -61,15 +61,14 @@ def throughput(n, batch_size, repeats):
     module = LeNet().eval()
     X_fit, X = _make(256, seed=1), _make(n)
     det = FSSDDetector(module, batch_size=batch_size, random_state=0).fit(X_fit)
-    det_eps = FSSDDetector(module, epsilon=0.01, batch_size=batch_size, random_state=0).fit(X_fit)
     det_early = FSSDDetector(module, layers=["conv1"], batch_size=batch_size, random_state=0)
     det_early.fit(X_fit)
+    det_eps = FSSDDetector(module, epsilon=0.01, batch_size=batch_size, random_state=0)
     runs = {
         "forward pass (reference)": lambda: _forward_pass(det.model_, X, batch_size),
         "FSSD score_samples, epsilon=0, 4 layers": lambda: det.score_samples(X),
         "FSSD layer_scores, epsilon=0, 4 layers": lambda: det.layer_scores(X),
         "FSSD layer_scores, conv1 only (stops early)": lambda: det_early.layer_scores(X),
-        "FSSD score_samples, epsilon=0.01, 4 layers": lambda: det_eps.score_samples(X),
     }
     for fn in runs.values():  # warm-up: allocator, kernels
         fn()
@@ -78,6 +77,12 @@ def throughput(n, batch_size, repeats):
     for _ in range(repeats):
         for name, fn in runs.items():
             seconds[name] = min(seconds[name], _best_time(fn, 1))
+    # Pre-processing last: its autograd allocations change the allocator's state
+    # (glibc's mmap threshold), after which plain forward passes run faster; measured
+    # in between, it would bias the rounds above.
+    name = "FSSD score_samples, epsilon=0.01, 4 layers"
+    det_eps.fit(X_fit).score_samples(X[: 2 * batch_size])
+    seconds[name] = _best_time(lambda: det_eps.score_samples(X), max(1, repeats // 2))
     reference = seconds["forward pass (reference)"]
     return [
         {
@@ -213,7 +218,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small sizes, for the test suite")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    n, repeats, sizes = (512, 1, [256, 1024]) if args.quick else (8192, 5, [2000, 8000, 32000])
+    n, repeats, sizes = (256, 1, [128, 512]) if args.quick else (8192, 5, [2000, 8000, 32000])
     batch_size = 256
     command = "python -m benchmarks.speed" + (" --quick" if args.quick else "")
     results = {
@@ -223,7 +228,8 @@ def main(argv=None):
         "batch_size": batch_size,
         "n": n,
         "throughput": throughput(n, batch_size, repeats),
-        "memory": memory(sizes, batch_size, 0.0) + memory(sizes, batch_size, 0.01),
+        "memory": memory(sizes, batch_size, 0.0)
+        + ([] if args.quick else memory(sizes, batch_size, 0.01)),
         "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
     }
     write(results, args.out, command)

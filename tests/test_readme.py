@@ -25,6 +25,8 @@ def test_readme_snippets_run_and_print_what_they_claim(capsys):
     assert float(out[3]) > 0.97
     assert 0.85 < float(out[4]) <= 1.0
     assert namespace["search"].best_score_ > 0.95
+    assert out[6] == "(59,) 6"
+    assert out[7] == "True"
 
 
 def test_readme_names_the_two_commands_and_ci_runs_the_test_one():

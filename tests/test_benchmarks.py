@@ -1,0 +1,34 @@
+"""The benchmarks' quick modes run and write their result files, so they cannot silently rot."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from benchmarks import odds, speed
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def test_speed_quick_writes_ratios_and_flat_memory(tmp_path):
+    results = speed.main(["--quick", "--out", str(tmp_path)])
+    runs = {row["run"]: row for row in results["throughput"]}
+    assert runs["forward pass (reference)"]["ratio_to_forward"] == pytest.approx(1.0)
+    assert all(row["samples_per_s"] > 0 for row in runs.values())
+    assert [row["n"] for row in results["memory"]] == [128, 512]
+    saved = json.loads((tmp_path / "speed.json").read_text())
+    assert saved["throughput"][0]["run"] == "forward pass (reference)"
+    assert "| forward pass (reference) |" in (tmp_path / "speed.md").read_text()
+
+
+def test_odds_quick_ranks_fssd_against_pyod(tmp_path, monkeypatch):
+    root = os.environ.get("SKLEARN_FSSD_DATA") or (str(DATA) if DATA.is_dir() else None)
+    if root is None or not (Path(root) / "odds" / "mat" / "wbc.mat").exists():
+        pytest.skip(f"ODDS data not found at {root or DATA}; set SKLEARN_FSSD_DATA")
+    monkeypatch.setenv("SKLEARN_FSSD_DATA", root)
+    ranks = odds.main(["--quick", "--out", str(tmp_path)])
+    assert set(ranks) == {"FSSD", "IForest", "KNN"}
+    assert all(1.0 <= r <= 3.0 for r in ranks.values())
+    text = (tmp_path / "odds.md").read_text()
+    assert "| wbc |" in text and "| vertebral |" in text and "average rank" in text
