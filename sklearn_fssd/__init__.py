@@ -7,6 +7,23 @@ away from the Feature Space Singularity, the point where uniform noise lands.
 
 __version__ = "0.1.0.dev0"
 
+from .baselines import (  # noqa: E402
+    DeepEnsembleDetector,
+    EnergyDetector,
+    MahalanobisDetector,
+    MCDropoutDetector,
+    MSPDetector,
+    ODINDetector,
+)
 from .detector import FSSDDetector  # noqa: E402
 
-__all__ = ["FSSDDetector", "__version__"]
+__all__ = [
+    "DeepEnsembleDetector",
+    "EnergyDetector",
+    "FSSDDetector",
+    "MCDropoutDetector",
+    "MSPDetector",
+    "MahalanobisDetector",
+    "ODINDetector",
+    "__version__",
+]

@@ -20,10 +20,12 @@ from sklearn.base import BaseEstimator, OutlierMixin, clone
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils import check_random_state
 from torch import nn
+from torch.nn.parameter import is_lazy
 from tqdm.auto import tqdm
 
-from ._utils import iter_batches, resolve_device, to_numpy, to_tensor
+from ._utils import iter_batches, resolve_device, to_numpy, to_tensor, torch_seed
 
 __all__ = ["BaseTorchDetector"]
 
@@ -60,14 +62,31 @@ def _module_of(model):
     )
 
 
-def _frozen_copy(module, device):
+def _has_lazy_parameters(module):
+    return any(is_lazy(p) for p in module.parameters())
+
+
+def _frozen_copy(module, device, example=None, seed=None):
     """A private copy of the user's network: eval mode, no parameter gradients.
 
     The user's own module is never touched (parameters, buffers, training
-    flag, requires_grad stay as they were).
+    flag, requires_grad stay as they were). Lazy modules (``nn.LazyLinear``
+    and the like) of a network that never ran are materialised in the copy
+    by one forward pass of ``example`` under ``seed``, so that the copy's
+    initial weights are reproducible.
     """
-    frozen = copy.deepcopy(module).to(device)
+    frozen = copy.deepcopy(module)
     frozen.eval()
+    if _has_lazy_parameters(frozen):
+        if example is None:
+            raise ValueError(
+                f"{type(module).__name__} has lazy modules that never ran (e.g. nn.LazyLinear); "
+                "run one forward pass of a training batch through it before giving it to the "
+                "detector."
+            )
+        with torch_seed(seed), torch.no_grad():
+            frozen(example)
+    frozen.to(device)
     frozen.requires_grad_(False)
     return frozen
 
@@ -99,16 +118,39 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
 
     # ------------------------------------------------------------ fitting
 
-    def _prepare_network(self, X):
-        """Resolve the device, copy the user's network, read the input kind.
+    def _prepare_network(self, X, seed=None):
+        """Resolve the device, copy the user's network(s), read the input kind.
 
-        Sets ``device_``, ``model_`` (when ``model`` is given), ``tokens_``
-        and, for token inputs, ``vocab_size_``.
+        Sets ``device_``, ``model_`` (when ``model`` is given: the private
+        copy, or a list of copies when ``model`` is a list of networks),
+        ``tokens_`` and, for token inputs, ``vocab_size_``. ``seed`` (drawn
+        from ``random_state`` when None) initialises lazy modules that never
+        ran.
         """
         self.device_ = resolve_device(self.device)
-        if self.model is not None:
-            self.model_ = _frozen_copy(_module_of(self.model), self.device_)
-            self._setup_inputs(X)
+        if self.model is None:
+            return
+        many = isinstance(self.model, (list, tuple))
+        networks = list(self.model) if many else [self.model]
+        if not networks:
+            raise ValueError(
+                f"model is an empty {type(self.model).__name__}; pass one trained network or a "
+                "list of them."
+            )
+        modules = [_module_of(net) for net in networks]
+        example = None
+        if any(_has_lazy_parameters(m) for m in modules):
+            tokens = X.dtype.kind in "iu" and _first_embedding(modules[0])[1] is not None
+            example = to_tensor(X[:2], "cpu", dtype=None if tokens else torch.float32)
+            if seed is None:
+                seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        copies = [_frozen_copy(m, self.device_, example, seed) for m in modules]
+        self.model_ = copies if many else copies[0]
+        self._setup_inputs(X)
+
+    def _networks(self):
+        """The private copies of the networks, as a list (one element for one network)."""
+        return list(self.model_) if isinstance(self.model_, (list, tuple)) else [self.model_]
 
     def _check_y(self, X, y):
         if y is None:
@@ -137,9 +179,24 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
 
     def _setup_inputs(self, X):
         """Decide how inputs enter the network: continuous, or token ids."""
-        emb_name, emb = _first_embedding(self.model_)
+        networks = self._networks()
+        emb_name, emb = _first_embedding(networks[0])
         self.tokens_ = bool(np.issubdtype(X.dtype, np.integer) and emb is not None)
         if self.tokens_:
+            for index, network in enumerate(networks[1:], start=1):
+                other_name, other = _first_embedding(network)
+                same = other is not None and other_name == emb_name and (
+                    (other.num_embeddings, other.embedding_dim)
+                    == (emb.num_embeddings, emb.embedding_dim)
+                )
+                if not same:
+                    raise ValueError(
+                        f"The networks of model embed tokens differently: network 0 in "
+                        f"{emb_name!r} {tuple(emb.weight.shape)}, network {index} in "
+                        f"{other_name!r}"
+                        f"{'' if other is None else ' ' + str(tuple(other.weight.shape))}; "
+                        "pass networks of the same architecture."
+                    )
             self._perturb_at = emb_name
             self.vocab_size_ = emb.num_embeddings
             if X.min() < 0 or X.max() >= self.vocab_size_:
@@ -162,7 +219,7 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
     def _delta_like(self, x):
         if self._perturb_at is None:
             return torch.zeros_like(x, requires_grad=True)
-        dim = dict(self.model_.named_modules())[self._perturb_at].embedding_dim
+        dim = dict(self._networks()[0].named_modules())[self._perturb_at].embedding_dim
         return torch.zeros((*x.shape, dim), device=x.device, requires_grad=True)
 
     def _map_batches(self, X, batch_fn, desc):
@@ -174,7 +231,8 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
         batches = iter_batches(len(X), self.batch_size)
         total = -(-len(X) // self.batch_size)
         for sl in tqdm(batches, total=total, disable=not self.verbose, desc=desc):
-            outputs.append(to_numpy(batch_fn(to_tensor(X[sl], self.device_))).astype(np.float64))
+            batch = to_tensor(X[sl], self.device_, dtype=None if self.tokens_ else torch.float32)
+            outputs.append(to_numpy(batch_fn(batch)).astype(np.float64))
         if not outputs:
             return np.empty((0,), dtype=np.float64)
         return np.concatenate(outputs)

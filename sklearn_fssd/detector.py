@@ -12,7 +12,7 @@ import torch
 from scipy.stats import chi2
 from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
@@ -48,13 +48,19 @@ class FSSDDetector(BaseTorchDetector):
 
     Parameters
     ----------
-    model : torch.nn.Module, fitted skorch net or None, default=None
+    model : torch.nn.Module, fitted skorch net, list of them, or None, default=None
         The trained network. It is never changed: the detector works on a
         private copy in eval mode. ``None`` builds a small autoencoder sized
         to ``X`` and trains it (through skorch) on the in-distribution part
         of ``X`` to reconstruct its input, which needs no labels.
-        :func:`sklearn.base.clone` keeps the given network as it is (it is
-        pretrained data, not a hyper-parameter to refit).
+        A list (or tuple) of networks, e.g. independently trained copies of
+        one architecture, is a *network ensemble* (the paper's Fig. 7):
+        each network gets its own singularities, each layer's FSSD is
+        averaged over the networks, and the averaged layer scores are
+        combined as for one network. Every network must have the layers
+        ``layers`` names (``"auto"`` must pick the same names in each).
+        :func:`sklearn.base.clone` keeps the given network(s) as they are
+        (pretrained data, not a hyper-parameter to refit).
     layers : "auto", str or list of str, default="auto"
         Names from ``model.named_modules()`` whose outputs are the feature
         maps. ``"auto"`` takes the network's ``default_layers`` if it has
@@ -120,12 +126,14 @@ class FSSDDetector(BaseTorchDetector):
 
     Attributes
     ----------
-    model_ : torch.nn.Module
-        The detector's private copy of the network (eval mode, on ``device_``).
+    model_ : torch.nn.Module or list of torch.nn.Module
+        The detector's private copy of the network (eval mode, on ``device_``);
+        a list of copies when ``model`` is a list.
     layers_ : list of str
         The tapped layers.
-    singularities_ : list of Tensor
-        ``F*_k`` for each layer, on ``device_``.
+    singularities_ : list of Tensor, or list of lists of Tensor
+        ``F*_k`` for each layer, on ``device_``; for a list of networks, one
+        such list per network.
     combine_ : str
         The combination rule used (``combine`` with "auto" resolved).
     combiner_ : LayerCombiner
@@ -156,6 +164,7 @@ class FSSDDetector(BaseTorchDetector):
 
     _parameter_constraints = {
         **BaseTorchDetector._parameter_constraints,
+        "model": [HasMethods(["forward"]), HasMethods(["fit", "predict"]), list, tuple, None],
         "layers": [StrOptions({"auto"}), str, list, tuple],
         "epsilon": [Interval(Real, 0, None, closed="left")],
         "singularity": [StrOptions({"noise"}), "array-like"],
@@ -229,15 +238,17 @@ class FSSDDetector(BaseTorchDetector):
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         X_id = X[y_id == 1]
-        self._prepare_network(X)
+        self._prepare_network(X, seed)
         if self.model is None:
             self.model_ = self._train_default_model(X_id, seed)
             self._setup_inputs(X)
-        self.layers_ = resolve_layers(self.model_, self.layers)
+        networks = self._networks()
+        self.layers_ = self._resolve_layers(networks)
 
         low, high = self._noise_box(X_id)
         self.noise_low_, self.noise_high_ = low, high
-        self.singularities_ = self._singularities(low, high, seed)
+        singularities = [self._singularities(net, low, high, seed) for net in networks]
+        self.singularities_ = singularities if isinstance(self.model_, list) else singularities[0]
 
         self.combine_ = self._resolve_combine(X, y_id)
         distances = self._distances(X)
@@ -257,6 +268,25 @@ class FSSDDetector(BaseTorchDetector):
         }[self.combine_]
         self._set_offset(self.combiner_.decision_function(distances), auto_offset)
         return self
+
+    def _resolve_layers(self, networks):
+        """``layers`` checked against every network; all must tap the same names."""
+        names = [resolve_layers(net, self.layers) for net in networks]
+        for index, other in enumerate(names[1:], start=1):
+            if other != names[0]:
+                raise ValueError(
+                    f"The networks of model have different layers: layers={self.layers!r} "
+                    f"taps {names[0]} in network 0 but {other} in network {index}. A network "
+                    "ensemble averages each layer's FSSD over the networks; pass networks of "
+                    "one architecture, or layers=[...] with names valid in every network."
+                )
+        return names[0]
+
+    def _per_network(self):
+        """Pairs (network, singularities of its layers)."""
+        if isinstance(self.model_, list):
+            return list(zip(self.model_, self.singularities_))
+        return [(self.model_, self.singularities_)]
 
     def _resolve_combine(self, X, y_id):
         if self.combine != "auto":
@@ -307,8 +337,8 @@ class FSSDDetector(BaseTorchDetector):
         shape = X_id.shape[1:]
         return np.full(shape, float(self.noise_range[0])), np.full(shape, float(self.noise_range[1]))
 
-    def _singularities(self, low, high, seed):
-        """F*_k: mean features of noise (or of the given OoD samples)."""
+    def _singularities(self, network, low, high, seed):
+        """F*_k of one network: mean features of noise (or of the given OoD samples)."""
         if isinstance(self.singularity, str):
             generator = torch.Generator().manual_seed(seed)
             if self.tokens_:
@@ -320,7 +350,7 @@ class FSSDDetector(BaseTorchDetector):
             source = source.numpy()
         else:
             source = self._validate_X(self.singularity, reset=False, name="singularity")
-        tap = self._tap()
+        tap = self._tap(network)
         means = [RunningMean() for _ in self.layers_]
         with torch.inference_mode():
             for sl in iter_batches(len(source), self.batch_size):
@@ -354,13 +384,12 @@ class FSSDDetector(BaseTorchDetector):
 
     # -------------------------------------------------------------- scoring
 
-    def _tap(self):
-        return FeatureTap(self.model_, self.layers_, pooling=self.pooling,
+    def _tap(self, network):
+        return FeatureTap(network, self.layers_, pooling=self.pooling,
                           perturb_at=self._perturb_at)
 
-    def _batch_distances(self, tap, x, workspace):
-        """FSSD of each layer for one batch: tensor (batch, n_layers)."""
-        centres = self.singularities_
+    def _batch_distances(self, tap, centres, x, workspace):
+        """FSSD of each layer of one network for one batch: tensor (batch, n_layers)."""
 
         def reduce(k, feats):
             if k not in workspace or workspace[k].shape[0] < feats.shape[0]:
@@ -383,12 +412,21 @@ class FSSDDetector(BaseTorchDetector):
         return torch.stack(columns, dim=1)
 
     def _distances(self, X):
-        """Per-layer FSSD of validated inputs, streamed in batches: (n, n_layers)."""
-        tap = self._tap()
-        workspace = {}  # per-layer memory for feature differences, reused by every batch
-        distances = self._map_batches(
-            X, lambda x: self._batch_distances(tap, x, workspace), desc="FSSD"
-        )
+        """Per-layer FSSD of validated inputs, streamed in batches: (n, n_layers).
+
+        For a list of networks, each layer's FSSD averaged over the networks.
+        """
+        # per network: its tap, its singularities and memory for feature
+        # differences, reused by every batch
+        parts = [(self._tap(net), centres, {}) for net, centres in self._per_network()]
+
+        def batch_distances(x):
+            per_network = [self._batch_distances(tap, c, x, ws) for tap, c, ws in parts]
+            if len(per_network) == 1:
+                return per_network[0]
+            return torch.stack(per_network).mean(dim=0)
+
+        distances = self._map_batches(X, batch_distances, desc="FSSD")
         return distances.reshape(len(X), len(self.layers_))
 
     def layer_scores(self, X):

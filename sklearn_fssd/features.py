@@ -263,8 +263,9 @@ def perturbation(objective, delta, epsilon):
     Parameters
     ----------
     objective : Tensor of shape (n_samples,)
-        Per-sample quantity to increase (FSSD: distance to F*; ODIN: the
-        maximum softmax probability).
+        Per-sample quantity to increase (FSSD: distance to F*; ODIN: the log
+        of the maximum softmax probability at temperature T; Mahalanobis:
+        minus the squared distance to the closest class mean).
     delta : Tensor
         The zero tensor the objective was computed through.
     epsilon : float

@@ -6,11 +6,18 @@ Every ``train_*`` function returns a fitted :class:`skorch.NeuralNetClassifier`
 mini-batches, an optional learning-rate schedule, all of it seeded by
 ``random_state`` without touching the random state the caller sees.
 
+Two of the FSSD paper's comparison methods are training recipes on that same
+path: :func:`train_deep_ensemble` (independently seeded networks for
+:class:`~sklearn_fssd.DeepEnsembleDetector`) and :func:`train_outlier_exposure`
+(:class:`OutlierExposureLoss`: cross-entropy plus a uniform posterior on
+auxiliary outliers; score the network with :class:`~sklearn_fssd.MSPDetector`).
+
 :func:`save_weights` and :func:`load_weights` store a network's
 ``state_dict`` (written atomically, read with ``weights_only=True``), so that
 benchmarks train a network once and load it afterwards.
 """
 
+import math
 import numbers
 import os
 import pickle
@@ -28,11 +35,15 @@ from ._utils import resolve_device, torch_seed
 from .models import GenomeLSTM, LeNet, ResNet18, ResNet34
 
 __all__ = [
+    "OUTLIER_LABEL",
+    "OutlierExposureLoss",
     "load_weights",
     "save_weights",
     "train_classifier",
+    "train_deep_ensemble",
     "train_genome_lstm",
     "train_lenet",
+    "train_outlier_exposure",
     "train_resnet",
 ]
 
@@ -209,10 +220,46 @@ def train_classifier(
     >>> net.predict(X).shape
     (40,)
     """
-    random_state = _check_random_state(random_state)
-    torch_device = resolve_device(device)
     X = _check_X(X)
     y, _ = _check_y(y, X.shape[0])
+    return _fit_classifier(
+        module,
+        X,
+        y,
+        optimizer=optimizer,
+        lr=lr,
+        max_epochs=max_epochs,
+        batch_size=batch_size,
+        lr_scheduler=lr_scheduler,
+        train_split=train_split,
+        callbacks=callbacks,
+        device=device,
+        random_state=random_state,
+        verbose=verbose,
+        **kwargs,
+    )
+
+
+def _fit_classifier(
+    module,
+    X,
+    y,
+    *,
+    optimizer,
+    lr,
+    max_epochs,
+    batch_size,
+    lr_scheduler,
+    train_split,
+    callbacks,
+    device,
+    random_state,
+    verbose,
+    **kwargs,
+):
+    """The skorch code path of :func:`train_classifier`, on checked ``X`` and ``y``."""
+    random_state = _check_random_state(random_state)
+    torch_device = resolve_device(device)
     verbose = int(verbose)
 
     all_callbacks = list(callbacks) if callbacks is not None else []
@@ -516,6 +563,254 @@ def train_genome_lstm(
         lr=lr,
         max_epochs=max_epochs,
         batch_size=batch_size,
+        device=device,
+        random_state=random_state,
+        verbose=verbose,
+        **kwargs,
+    )
+
+
+# --------------------------------------------------------------------------
+# baselines that are training recipes: Deep Ensemble, Outlier Exposure
+# --------------------------------------------------------------------------
+
+
+def train_deep_ensemble(
+    module,
+    X,
+    y,
+    *,
+    n_networks=5,
+    random_state=0,
+    **kwargs,
+):
+    """Train ``n_networks`` copies of a network independently: a Deep Ensemble.
+
+    Each network is trained by :func:`train_classifier` from its own random
+    initialisation and data order: network ``i`` is seeded with
+    ``random_state + i`` (Lakshminarayanan et al., 2017; the FSSD paper uses
+    5 networks). Score them with
+    :class:`~sklearn_fssd.DeepEnsembleDetector`, or average FSSD over them
+    with ``FSSDDetector(model=nets)``.
+
+    Parameters
+    ----------
+    module : type
+        The network class (constructor arguments as ``module__name=value``):
+        every network needs its own random initial weights, so an instance
+        is refused.
+    X : array-like of shape (n_samples, ...)
+        Training inputs.
+    y : array-like of shape (n_samples,)
+        Integer class indices ``0..n_classes-1``.
+    n_networks : int, default=5
+        Number of networks.
+    random_state : int or None, default=0
+        Seed of the first network; network ``i`` gets ``random_state + i``.
+        None leaves every network unseeded (not reproducible).
+    **kwargs
+        Passed on to :func:`train_classifier` (``lr``, ``max_epochs``,
+        ``optimizer``, ``module__*``, ...).
+
+    Returns
+    -------
+    nets : list of skorch.NeuralNetClassifier
+        The fitted nets.
+
+    See Also
+    --------
+    sklearn_fssd.DeepEnsembleDetector : scores inputs with them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_fssd.models import MLP
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 4)).astype("float32")
+    >>> y = (X[:, 0] > 0).astype("int64")
+    >>> nets = train_deep_ensemble(MLP, X, y, n_networks=2, module__in_features=4, max_epochs=1)
+    >>> len(nets)
+    2
+    """
+    if not isinstance(module, type):
+        raise TypeError(
+            f"train_deep_ensemble needs the network class, e.g. train_deep_ensemble(LeNet, X, y), "
+            f"so that every network starts from its own random weights; got an instance of "
+            f"{type(module).__name__}. Pass its class, and its arguments as module__name=value."
+        )
+    if (
+        not isinstance(n_networks, numbers.Integral)
+        or isinstance(n_networks, bool)
+        or n_networks < 1
+    ):
+        raise ValueError(f"n_networks must be an int >= 1; got {n_networks!r}.")
+    random_state = _check_random_state(random_state)
+    return [
+        train_classifier(
+            module, X, y, random_state=None if random_state is None else random_state + i, **kwargs
+        )
+        for i in range(n_networks)
+    ]
+
+
+#: The target that marks an auxiliary outlier for :class:`OutlierExposureLoss`.
+OUTLIER_LABEL = -1
+
+
+class OutlierExposureLoss(nn.CrossEntropyLoss):
+    """Cross-entropy plus the Outlier Exposure term (Hendrycks et al., 2019).
+
+    Rows whose target is a class index ``0..K-1`` are in-distribution and get
+    the cross-entropy; rows whose target is :data:`OUTLIER_LABEL` (-1) are
+    auxiliary outliers, pushed towards the uniform posterior::
+
+        loss = mean_in CE(z, y) + lam * mean_out KL(U || softmax(z))
+        KL(U || softmax(z)) = logsumexp(z) - mean_c z_c - log K
+
+    The outlier term is Hendrycks et al.'s cross-entropy from the uniform
+    distribution minus its minimum ``log K``: the same gradients, and zero
+    when the posterior is uniform. It subclasses
+    :class:`torch.nn.CrossEntropyLoss`, so skorch's ``predict_proba``
+    applies the softmax as it does for plain cross-entropy. Use it as a
+    skorch ``criterion`` (``NeuralNetClassifier(..., criterion=
+    OutlierExposureLoss, criterion__lam=0.5, classes=list(range(K)))`` with
+    ``y = -1`` on the outliers), or through :func:`train_outlier_exposure`.
+
+    Parameters
+    ----------
+    lam : float, default=0.5
+        Weight of the outlier term (the paper's 0.5).
+
+    Examples
+    --------
+    >>> import torch
+    >>> loss = OutlierExposureLoss(lam=0.5)
+    >>> logits = torch.tensor([[2.0, 0.0], [1.0, 1.0]])
+    >>> target = torch.tensor([0, OUTLIER_LABEL])
+    >>> bool(loss(logits, target) == torch.nn.functional.cross_entropy(logits[:1], target[:1]))
+    True
+    """
+
+    def __init__(self, lam=0.5):
+        super().__init__()
+        if not isinstance(lam, numbers.Real) or isinstance(lam, bool) or lam < 0:
+            raise ValueError(f"lam must be a float >= 0; got {lam!r}.")
+        self.lam = float(lam)
+
+    def forward(self, input, target):
+        outlier = target == OUTLIER_LABEL
+        loss = input.new_zeros(())
+        if not bool(outlier.all()):
+            loss = loss + super().forward(input[~outlier], target[~outlier])
+        if bool(outlier.any()):
+            logits = input[outlier]
+            uniform_kl = (
+                torch.logsumexp(logits, dim=1) - logits.mean(dim=1) - math.log(logits.shape[1])
+            )
+            loss = loss + self.lam * uniform_kl.mean()
+        return loss
+
+
+def train_outlier_exposure(
+    module,
+    X,
+    y,
+    X_outliers,
+    *,
+    lam=0.5,
+    optimizer=torch.optim.Adam,
+    lr=1e-3,
+    max_epochs=10,
+    batch_size=64,
+    lr_scheduler=None,
+    train_split=None,
+    callbacks=None,
+    device="cpu",
+    random_state=0,
+    verbose=False,
+    **kwargs,
+):
+    """Train, or fine-tune, a classifier with Outlier Exposure (Hendrycks et al., 2019).
+
+    The network learns the classes of ``X`` (cross-entropy) and a uniform
+    posterior on the auxiliary outliers ``X_outliers``
+    (:class:`OutlierExposureLoss`), so that its maximum softmax probability
+    separates in-distribution from OoD inputs: score it with
+    :class:`~sklearn_fssd.MSPDetector`. The same code path as
+    :func:`train_classifier`: the samples of ``X`` and ``X_outliers`` are
+    shuffled together, so each mini-batch holds them in the proportion of
+    their numbers (the paper draws twice as many outliers as in-distribution
+    samples per step: pass about twice as many).
+
+    Parameters
+    ----------
+    module : type, torch.nn.Module or skorch.NeuralNet
+        The network, returning logits. A class is built (arguments as
+        ``module__name=value``) and trained from scratch under
+        ``random_state``; an instance, or the ``module_`` of a fitted skorch
+        net, is fine-tuned in place from the weights it has (the paper
+        fine-tunes a trained network for 10 epochs). Pass a
+        ``copy.deepcopy`` to keep the original.
+    X : array-like of shape (n_samples, ...)
+        In-distribution training inputs.
+    y : array-like of shape (n_samples,)
+        Their integer class indices ``0..n_classes-1``.
+    X_outliers : array-like of shape (n_outliers, ...)
+        Auxiliary outliers, shaped like ``X`` (the paper: 80 Million Tiny
+        Images for CIFAR; any data set unlike the in-distribution).
+    lam : float, default=0.5
+        Weight of the outlier term.
+    optimizer, lr, max_epochs, batch_size, lr_scheduler, train_split, \
+callbacks, device, random_state, verbose
+        As for :func:`train_classifier`.
+    **kwargs
+        Passed on to :class:`skorch.NeuralNetClassifier`.
+
+    Returns
+    -------
+    net : skorch.NeuralNetClassifier
+        The fitted net; ``net.module_`` is the trained network and
+        ``net.predict(X)`` returns class indices.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_fssd.models import MLP
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 4)).astype("float32")
+    >>> y = (X[:, 0] > 0).astype("int64")
+    >>> X_aux = rng.uniform(-6, 6, size=(120, 4)).astype("float32")
+    >>> net = train_outlier_exposure(MLP, X, y, X_aux, module__in_features=4, max_epochs=2)
+    >>> net.predict_proba(X_aux[:3]).shape
+    (3, 2)
+    """
+    if isinstance(module, NeuralNet):
+        module = _as_module(module, "fine-tune")
+    X = _check_X(X)
+    y, n_classes = _check_y(y, X.shape[0])
+    X_outliers = _check_X(X_outliers, name="X_outliers")
+    if X_outliers.shape[1:] != X.shape[1:] or X_outliers.dtype != X.dtype:
+        raise ValueError(
+            f"X_outliers must be shaped like the samples of X {X.shape[1:]} with dtype "
+            f"{X.dtype}; got samples of shape {X_outliers.shape[1:]} and dtype "
+            f"{X_outliers.dtype}."
+        )
+    if len(X_outliers) == 0:
+        raise ValueError("X_outliers is empty; Outlier Exposure needs auxiliary outliers.")
+    kwargs.setdefault("criterion", OutlierExposureLoss)
+    kwargs.setdefault("criterion__lam", lam)
+    kwargs.setdefault("classes", list(range(n_classes)))
+    return _fit_classifier(
+        module,
+        np.concatenate([X, X_outliers]),
+        np.r_[y, np.full(len(X_outliers), OUTLIER_LABEL, dtype=np.int64)],
+        optimizer=optimizer,
+        lr=lr,
+        max_epochs=max_epochs,
+        batch_size=batch_size,
+        lr_scheduler=lr_scheduler,
+        train_split=train_split,
+        callbacks=callbacks,
         device=device,
         random_state=random_state,
         verbose=verbose,
