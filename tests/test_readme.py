@@ -24,9 +24,10 @@ def test_readme_snippets_run_and_print_what_they_claim(capsys):
     assert out[2] == "True"
     assert float(out[3]) > 0.97
     assert 0.85 < float(out[4]) <= 1.0
+    assert out[5] == "(3, 4)"
     assert namespace["search"].best_score_ > 0.95
-    assert out[6] == "(59,) 6"
-    assert out[7] == "True"
+    assert out[7] == "(59,) 6"
+    assert out[8] == "True"
 
 
 def test_readme_names_the_two_commands_and_ci_runs_the_test_one():
