@@ -13,4 +13,4 @@ def test_demo_prints_layer_ensemble_and_baseline_tables(capsys):
         assert method in out
     # the far-out row: every single layer inverted, the ensemble not
     far = [line.split() for line in out.splitlines() if line.strip().startswith("far out")][0]
-    assert far[4:8] == ["0.000"] * 4 and float(far[8]) > 0.99
+    assert far[5:9] == ["0.000"] * 4 and float(far[9]) > 0.99
