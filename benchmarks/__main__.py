@@ -1,0 +1,30 @@
+"""Run a benchmark by name.
+
+    python -m benchmarks fmnist-mnist [--quick]   # benchmarks/fmnist_mnist.py
+    python -m benchmarks odds [--quick]           # benchmarks/odds.py
+    python -m benchmarks speed [--quick]          # benchmarks/speed.py
+"""
+
+import importlib
+import sys
+
+BENCHMARKS = {
+    "fmnist-mnist": "benchmarks.fmnist_mnist",
+    "odds": "benchmarks.odds",
+    "speed": "benchmarks.speed",
+    "default-network": "benchmarks.default_network",
+}
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in BENCHMARKS:
+        print(__doc__.strip())
+        print("benchmarks: " + ", ".join(BENCHMARKS))
+        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    return importlib.import_module(BENCHMARKS[argv[0]]).main(argv[1:])
+
+
+if __name__ == "__main__":
+    result = main()
+    sys.exit(result if isinstance(result, int) else 0)
