@@ -97,10 +97,10 @@ class FSSDDetector(BaseTorchDetector):
         data. ``"mean"``: mean standardised log distance, no OoD data.
         ``"auto"``: ``"stack"`` when ``y`` holds OoD samples and for images
         and sequences; ``"typical"`` for tables fitted without OoD labels,
-        where synthetic outliers resemble real ones poorly (measured on the
-        17 ODDS sets, mean ROC-AUC 0.72 against 0.58 for the synthetic stack;
-        on digits the stack wins, 0.93 against 0.81 on inverted digits; see
-        the user guide). The rule used is ``combine_``.
+        where synthetic outliers resemble real ones poorly (on the 17 ODDS
+        sets mean ROC-AUC 0.715 against 0.582 for the synthetic stack,
+        ``benchmarks/results/default_network.md``; on images the stack is
+        ahead, see the user guide). The rule used is ``combine_``.
     far_outliers : bool, default=True
         ``"stack"`` only: also train the stack against inputs far outside
         the training range and let it use squared layer scores, so that such
