@@ -28,16 +28,15 @@ _MODULE_HASH = (
     "as it was (parameters, buffers, modes, requires_grad, hooks)."
 )
 
-# Each entry: check name -> why it is expected to fail. Estimators given a torch
-# network also fail check_estimators_overwrite_params (see _expected_failures).
-EXPECTED_FAILURES = {
-    FSSDDetector: {"check_methods_subset_invariance": _BATCH_ROUNDING},
-    MahalanobisDetector: {"check_methods_subset_invariance": _BATCH_ROUNDING},
-}
+# Each entry: check name -> why it is expected to fail (non-strict: a check that
+# passes on a lucky draw of data is fine). Every estimator runs a float32 network,
+# so every one may hit the batch rounding (seen on FSSD, Mahalanobis and Energy);
+# estimators given a torch network also fail check_estimators_overwrite_params.
+EXPECTED_FAILURES = {"check_methods_subset_invariance": _BATCH_ROUNDING}
 
 
 def _expected_failures(estimator):
-    failures = dict(EXPECTED_FAILURES.get(type(estimator), {}))
+    failures = dict(EXPECTED_FAILURES)
     if estimator.get_params()["model"] is not None:
         failures["check_estimators_overwrite_params"] = _MODULE_HASH
     return failures
