@@ -98,6 +98,19 @@ def _first_embedding(module):
     return None, None
 
 
+def clone_keeping_model(estimator):
+    """``sklearn.base.clone``, except that the ``model`` parameter is kept as it is.
+
+    The network is pretrained data, not a hyper-parameter: sklearn's clone
+    would re-create an unfitted skorch net (or deep-copy a large module). The
+    detectors never change the network, so sharing it is safe.
+    """
+    params = estimator.get_params(deep=False)
+    model = params.pop("model")
+    cloned = {key: clone(value, safe=False) for key, value in params.items()}
+    return type(estimator)(model=model, **cloned)
+
+
 class BaseTorchDetector(OutlierMixin, BaseEstimator):
     """Base class: a scikit-learn outlier detector over a torch network.
 
@@ -295,12 +308,7 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
         return X
 
     def __sklearn_clone__(self):
-        # The network is pretrained data, not a hyper-parameter: a clone keeps
-        # it as it is (sklearn's clone would re-create an unfitted skorch net).
-        params = self.get_params(deep=False)
-        model = params.pop("model")
-        cloned = {key: clone(value, safe=False) for key, value in params.items()}
-        return type(self)(model=model, **cloned)
+        return clone_keeping_model(self)
 
     def __getstate__(self):
         # Serialise through torch.save, so that a detector fitted on CUDA

@@ -19,6 +19,7 @@ from pyod.models.base import BaseDetector
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
+from .base import clone_keeping_model
 from .detector import FSSDDetector
 
 __all__ = ["FSSD", "PyODDetector", "as_pyod"]
@@ -199,9 +200,7 @@ combine, far_outliers, max_epochs, batch_size, device, random_state, verbose
         return self.estimator
 
     def __sklearn_clone__(self):
-        params = self.get_params(deep=False)
-        model = params.pop("model")
-        return type(self)(model=model, **{k: clone(v, safe=False) for k, v in params.items()})
+        return clone_keeping_model(self)
 
     @property
     def layers_(self):

@@ -25,7 +25,7 @@ def test_speed_quick_writes_ratios_and_flat_memory(tmp_path):
 def test_odds_quick_ranks_fssd_against_pyod(tmp_path, monkeypatch):
     root = os.environ.get("SKLEARN_FSSD_DATA") or (str(DATA) if DATA.is_dir() else None)
     if root is None or not (Path(root) / "odds" / "mat" / "wbc.mat").exists():
-        pytest.skip(f"ODDS data not found at {root or DATA}; set SKLEARN_FSSD_DATA")
+        pytest.skip(reason=f"ODDS data not found at {root or DATA}; set SKLEARN_FSSD_DATA")
     monkeypatch.setenv("SKLEARN_FSSD_DATA", root)
     ranks = odds.main(["--quick", "--out", str(tmp_path)])
     assert set(ranks) == {"FSSD", "IForest", "KNN"}

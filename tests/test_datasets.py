@@ -550,7 +550,7 @@ def test_download_keeps_partial_folder_files(tmp_path, monkeypatch, server):
 def _real_root(sub, *names):
     folder = REAL_ROOT / sub
     if not all((folder / n).is_file() for n in names):
-        pytest.skip(f"{sub} data not found at {folder}; set {datasets.ENV_VAR}")
+        pytest.skip(reason=f"{sub} data not found at {folder}; set {datasets.ENV_VAR}")
     return REAL_ROOT
 
 
@@ -572,7 +572,8 @@ def test_real_mnist(real_env):
 def test_real_fashion_mnist(monkeypatch, real_env):
     if not (DEBIAN_FMNIST / "t10k-labels-idx1-ubyte.gz").is_file():
         pytest.skip(
-            f"Fashion-MNIST not found at {DEBIAN_FMNIST}; apt-get install -y dataset-fashion-mnist"
+            reason=f"Fashion-MNIST not found at {DEBIAN_FMNIST}; "
+            "apt-get install -y dataset-fashion-mnist"
         )
     monkeypatch.setattr(datasets, "_SYSTEM_DIRS", {"fashion-mnist": (str(DEBIAN_FMNIST),)})
     X, y = load_fashion_mnist("train")

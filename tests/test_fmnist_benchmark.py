@@ -17,7 +17,7 @@ def _require_data():
         try:
             load()
         except DatasetNotFoundError as exc:
-            pytest.skip(f"{name} not found (set SKLEARN_FSSD_DATA): {exc}")
+            pytest.skip(reason=f"{name} not found (set SKLEARN_FSSD_DATA): {exc}")
 
 
 @pytest.mark.slow  # about 2-3 minutes on 2 cores: it trains 3 LeNets and fits 11 detectors
