@@ -221,7 +221,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small sizes, for the test suite")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    n, repeats, sizes = (256, 1, [128, 512]) if args.quick else (8192, 5, [2000, 8000, 32000])
+    n, repeats, sizes = (256, 1, [128, 512]) if args.quick else (8192, 9, [2000, 8000, 32000])
     batch_size = 256
     command = "python -m benchmarks.speed" + (" --quick" if args.quick else "")
     results = {
