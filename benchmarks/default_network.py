@@ -30,7 +30,7 @@ from torch import nn
 from sklearn_fssd import FSSDDetector
 from sklearn_fssd._utils import torch_seed
 from sklearn_fssd.datasets import list_odds_datasets, load_odds
-from sklearn_fssd.detector import _Standardize
+from sklearn_fssd.base import _Standardize
 from sklearn_fssd.models import MLP, MLPAutoencoder
 from sklearn_fssd.singularity import input_range, synthetic_outliers
 

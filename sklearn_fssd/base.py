@@ -17,10 +17,9 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, OutlierMixin, clone
-from sklearn.utils import check_array
+from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
-from sklearn.utils import check_random_state
 from torch import nn
 from torch.nn.parameter import is_lazy
 from tqdm.auto import tqdm

@@ -22,17 +22,16 @@ from sklearn.datasets import load_digits
 
 from . import EnergyDetector, FSSDDetector, MahalanobisDetector, MSPDetector, ODINDetector
 from .metrics import auroc
+from .singularity import shuffle_within_rows
 from .training import train_lenet
 
 
 def make_ood(X, rng):
     """Kinds of OoD inputs for the digits, each shaped like X."""
-    flat = X.reshape(len(X), -1).copy()
-    for row in flat:
-        rng.shuffle(row)
+    shuffled = shuffle_within_rows(X, rng)
     return {
         "uniform noise": rng.uniform(0, 1, size=X.shape).astype(np.float32),
-        "shuffled pixels": flat.reshape(X.shape),
+        "shuffled pixels": shuffled,
         "inverted digits": (1.0 - X).astype(np.float32),
         "far out (10 x digit)": (10.0 * X).astype(np.float32),
     }

@@ -22,6 +22,7 @@ __all__ = [
     "random_tokens",
     "fssd_distance",
     "RunningMean",
+    "shuffle_within_rows",
     "synthetic_outliers",
     "synthetic_token_outliers",
 ]
@@ -176,6 +177,35 @@ class RunningMean:
         return self.total / self.count
 
 
+def shuffle_within_rows(X, rng):
+    """A copy of ``X`` with the features of each sample permuted independently.
+
+    Keeps each sample's value statistics (its pixel histogram, its token
+    counts) and destroys its structure: a standard synthetic outlier.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, ...)
+    rng : numpy.random.RandomState
+
+    Returns
+    -------
+    ndarray shaped like ``X``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = shuffle_within_rows(np.arange(6).reshape(2, 3), np.random.RandomState(0))
+    >>> sorted(out[0].tolist()), sorted(out[1].tolist())
+    ([0, 1, 2], [3, 4, 5])
+    """
+    X = np.asarray(X)
+    flat = X.reshape(len(X), int(np.prod(X.shape[1:]))).copy()  # also for zero rows
+    for row in flat:
+        rng.shuffle(row)
+    return flat.reshape(X.shape)
+
+
 _KINDS = ("noise", "shuffled", "scaled", "wide")
 
 
@@ -251,10 +281,7 @@ def synthetic_outliers(X, low, high, n_samples, kinds=_KINDS, random_state=None)
         if kind == "noise":
             parts.append(low + rng.uniform(size=(n, *shape)) * (high - low))
         elif kind == "shuffled":
-            rows = X.reshape(len(X), -1)[rng.randint(len(X), size=n)].copy()
-            for row in rows:
-                rng.shuffle(row)
-            parts.append(rows.reshape(-1, *shape))
+            parts.append(shuffle_within_rows(X[rng.randint(len(X), size=n)], rng))
         elif kind == "scaled":
             offset = X[rng.randint(len(X), size=n)] - centre
             # values at the centre would not move: push them by half the box
@@ -283,7 +310,5 @@ def synthetic_token_outliers(X, vocab_size, n_samples, random_state=None):
     X = np.asarray(X)
     n_noise = n_samples // 2
     noise = rng.randint(0, vocab_size, size=(n_noise, X.shape[1]))
-    shuffled = X[rng.randint(len(X), size=n_samples - n_noise)].copy()
-    for row in shuffled:
-        rng.shuffle(row)
+    shuffled = shuffle_within_rows(X[rng.randint(len(X), size=n_samples - n_noise)], rng)
     return np.vstack([noise, shuffled]).astype(X.dtype)

@@ -6,6 +6,8 @@ import torch
 from sklearn.datasets import load_digits
 from torch import nn
 
+from sklearn_fssd.singularity import shuffle_within_rows
+
 
 class SmallCNN(nn.Module):
     """A CNN for 8x8 digits with BatchNorm and Dropout (state a detector must not touch)."""
@@ -63,11 +65,7 @@ def trained_cnn(digits):
 
 def permuted_pixels(X, seed=0):
     """Each image with its pixels shuffled: same pixel statistics, no digit."""
-    rng = np.random.RandomState(seed)
-    flat = X.reshape(len(X), -1).copy()
-    for row in flat:
-        rng.shuffle(row)
-    return flat.reshape(X.shape)
+    return shuffle_within_rows(X, np.random.RandomState(seed))
 
 
 @pytest.fixture(scope="session")

@@ -571,10 +571,8 @@ def test_real_mnist(real_env):
 
 def test_real_fashion_mnist(monkeypatch, real_env):
     if not (DEBIAN_FMNIST / "t10k-labels-idx1-ubyte.gz").is_file():
-        pytest.skip(
-            reason=f"Fashion-MNIST not found at {DEBIAN_FMNIST}; "
-            "apt-get install -y dataset-fashion-mnist"
-        )
+        hint = "apt-get install -y dataset-fashion-mnist"
+        pytest.skip(reason=f"Fashion-MNIST not found at {DEBIAN_FMNIST}; {hint}")
     monkeypatch.setattr(datasets, "_SYSTEM_DIRS", {"fashion-mnist": (str(DEBIAN_FMNIST),)})
     X, y = load_fashion_mnist("train")
     assert X.shape == (60000, 28, 28) and np.bincount(y).tolist() == [6000] * 10
