@@ -49,6 +49,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from benchmarks._ood import fmt, report, search
+
 RESULTS = Path(__file__).resolve().parent / "results"
 CACHE = Path(__file__).resolve().parent / "cache"
 
@@ -174,14 +176,8 @@ def networks(data, cfg, seed, cache):
 
 
 def _search(estimator, grid, data, cfg, seed, **fit_params):
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
-
-    cv = StratifiedKFold(cfg["cv"], shuffle=True, random_state=seed)
-    search = GridSearchCV(estimator, grid, scoring="roc_auc", cv=cv, refit=True)
-    search.fit(data["X_val"], data["y_val"], **fit_params)
-    params = {k: (float(v) if isinstance(v, (float, np.floating)) else v)
-              for k, v in search.best_params_.items()}
-    return search.best_estimator_, params
+    return search(estimator, grid, data["X_val"], data["y_val"], cv=cfg["cv"], seed=seed,
+                  **fit_params)
 
 
 def methods(base, ensemble, oe, data, cfg, seed):
@@ -233,14 +229,6 @@ def _mcd(base, data, cfg, seed):
         return det, {"dropout_rate": cfg["dropout_rates"][0], "n_passes": cfg["n_passes"]}
     det, params = _search(det, {"dropout_rate": cfg["dropout_rates"]}, data, cfg, seed)
     return det, {**params, "n_passes": cfg["n_passes"]}
-
-
-def report(id_scores, ood_scores):
-    from sklearn_fssd.metrics import ood_report
-
-    y_ood = np.r_[np.zeros(len(id_scores), int), np.ones(len(ood_scores), int)]
-    rep = ood_report(y_ood, id_score=np.r_[id_scores, ood_scores], unit="percent")
-    return {k: v for k, v in rep.items() if k != "unit"}
 
 
 # ---------------------------------------------------------------- corruptions
@@ -426,10 +414,6 @@ def run(args):
     }
 
 
-def _fmt(v, digits=1):
-    return "" if v is None else f"{v:.{digits}f}"
-
-
 def markdown(res):
     lines = [
         "# FMNIST vs MNIST with LeNet (the paper's Table 2)", "",
@@ -449,15 +433,15 @@ def markdown(res):
     for name, r in res["methods"].items():
         params = ", ".join(f"{k}={v}" for k, v in r["params"].items())
         lines.append(
-            f"| {name} | {_fmt(r['auroc'])} | {_fmt(r['paper_auroc'])} | {_fmt(r['aupr_in'])} "
-            f"| {_fmt(r['aupr_out'])} | {_fmt(r['fpr_at_80_tpr'])} | {_fmt(r['fpr_at_95_tpr'])} "
+            f"| {name} | {fmt(r['auroc'])} | {fmt(r['paper_auroc'])} | {fmt(r['aupr_in'])} "
+            f"| {fmt(r['aupr_out'])} | {fmt(r['fpr_at_80_tpr'])} | {fmt(r['fpr_at_95_tpr'])} "
             f"| {r['fit_s']:.1f} | {r['score_s']:.1f} | {params} |")
     lines += ["", "The paper reports for FSSD AUPRC 99.7 and FPR80 0.0.", "",
               "## FSSD per single layer (raw FSSD_k, no combination)", "",
               "| layer | AUROC | AUPR-In | FPR80 | FPR95 |", "|---|---|---|---|---|"]
     for name, r in res["fssd_layers"].items():
-        lines.append(f"| {name} | {_fmt(r['auroc'])} | {_fmt(r['aupr_in'])} "
-                     f"| {_fmt(r['fpr_at_80_tpr'])} | {_fmt(r['fpr_at_95_tpr'])} |")
+        lines.append(f"| {name} | {fmt(r['auroc'])} | {fmt(r['aupr_in'])} "
+                     f"| {fmt(r['fpr_at_80_tpr'])} | {fmt(r['fpr_at_95_tpr'])} |")
     names = list(res["methods"])
     lines += ["", "## Robustness (Fig. 5)", "",
               "The detectors, unchanged, score Fashion-MNIST test images corrupted by noise; "
@@ -468,7 +452,7 @@ def markdown(res):
               "|---|---|" + "---|" * len(names)]
     for r in res["robustness"]:
         lines.append(f"| {r['corruption']} | {r['severity']} | "
-                     + " | ".join(_fmt(r["auroc"][n]) for n in names) + " |")
+                     + " | ".join(fmt(r["auroc"][n]) for n in names) + " |")
     lines += ["", "## Plots", ""]
     lines += [f"![{k}]({v})" for k, v in res["plots"].items()]
     return "\n".join(lines) + "\n"

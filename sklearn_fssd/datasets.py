@@ -74,6 +74,7 @@ __all__ = [
     "load_adbench",
     "load_cifar10_test",
     "load_fashion_mnist",
+    "load_genome_ood",
     "load_mnist",
     "load_notmnist",
     "load_odds",
@@ -1253,3 +1254,16 @@ def load_adbench(name, *, data_home=None, download=False, verify=True):
     key = f"{_COLLECTIONS['adbench'].folder}/{file}"
     data = _read_bytes(path, key=key, verify=verify, gz=False, remedy=remedy)
     return _tabular_Xy(_load_npz(data, str(path), remedy), str(path), remedy)
+
+
+# The genome benchmark lives in :mod:`sklearn_fssd.genomes` (it imports this module, so it is
+# re-exported lazily here rather than imported at the top).
+_LAZY = {"load_genome_ood": "genomes"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __package__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -537,11 +537,22 @@ class GenomeLSTM(nn.Module):
         How ``pool`` reduces the sequence of ``lstm2`` outputs.
     dropout : float, default=0.0
         Dropout rate on the ``lstm2`` outputs.
+    conv_channels : int, default=0
+        With a positive value, a convolutional stem ``conv`` (``Conv1d`` over
+        the embedded sequence, ReLU, max-pooling by ``conv_pool``) runs before
+        the LSTMs, as in DanQ (Quang & Xie, 2016). It shortens the sequence the
+        LSTMs walk by ``conv_pool``, which makes training on CPU several times
+        faster. 0 (the default) feeds the embeddings straight to ``lstm1``.
+    conv_kernel : int, default=9
+        Width of the stem's convolution (odd widths keep the length).
+    conv_pool : int, default=5
+        Max-pooling window and stride of the stem.
 
     Attributes
     ----------
     default_layers : list of str
-        ``['embedding', 'lstm1', 'lstm2', 'fc']``.
+        ``['embedding', 'lstm1', 'lstm2', 'fc']``, with ``'conv'`` after
+        ``'embedding'`` when the stem is on.
 
     Examples
     --------
@@ -552,6 +563,9 @@ class GenomeLSTM(nn.Module):
     torch.Size([1, 3])
     >>> net.default_layers
     ['embedding', 'lstm1', 'lstm2', 'fc']
+    >>> stem = GenomeLSTM(embedding_dim=4, hidden_size=8, num_classes=3, conv_channels=6)
+    >>> stem(tokens).shape, stem.default_layers
+    (torch.Size([1, 3]), ['embedding', 'conv', 'lstm1', 'lstm2', 'fc'])
     """
 
     def __init__(
@@ -562,12 +576,24 @@ class GenomeLSTM(nn.Module):
         num_classes=10,
         pooling="max",
         dropout=0.0,
+        conv_channels=0,
+        conv_kernel=9,
+        conv_pool=5,
     ):
         super().__init__()
         self.embedding = nn.Embedding(int(vocab_size), int(embedding_dim))
-        self.lstm1 = nn.LSTM(
-            int(embedding_dim), int(hidden_size), batch_first=True, bidirectional=True
-        )
+        lstm_input = int(embedding_dim)
+        if conv_channels:
+            self.conv = nn.Sequential(
+                nn.Conv1d(int(embedding_dim), int(conv_channels), int(conv_kernel),
+                          padding=int(conv_kernel) // 2),
+                nn.ReLU(),
+                nn.MaxPool1d(int(conv_pool), ceil_mode=True),
+            )
+            lstm_input = int(conv_channels)
+        else:
+            self.conv = None
+        self.lstm1 = nn.LSTM(lstm_input, int(hidden_size), batch_first=True, bidirectional=True)
         self.lstm2 = nn.LSTM(
             2 * int(hidden_size), int(hidden_size), batch_first=True, bidirectional=True
         )
@@ -577,7 +603,8 @@ class GenomeLSTM(nn.Module):
 
     @property
     def default_layers(self):
-        return ["embedding", "lstm1", "lstm2", "fc"]
+        stem = ["conv"] if self.conv is not None else []
+        return ["embedding", *stem, "lstm1", "lstm2", "fc"]
 
     def forward(self, x):
         if x.dim() != 2:
@@ -585,6 +612,9 @@ class GenomeLSTM(nn.Module):
                 f"GenomeLSTM expects token ids of shape (n_samples, sequence_length); "
                 f"got a tensor of shape {tuple(x.shape)}."
             )
-        out, _ = self.lstm1(self.embedding(x))
+        out = self.embedding(x)
+        if self.conv is not None:  # (N, L, E) -> (N, C, L / conv_pool) -> (N, L / conv_pool, C)
+            out = self.conv(out.transpose(1, 2)).transpose(1, 2)
+        out, _ = self.lstm1(out)
         out, _ = self.lstm2(out)
         return self.fc(self.pool(self.dropout(out)))

@@ -1,0 +1,275 @@
+"""The genome OoD benchmark builder, on tiny synthetic genomes packed in synthetic .deb files."""
+
+import gzip
+import hashlib
+import io
+import lzma
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sklearn_fssd.datasets import CorruptDataError, DatasetNotFoundError
+from sklearn_fssd.genomes import (
+    GENOMES,
+    Genome,
+    _block_splits,
+    encode_dna,
+    load_genome_ood,
+    read_sequences,
+)
+
+
+def _random_dna(n, gc, seed):
+    rng = np.random.RandomState(seed)
+    p = [(1 - gc) / 2, gc / 2, gc / 2, (1 - gc) / 2]
+    return "".join(rng.choice(list("ACGT"), size=n, p=p))
+
+
+def _fasta(records):
+    lines = []
+    for name, seq in records:
+        lines.append(f">{name}")
+        lines += [seq[i: i + 60] for i in range(0, len(seq), 60)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _genbank(name, seq):
+    body = [f"{i + 1:>9} " + " ".join(seq[j: j + 10].lower() for j in range(i, min(i + 60, len(seq)), 10))
+            for i in range(0, len(seq), 60)]
+    return (f"LOCUS       {name}  {len(seq)} bp    DNA     linear   BCT\nFEATURES\n"
+            "ORIGIN\n" + "\n".join(body) + "\n//\n").encode()
+
+
+def _write_deb(path, files):
+    """A minimal Debian package (ar archive with a data.tar.xz) holding ``files``."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:xz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo("./" + name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    members = {"debian-binary": b"2.0\n", "control.tar.xz": b"", "data.tar.xz": buf.getvalue()}
+    with open(path, "wb") as fh:
+        fh.write(b"!<arch>\n")
+        for name, data in members.items():
+            fh.write(f"{name:<16}{0:<12}{0:<6}{0:<6}{100644:<8}{len(data):<10}`\n".encode())
+            fh.write(data + (b"\n" if len(data) % 2 else b""))
+
+
+def _synthetic(tmp_path, *, corrupt=None):
+    """Three ID and two OoD synthetic genomes in two packages; returns (table, deb folder)."""
+    specs = [  # id, role, package, file name, content
+        ("g_at", "id", "pkg-one", "usr/share/one/at.fa.gz",
+         gzip.compress(_fasta([("chr", _random_dna(30000, 0.3, 1))]))),
+        ("g_gc", "id", "pkg-one", "usr/share/one/gc.gbk",
+         _genbank("GC1", _random_dna(24000, 0.7, 2))),
+        ("g_two", "id", "pkg-two", "usr/share/two/two.fna.xz",
+         lzma.compress(_fasta([("a", _random_dna(15000, 0.5, 3)),
+                               ("b", "N" * 4000 + _random_dna(11000, 0.5, 4))]))),
+        ("o_mid", "ood", "pkg-two", "usr/share/two/ood1.fa", _fasta([("x", _random_dna(12000, 0.45, 5))])),
+        ("o_low", "ood", "pkg-one", "usr/share/one/ood2.fa", _fasta([("y", _random_dna(12000, 0.2, 6))])),
+    ]
+    table, by_pkg = [], {}
+    for gid, role, pkg, path, data in specs:
+        records = read_sequences(data, path)
+        table.append(Genome(gid, gid.upper(), pkg, path, hashlib.sha256(data).hexdigest(),
+                            sum(len(s) for _, s in records), len(records), role))
+        by_pkg.setdefault(pkg, {})[path] = data
+    if corrupt:
+        pkg, path = corrupt
+        by_pkg[pkg][path] = by_pkg[pkg][path][:-40] + b"ACGTACGTAC" * 4
+    debs = tmp_path / "debs"
+    debs.mkdir(parents=True)
+    for pkg, files in by_pkg.items():
+        _write_deb(debs / f"{pkg}_1.0-1_all.deb", files)
+    return tuple(table), debs, by_pkg
+
+
+SMALL = dict(fragment_length=50, n_train=40, n_val=10, n_test=10, n_blocks=10)
+
+
+def test_encode_dna_maps_bases_and_iupac_codes():
+    assert encode_dna("ACGTacgt").tolist() == [0, 1, 2, 3, 0, 1, 2, 3]
+    assert encode_dna(b"NRYKMSWBDHV-").tolist() == [4] * 12
+    assert encode_dna("").dtype == np.uint8
+
+
+def test_read_sequences_fasta_genbank_and_compression():
+    fa = _fasta([("r1 desc", "ACGTN" * 30), ("r2", "gg")])
+    for data, name in [(fa, "x.fa"), (gzip.compress(fa), "x.fa.gz"), (lzma.compress(fa), "x.xz")]:
+        recs = read_sequences(data, name)
+        assert recs == [("r1 desc", b"ACGTN" * 30), ("r2", b"GG")]
+    seq = _random_dna(150, 0.5, 0)
+    assert read_sequences(_genbank("LOC1", seq), "x.gbk") == [("LOC1", seq.encode())]
+    two = _genbank("A", "ACGT" * 20) + _genbank("B", "TTTT" * 5)
+    assert [n for n, _ in read_sequences(two)] == ["A", "B"]
+
+
+@pytest.mark.parametrize("data, match", [
+    (b"hello world", "neither FASTA"),
+    (b">only-a-header\n", "no sequence"),
+    (b"LOCUS  X 10 bp\nFEATURES\n//\n", "no ORIGIN"),
+])
+def test_read_sequences_rejects_other_content(data, match):
+    with pytest.raises(ValueError, match=match):
+        read_sequences(data, "bad.fa")
+
+
+def test_block_splits_are_disjoint_and_cover_the_genome():
+    blocks = _block_splits(10_000, 20, np.random.RandomState(0))
+    assert [len(blocks[s]) for s in ("train", "val", "test")] == [16, 2, 2]
+    spans = sorted(b for s in blocks.values() for b in s)
+    assert spans[0][0] == 0 and spans[-1][1] == 10_000
+    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))  # no gap, no overlap
+
+
+def test_builds_from_debs_with_classes_splits_and_shapes(tmp_path):
+    table, debs, _ = _synthetic(tmp_path)
+    data = load_genome_ood(source=debs, genomes=table, cache_dir=False, **SMALL)
+    assert data.classes == ["G_AT", "G_GC", "G_TWO"] and data.ood_classes == ["O_MID", "O_LOW"]
+    assert data.X_train.shape == (120, 50) and data.X_train.dtype == np.int64
+    assert np.bincount(data.y_train).tolist() == [40, 40, 40]
+    assert data.X_val.shape[1] == data.X_test_ood.shape[1] == 50
+    # OoD validation/test match the ID totals: ceil(10 * 3 / 2) = 15 per OoD species
+    assert np.bincount(data.y_val_ood).tolist() == [15, 15]
+    assert np.bincount(data.y_test_ood).tolist() == [15, 15]
+    assert set(np.unique(data.X_train)) <= {0, 1, 2, 3, 4}
+    # composition follows the species: the GC-rich class has more C/G than the AT-rich one
+    gc = lambda X: np.isin(X, [1, 2]).mean()  # noqa: E731
+    assert gc(data.X_train[data.y_train == 1]) > 0.6 > 0.4 > gc(data.X_train[data.y_train == 0])
+    # no validation or test fragment is an exact copy of a training fragment
+    train = {r.tobytes() for r in data.X_train}
+    for key in ("X_val", "X_test", "X_val_ood", "X_test_ood"):
+        assert not any(r.tobytes() in train for r in data[key])
+    assert str(debs) in data.source
+
+
+def test_fragments_stay_in_one_record_take_both_strands_and_limit_unknowns(tmp_path):
+    pure = _fasta([("a", "A" * 3000), ("c", "C" * 3000), ("n", "N" * 2000 + "G" * 1000)])
+    table = (Genome("pure", "PURE", "pkg", "p.fa", hashlib.sha256(pure).hexdigest(), 9000, 3, "id"),)
+    debs = tmp_path / "debs"
+    debs.mkdir()
+    _write_deb(debs / "pkg_1_all.deb", {"p.fa": pure})
+    data = load_genome_ood(source=debs, genomes=table, cache_dir=False, fragment_length=40,
+                           n_train=200, n_val=5, n_test=5, n_blocks=10, max_unknown=0.1)
+    rows = {tuple(np.unique(r)) for r in data.X_train}
+    # every fragment is one base repeated: never across records (A|C or C|N), and
+    # both strands (A's reverse complement is T, C's is G)
+    assert rows <= {(0,), (1,), (2,), (3,)} and {(0,), (3,)} <= rows and {(1,), (2,)} <= rows
+    assert not any(4 in r for r in rows)  # the N run is never sampled beyond 10 %
+
+
+def test_iupac_codes_become_token_4(tmp_path):
+    seq = "".join("R" if i % 50 == 0 else b for i, b in enumerate(_random_dna(5000, 0.5, 9)))
+    fa = _fasta([("r", seq)])
+    table = (Genome("iu", "IU", "pkg", "i.fa", hashlib.sha256(fa).hexdigest(), 5000, 1, "id"),)
+    debs = tmp_path / "debs"
+    debs.mkdir()
+    _write_deb(debs / "pkg_1_all.deb", {"i.fa": fa})
+    data = load_genome_ood(source=debs, genomes=table, cache_dir=False, fragment_length=100,
+                           n_train=20, n_val=2, n_test=2, n_blocks=5)
+    assert ((data.X_train == 4).sum(axis=1) == 2).all()  # 2 R's per 100 bases, as token 4
+
+
+def test_exact_copies_of_training_fragments_are_dropped(tmp_path):
+    unit = _random_dna(60, 0.5, 11)
+    fa = _fasta([("rep", unit * 200)])  # a genome made of one repeat: every fragment recurs
+    table = (Genome("rep", "REP", "pkg", "r.fa", hashlib.sha256(fa).hexdigest(), 12000, 1, "id"),)
+    debs = tmp_path / "debs"
+    debs.mkdir()
+    _write_deb(debs / "pkg_1_all.deb", {"r.fa": fa})
+    data = load_genome_ood(source=debs, genomes=table, cache_dir=False, fragment_length=30,
+                           n_train=150, n_val=20, n_test=20, n_blocks=10)
+    assert data.dropped["val"] > 0 and data.dropped["test"] > 0
+    assert len(data.X_val) == 20 - data.dropped["val"]
+
+
+def test_same_seed_same_benchmark_and_cache_round_trip(tmp_path):
+    table, debs, _ = _synthetic(tmp_path)
+    a = load_genome_ood(source=debs, genomes=table, cache_dir=False, random_state=3, **SMALL)
+    b = load_genome_ood(source=debs, genomes=table, cache_dir=tmp_path / "c", random_state=3,
+                        **SMALL)
+    assert Path(b.path).is_file() and Path(b.path).parent == tmp_path / "c"
+    # the second call reads the cache: it needs no package any more
+    c = load_genome_ood(source=tmp_path / "nowhere", genomes=table, cache_dir=tmp_path / "c",
+                        random_state=3, **SMALL)
+    for key in ("X_train", "y_train", "X_test_ood", "y_val_ood"):
+        np.testing.assert_array_equal(a[key], b[key])
+        np.testing.assert_array_equal(a[key], c[key])
+    other = load_genome_ood(source=debs, genomes=table, cache_dir=False, random_state=4, **SMALL)
+    assert not np.array_equal(a.X_train, other.X_train)
+
+
+def test_dpkg_x_tree_is_a_source_too(tmp_path):
+    table, _, by_pkg = _synthetic(tmp_path)
+    for pkg, files in by_pkg.items():
+        for path, data in files.items():
+            target = tmp_path / "tree" / pkg / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+    data = load_genome_ood(source=tmp_path / "tree", genomes=table, cache_dir=False, **SMALL)
+    assert data.X_train.shape == (120, 50)
+
+
+def test_checksum_mismatch_is_a_clear_error_and_nothing_is_cached(tmp_path):
+    table, _, _ = _synthetic(tmp_path)
+    bad_table, bad_debs, _ = _synthetic(tmp_path / "bad", corrupt=("pkg-two", "usr/share/two/ood1.fa"))
+    with pytest.raises(CorruptDataError, match="SHA-256.*apt-get download pkg-two") as err:
+        load_genome_ood(source=bad_debs, genomes=table, cache_dir=tmp_path / "c", **SMALL)
+    assert err.value.expected != err.value.actual
+    assert not (tmp_path / "c").exists() or not list((tmp_path / "c").iterdir())
+
+
+def test_damaged_deb_is_a_clear_error(tmp_path):
+    table, debs, _ = _synthetic(tmp_path)
+    deb = next(debs.glob("pkg-one_*.deb"))
+    deb.write_bytes(deb.read_bytes()[:300])
+    with pytest.raises(CorruptDataError, match="damaged.*apt-get download pkg-one"):
+        load_genome_ood(source=debs, genomes=table, cache_dir=False, **SMALL)
+    deb.write_bytes(b"not a package")
+    with pytest.raises(CorruptDataError, match="not a Debian package"):
+        load_genome_ood(source=debs, genomes=table, cache_dir=False, **SMALL)
+
+
+def test_missing_packages_say_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("SKLEARN_FSSD_DATA", str(tmp_path / "root"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    with pytest.raises(DatasetNotFoundError) as err:
+        load_genome_ood(cache_dir=False, **SMALL)
+    msg = str(err.value)
+    assert "apt-get download" in msg and "ragout-examples" in msg and "cct-examples" in msg
+    assert str(tmp_path / "root" / "genomes" / "debs") in msg
+
+
+def test_bad_sizes_are_rejected():
+    with pytest.raises(ValueError, match="n_train"):
+        load_genome_ood(n_train=-1, cache_dir=False)
+
+
+def test_table_uses_each_genome_once_with_ten_id_classes():
+    assert sum(g.role == "id" for g in GENOMES) == 10
+    assert len({g.sha256 for g in GENOMES}) == len(GENOMES)
+    species = [g.species.split()[1] if g.species.split()[0] != "Mycobacterium" else g.species
+               for g in GENOMES]
+    assert len(set(species)) == len(species)
+
+
+def _real_debs():
+    from sklearn_fssd.genomes import _read_genome_files
+
+    try:
+        _read_genome_files(GENOMES[:1], None, None)
+    except DatasetNotFoundError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _real_debs(), reason="the Debian genome packages are not downloaded "
+                    "(python -m sklearn_fssd.genomes --download)")
+def test_real_packages_match_the_manifest(tmp_path):
+    data = load_genome_ood(n_train=20, n_val=5, n_test=5, cache_dir=tmp_path)
+    assert len(data.classes) == 10 and len(data.ood_classes) == 5
+    assert data.X_train.shape == (200, 250)
+    assert data.classes[0].startswith("Escherichia coli")
