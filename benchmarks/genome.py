@@ -53,11 +53,11 @@ MAIN_METHODS = ["Base", "ODIN", "Maha", "Energy", "MCD", "FSSD"]
 def config(quick, epochs=None):
     """Sizes of the run: the full benchmark, or tiny ones for --quick."""
     if quick:
-        cfg = dict(n_train=100, n_val=20, n_test=40, epochs=1,
+        cfg = dict(n_train=60, n_val=10, n_test=20, epochs=1,
                    net=dict(embedding_dim=8, hidden_size=16, conv_channels=16, dropout=0.2),
                    eps_grid=[0.0, 0.01], temperatures=[1000], n_passes=4, cv=2)
     else:
-        cfg = dict(n_train=5000, n_val=100, n_test=500, epochs=6,
+        cfg = dict(n_train=4000, n_val=100, n_test=500, epochs=5,
                    net=dict(embedding_dim=32, hidden_size=64, conv_channels=64, dropout=0.2),
                    eps_grid=[0.0, 0.005, 0.01, 0.02, 0.05, 0.1],
                    temperatures=[1, 10, 100, 1000], n_passes=16, cv=3)
@@ -235,7 +235,7 @@ def main(argv=None):
     parser.add_argument("--cache", type=Path, default=CACHE,
                         help="folder for the fragments .npz and the network weights")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for genome.{md,json}")
-    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default 6)")
+    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default 5)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     res = run(args)

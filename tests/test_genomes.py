@@ -1,6 +1,7 @@
 """The genome OoD benchmark builder, on tiny synthetic genomes packed in synthetic .deb files."""
 
 import gzip
+import json
 import hashlib
 import io
 import lzma
@@ -273,3 +274,59 @@ def test_real_packages_match_the_manifest(tmp_path):
     assert len(data.classes) == 10 and len(data.ood_classes) == 5
     assert data.X_train.shape == (200, 250)
     assert data.classes[0].startswith("Escherichia coli")
+
+
+@pytest.mark.parametrize("conv_channels", [0, 6])
+def test_fssd_taps_every_genome_lstm_layer_and_perturbs_embeddings(conv_channels):
+    import torch
+
+    from sklearn_fssd import FSSDDetector
+    from sklearn_fssd.models import GenomeLSTM
+
+    torch.manual_seed(0)
+    net = GenomeLSTM(embedding_dim=4, hidden_size=5, num_classes=3, conv_channels=conv_channels,
+                     conv_pool=3).eval()
+    X = np.random.RandomState(0).randint(0, 4, size=(40, 30))
+    det = FSSDDetector(net, random_state=0).fit(X)
+    expected = ["embedding", "lstm1", "lstm2", "fc"]
+    if conv_channels:
+        expected.insert(1, "conv")
+    assert det.tokens_ and det.layers_ == expected
+    plain = det.layer_scores(X[:8])
+    assert plain.shape == (8, len(expected)) and np.isfinite(plain).all()
+    # input pre-processing moves the embeddings away from F*: every layer's FSSD can only grow
+    moved = FSSDDetector(net, epsilon=0.05, random_state=0).fit(X).layer_scores(X[:8])
+    assert (moved >= plain - 1e-5).all() and (moved > plain + 1e-6).any()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    det.score_samples(X)
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+
+
+def test_genome_benchmark_quick_runs_and_reuses_its_network(tmp_path):
+    if not _real_debs():
+        pytest.skip("the Debian genome packages are not downloaded "
+                    "(python -m sklearn_fssd.genomes --download)")
+    from benchmarks import genome
+
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    first = genome.main(["--quick", "--out", str(out), "--cache", str(cache)])
+    assert set(genome.MAIN_METHODS) <= set(first["methods"])
+    assert first["network"]["trained"] and not first["network"]["loaded"]
+    for r in first["methods"].values():
+        assert 0 <= r["auroc"] <= 100 and r["fit_s"] >= 0
+    assert set(first["per_species_auroc"]["FSSD"]) == set(first["ood_classes"])
+    assert list(first["fssd_layers"]) == ["embedding", "conv", "lstm1", "lstm2", "fc"]
+    text = (out / "genome.md").read_text()
+    assert "| FSSD |" in text and "AUROC per OoD species" in text
+    assert json.loads((out / "genome.json").read_text())["command"].endswith("--quick")
+    second = genome.main(["--quick", "--out", str(out), "--cache", str(cache)])
+    assert second["network"]["loaded"] and not second["network"]["trained"]
+    assert second["methods"]["FSSD"]["auroc"] == pytest.approx(first["methods"]["FSSD"]["auroc"])
+
+
+def test_ci_downloads_exactly_the_packages_the_table_needs():
+    import re
+
+    script = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
+    listed = re.search(r"apt-get download -qq (.*?)\)", script, re.S).group(1)
+    assert set(listed.replace("\\", " ").split()) == {g.package for g in GENOMES}
