@@ -31,3 +31,19 @@ def report(id_scores, ood_scores):
 def fmt(value, digits=1):
     """A number for a Markdown table; blank for None."""
     return "" if value is None else f"{value:.{digits}f}"
+
+
+def command(name, argv):
+    """The command line that reproduces a run: ``python -m benchmarks <name>`` and its options.
+
+    ``--out`` and ``--cache`` (machine-specific folders) are left out.
+    """
+    words, skip = [], False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word in ("--out", "--cache"):
+            skip = True
+        elif not word.startswith(("--out=", "--cache=")):
+            words.append(word)
+    return " ".join(["python -m benchmarks", name, *words])

@@ -42,6 +42,7 @@ import argparse
 import copy
 import json
 import platform
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -49,7 +50,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from benchmarks._ood import fmt, report, search
+from benchmarks._ood import command, fmt, report, search
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CACHE = Path(__file__).resolve().parent / "cache"
@@ -68,7 +69,7 @@ IMPULSE_AMOUNTS = [0.03, 0.06, 0.09, 0.17, 0.27]
 MAIN_METHODS = ["Base", "ODIN", "Maha", "DE", "MCD", "OE", "FSSD"]
 
 
-def config(quick, epochs=None, n_ensemble=None):
+def config(quick, epochs=None, n_ensemble=None, oe_epochs=None, device="cpu"):
     """Sizes of the run: the paper's, or small ones for --quick."""
     if quick:
         cfg = dict(n_train=2000, epochs=1, n_ensemble=2, oe_epochs=1, n_aux=1000,
@@ -86,6 +87,9 @@ def config(quick, epochs=None, n_ensemble=None):
         cfg["epochs"] = epochs
     if n_ensemble is not None:
         cfg["n_ensemble"] = n_ensemble
+    if oe_epochs is not None:
+        cfg["oe_epochs"] = oe_epochs
+    cfg["device"] = device
     return cfg
 
 
@@ -119,7 +123,7 @@ def load_data(cfg, seed):
         "X_val": np.concatenate([X_fte[f_val], X_mte[m_val]]),
         "y_val": np.r_[np.ones(n_val, int), -np.ones(n_val, int)],
         "c_val": np.r_[y_fte[f_val], np.zeros(n_val, int)],
-        "X_test_id": X_fte[f_test], "X_test_ood": X_mte[m_test],
+        "X_test_id": X_fte[f_test], "y_test_id": y_fte[f_test], "X_test_ood": X_mte[m_test],
         "X_aux": X_nm[aux],
     }
 
@@ -155,7 +159,8 @@ def networks(data, cfg, seed, cache):
     tag = f"adadelta-lr1-g0.7-b64_e{cfg['epochs']}_n{n}"
 
     def lenet(s):
-        return lambda: train_lenet(X, y, max_epochs=cfg["epochs"], random_state=s)
+        return lambda: train_lenet(X, y, max_epochs=cfg["epochs"], random_state=s,
+                                   device=cfg["device"])
 
     base = _cached(cache, f"lenet_{tag}_s{seed}.pt", lenet(seed), log)
     ensemble = [base] + [
@@ -166,7 +171,8 @@ def networks(data, cfg, seed, cache):
     oe = _cached(
         cache, oe_name,
         lambda: train_outlier_exposure(copy.deepcopy(base), X, y, data["X_aux"],
-                                       max_epochs=cfg["oe_epochs"], random_state=seed),
+                                       max_epochs=cfg["oe_epochs"], random_state=seed,
+                                       device=cfg["device"]),
         log,
     )
     return base, ensemble, oe, log
@@ -186,35 +192,36 @@ def methods(base, ensemble, oe, data, cfg, seed):
                               MahalanobisDetector, MSPDetector, ODINDetector)
 
     eps = cfg["eps_grid"]
+    dev = {"device": cfg["device"]}
     chosen = {}
 
     def fssd():
-        det, params = _search(FSSDDetector(base, random_state=seed), {"epsilon": eps},
+        det, params = _search(FSSDDetector(base, **dev, random_state=seed), {"epsilon": eps},
                               data, cfg, seed)
         chosen["fssd_epsilon"] = params["epsilon"]
         return det, params
 
     return {
-        "Base": lambda: (MSPDetector(base).fit(data["X_fit"]), {}),
-        "ODIN": lambda: _search(ODINDetector(base),
+        "Base": lambda: (MSPDetector(base, **dev).fit(data["X_fit"]), {}),
+        "ODIN": lambda: _search(ODINDetector(base, **dev),
                                 {"temperature": cfg["temperatures"],
                                  "epsilon": cfg["odin_eps_grid"]},
                                 data, cfg, seed),
-        "Maha": lambda: _search(MahalanobisDetector(base, random_state=seed),
+        "Maha": lambda: _search(MahalanobisDetector(base, **dev, random_state=seed),
                                 {"epsilon": cfg["maha_eps_grid"]}, data, cfg, seed,
                                 class_labels=data["c_val"]),
-        "DE": lambda: (DeepEnsembleDetector(ensemble).fit(data["X_fit"]), {}),
+        "DE": lambda: (DeepEnsembleDetector(ensemble, **dev).fit(data["X_fit"]), {}),
         "MCD": lambda: _mcd(base, data, cfg, seed),
-        "OE": lambda: (MSPDetector(oe).fit(data["X_fit"]), {}),
+        "OE": lambda: (MSPDetector(oe, **dev).fit(data["X_fit"]), {}),
         "FSSD": fssd,
-        "Energy": lambda: (EnergyDetector(base).fit(data["X_fit"]), {}),
+        "Energy": lambda: (EnergyDetector(base, **dev).fit(data["X_fit"]), {}),
         "FSSD (eps=0)": lambda: (
-            FSSDDetector(base, random_state=seed).fit(data["X_val"], data["y_val"]),
+            FSSDDetector(base, **dev, random_state=seed).fit(data["X_val"], data["y_val"]),
             {"epsilon": 0.0}),
         "FSSD unsupervised": lambda: (
-            FSSDDetector(base, random_state=seed).fit(data["X_fit"]), {"epsilon": 0.0}),
+            FSSDDetector(base, **dev, random_state=seed).fit(data["X_fit"]), {"epsilon": 0.0}),
         "FSSD network ensemble": lambda: (
-            FSSDDetector(ensemble, epsilon=chosen.get("fssd_epsilon", 0.0),
+            FSSDDetector(ensemble, **dev, epsilon=chosen.get("fssd_epsilon", 0.0),
                          random_state=seed).fit(data["X_val"], data["y_val"]),
             {"epsilon": chosen.get("fssd_epsilon", 0.0), "n_networks": len(ensemble)}),
     }
@@ -223,7 +230,9 @@ def methods(base, ensemble, oe, data, cfg, seed):
 def _mcd(base, data, cfg, seed):
     from sklearn_fssd import MCDropoutDetector
 
-    det = MCDropoutDetector(base, n_passes=cfg["n_passes"], random_state=seed)
+    dev = {"device": cfg["device"]}
+
+    det = MCDropoutDetector(base, **dev, n_passes=cfg["n_passes"], random_state=seed)
     if len(cfg["dropout_rates"]) == 1:
         det.set_params(dropout_rate=cfg["dropout_rates"][0]).fit(data["X_fit"])
         return det, {"dropout_rate": cfg["dropout_rates"][0], "n_passes": cfg["n_passes"]}
@@ -355,14 +364,27 @@ def _save(fig, path):
 # ---------------------------------------------------------------- run and write
 
 
+def _accuracy(net, data):
+    """Fashion-MNIST test accuracy of a network (the ID test images)."""
+    import torch
+
+    device = next(net.parameters()).device
+    with torch.inference_mode():
+        pred = np.concatenate([net(torch.as_tensor(b, device=device)).argmax(1).cpu().numpy()
+                               for b in np.array_split(data["X_test_id"], 10) if len(b)])
+    return float((pred == data["y_test_id"]).mean())
+
+
 def run(args):
-    cfg = config(args.quick, args.epochs, args.n_ensemble)
+    cfg = config(args.quick, args.epochs, args.n_ensemble, args.oe_epochs, args.device)
     seed = args.seed
     t0 = time.perf_counter()
     data = load_data(cfg, seed)
     base, ensemble, oe, train_log = networks(data, cfg, seed, args.cache)
 
     rows, fitted, scores = {}, {}, {}
+    accuracy = {name: _accuracy(net, data) for name, net in
+                [("base", base), ("oe", oe)] + [(f"ensemble_{i}", n) for i, n in enumerate(ensemble)]}
     made = methods(base, ensemble, oe, data, cfg, seed)
     bar = tqdm(made.items(), desc="methods", total=len(made))
     for name, make in bar:
@@ -394,7 +416,7 @@ def run(args):
     files = plots(out, fssd, data, scores, robust, seed)
     plots_s = time.perf_counter() - start
     return {
-        "command": "python -m benchmarks fmnist-mnist" + (" --quick" if args.quick else ""),
+        "command": command('fmnist-mnist', args.argv),
         "config": {k: v for k, v in cfg.items()},
         "seed": seed,
         "sizes": {"train": len(data["X_train"]), "val_id": int((data["y_val"] == 1).sum()),
@@ -403,6 +425,7 @@ def run(args):
                   "aux_outliers": len(data["X_aux"]),
                   "robust_id": len(data["X_test_id"][:cfg["n_robust"]])},
         "networks": train_log,
+        "test_accuracy": accuracy,
         "methods": rows,
         "fssd_layers": layers,
         "robustness": robust,
@@ -418,6 +441,11 @@ def markdown(res):
     lines = [
         "# FMNIST vs MNIST with LeNet (the paper's Table 2)", "",
         f"Command: `{res['command']}`. Seed {res['seed']}. Sizes: {res['sizes']}.",
+        f"Networks: LeNet {res['config']['epochs']} epochs (the paper's recipe: 14), Deep "
+        f"Ensemble of {res['config']['n_ensemble']} LeNets, Outlier Exposure fine-tuned "
+        f"{res['config']['oe_epochs']} epochs (default 10); device {res['config']['device']}.",
+        "Fashion-MNIST test accuracy: " + ", ".join(
+            f"{k} {100 * v:.1f} %" for k, v in res["test_accuracy"].items()) + ".",
         f"Networks trained this run: {res['networks']['trained'] or 'none'}; "
         f"loaded from cache: {res['networks']['loaded'] or 'none'}. "
         f"Training {sum(res['networks']['train_s'].values()):.0f} s, robustness "
@@ -480,8 +508,14 @@ def main(argv=None):
                         help="training epochs of each LeNet (default 14, quick 1)")
     parser.add_argument("--n-ensemble", type=int, default=None,
                         help="networks of the Deep Ensemble (default 5, quick 2)")
+    parser.add_argument("--oe-epochs", type=int, default=None,
+                        help="fine-tuning epochs of the Outlier Exposure network (default 10)")
+    parser.add_argument("--device", default="cpu",
+                        help="where networks train and detectors score: cpu, cuda or auto")
     parser.add_argument("--seed", type=int, default=0)
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    args.argv = argv
     res = run(args)
     text = write(res, args.out)
     tqdm.write(text)

@@ -32,6 +32,7 @@ without OoD data, and each method's fit and score time.
 import argparse
 import json
 import platform
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -39,7 +40,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from benchmarks._ood import fmt, report, search
+from benchmarks._ood import command, fmt, report, search
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CACHE = Path(__file__).resolve().parent / "cache"
@@ -166,7 +167,7 @@ def run(args):
     L_id, L_ood = fssd.layer_scores(data.X_test), fssd.layer_scores(data.X_test_ood)
     layers = {name: report(L_id[:, k], L_ood[:, k]) for k, name in enumerate(fssd.layers_)}
     return {
-        "command": "python -m benchmarks genome" + (" --quick" if args.quick else ""),
+        "command": command('genome', args.argv),
         "config": cfg, "seed": seed,
         "sizes": {k: int(len(data[f"X_{k}"])) for k in
                   ("train", "val", "val_ood", "test", "test_ood")},
@@ -237,7 +238,9 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for genome.{md,json}")
     parser.add_argument("--epochs", type=int, default=None, help="training epochs (default 5)")
     parser.add_argument("--seed", type=int, default=0)
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    args.argv = argv
     res = run(args)
     tqdm.write(write(res, args.out))
     return res
