@@ -51,7 +51,7 @@ PAPER_FSSD_AUROC = 74.8
 MAIN_METHODS = ["Base", "ODIN", "Maha", "Energy", "MCD", "FSSD"]
 
 
-def config(quick, epochs=None):
+def config(quick, epochs=None, device="cpu"):
     """Sizes of the run: the full benchmark, or tiny ones for --quick."""
     if quick:
         cfg = dict(n_train=60, n_val=10, n_test=20, epochs=1,
@@ -64,6 +64,7 @@ def config(quick, epochs=None):
                    temperatures=[1, 10, 100, 1000], n_passes=16, cv=3)
     if epochs is not None:
         cfg["epochs"] = epochs
+    cfg["device"] = device
     return cfg
 
 
@@ -92,7 +93,7 @@ def network(data, cfg, seed, cache, log):
         return load_weights(GenomeLSTM(**cfg["net"]), path).eval()
     start = time.perf_counter()
     net = train_genome_lstm(data.X_train, data.y_train, max_epochs=cfg["epochs"],
-                            random_state=seed, verbose=True,
+                            random_state=seed, verbose=True, device=cfg["device"],
                             **{f"module__{k}": v for k, v in cfg["net"].items()})
     log["train_s"][name] = time.perf_counter() - start
     log["trained"].append(name)
@@ -108,31 +109,33 @@ def methods(net, data, cfg, seed):
                               MCDropoutDetector, MSPDetector, ODINDetector)
 
     Xv, yv = data.X_val_all, data.y_val_all
+    dev = {"device": cfg["device"]}
     fit_id = data.X_train[np.random.RandomState(seed).permutation(len(data.X_train))[:2000]]
 
     def tuned(estimator, grid, **fit_params):
         return search(estimator, grid, Xv, yv, cv=cfg["cv"], seed=seed, **fit_params)
 
     return {
-        "Base": lambda: (MSPDetector(net).fit(fit_id), {}),
-        "ODIN": lambda: tuned(ODINDetector(net),
+        "Base": lambda: (MSPDetector(net, **dev).fit(fit_id), {}),
+        "ODIN": lambda: tuned(ODINDetector(net, **dev),
                               {"temperature": cfg["temperatures"], "epsilon": cfg["eps_grid"]}),
-        "Maha": lambda: tuned(MahalanobisDetector(net, random_state=seed),
+        "Maha": lambda: tuned(MahalanobisDetector(net, **dev, random_state=seed),
                               {"epsilon": cfg["eps_grid"]}, class_labels=data.c_val_all),
-        "Energy": lambda: (EnergyDetector(net).fit(fit_id), {}),
-        "MCD": lambda: (MCDropoutDetector(net, n_passes=cfg["n_passes"],
+        "Energy": lambda: (EnergyDetector(net, **dev).fit(fit_id), {}),
+        "MCD": lambda: (MCDropoutDetector(net, **dev, n_passes=cfg["n_passes"],
                                           random_state=seed).fit(fit_id),
                         {"dropout_rate": cfg["net"]["dropout"], "n_passes": cfg["n_passes"]}),
-        "FSSD": lambda: tuned(FSSDDetector(net, random_state=seed), {"epsilon": cfg["eps_grid"]}),
-        "FSSD (eps=0)": lambda: (FSSDDetector(net, random_state=seed).fit(Xv, yv),
+        "FSSD": lambda: tuned(FSSDDetector(net, **dev, random_state=seed),
+                              {"epsilon": cfg["eps_grid"]}),
+        "FSSD (eps=0)": lambda: (FSSDDetector(net, **dev, random_state=seed).fit(Xv, yv),
                                  {"epsilon": 0.0}),
-        "FSSD unsupervised": lambda: (FSSDDetector(net, random_state=seed).fit(fit_id),
+        "FSSD unsupervised": lambda: (FSSDDetector(net, **dev, random_state=seed).fit(fit_id),
                                       {"epsilon": 0.0}),
     }
 
 
 def run(args):
-    cfg = config(args.quick, args.epochs)
+    cfg = config(args.quick, args.epochs, args.device)
     seed, t0 = args.seed, time.perf_counter()
     data = load(cfg, seed, args.cache)
     log = {"trained": [], "loaded": [], "train_s": {}}
@@ -198,7 +201,8 @@ def markdown(res):
         "In-distribution is the positive class; metrics in %; FPR80/95 = share of OoD fragments "
         f"accepted at 80/95 % of ID accepted. The paper reports FSSD {PAPER_FSSD_AUROC} AUROC on "
         "its (different, unavailable) genome data set, against 69.6-70.6 for the other methods.",
-        "", "| method | AUROC | AUPR-In | AUPR-Out | FPR80 | FPR95 | fit s | score s | parameters |",
+        "",
+        "| method | AUROC | AUPR-In | AUPR-Out | FPR80 | FPR95 | fit s | score s | parameters |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in res["methods"].items():
@@ -237,6 +241,8 @@ def main(argv=None):
                         help="folder for the fragments .npz and the network weights")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for genome.{md,json}")
     parser.add_argument("--epochs", type=int, default=None, help="training epochs (default 5)")
+    parser.add_argument("--device", default="cpu",
+                        help="where the network trains and detectors score: cpu, cuda or auto")
     parser.add_argument("--seed", type=int, default=0)
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)

@@ -37,8 +37,10 @@ def _fasta(records):
 
 
 def _genbank(name, seq):
-    body = [f"{i + 1:>9} " + " ".join(seq[j: j + 10].lower() for j in range(i, min(i + 60, len(seq)), 10))
-            for i in range(0, len(seq), 60)]
+    body = []
+    for i in range(0, len(seq), 60):
+        words = [seq[j: j + 10].lower() for j in range(i, min(i + 60, len(seq)), 10)]
+        body.append(f"{i + 1:>9} " + " ".join(words))
     return (f"LOCUS       {name}  {len(seq)} bp    DNA     linear   BCT\nFEATURES\n"
             "ORIGIN\n" + "\n".join(body) + "\n//\n").encode()
 
@@ -69,8 +71,10 @@ def _synthetic(tmp_path, *, corrupt=None):
         ("g_two", "id", "pkg-two", "usr/share/two/two.fna.xz",
          lzma.compress(_fasta([("a", _random_dna(15000, 0.5, 3)),
                                ("b", "N" * 4000 + _random_dna(11000, 0.5, 4))]))),
-        ("o_mid", "ood", "pkg-two", "usr/share/two/ood1.fa", _fasta([("x", _random_dna(12000, 0.45, 5))])),
-        ("o_low", "ood", "pkg-one", "usr/share/one/ood2.fa", _fasta([("y", _random_dna(12000, 0.2, 6))])),
+        ("o_mid", "ood", "pkg-two", "usr/share/two/ood1.fa",
+         _fasta([("x", _random_dna(12000, 0.45, 5))])),
+        ("o_low", "ood", "pkg-one", "usr/share/one/ood2.fa",
+         _fasta([("y", _random_dna(12000, 0.2, 6))])),
     ]
     table, by_pkg = [], {}
     for gid, role, pkg, path, data in specs:
@@ -149,7 +153,8 @@ def test_builds_from_debs_with_classes_splits_and_shapes(tmp_path):
 
 def test_fragments_stay_in_one_record_take_both_strands_and_limit_unknowns(tmp_path):
     pure = _fasta([("a", "A" * 3000), ("c", "C" * 3000), ("n", "N" * 2000 + "G" * 1000)])
-    table = (Genome("pure", "PURE", "pkg", "p.fa", hashlib.sha256(pure).hexdigest(), 9000, 3, "id"),)
+    table = (Genome("pure", "PURE", "pkg", "p.fa", hashlib.sha256(pure).hexdigest(), 9000, 3,
+                    "id"),)
     debs = tmp_path / "debs"
     debs.mkdir()
     _write_deb(debs / "pkg_1_all.deb", {"p.fa": pure})
@@ -216,7 +221,7 @@ def test_dpkg_x_tree_is_a_source_too(tmp_path):
 
 def test_checksum_mismatch_is_a_clear_error_and_nothing_is_cached(tmp_path):
     table, _, _ = _synthetic(tmp_path)
-    bad_table, bad_debs, _ = _synthetic(tmp_path / "bad", corrupt=("pkg-two", "usr/share/two/ood1.fa"))
+    _, bad_debs, _ = _synthetic(tmp_path / "bad", corrupt=("pkg-two", "usr/share/two/ood1.fa"))
     with pytest.raises(CorruptDataError, match="SHA-256.*apt-get download pkg-two") as err:
         load_genome_ood(source=bad_debs, genomes=table, cache_dir=tmp_path / "c", **SMALL)
     assert err.value.expected != err.value.actual
