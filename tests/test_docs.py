@@ -21,7 +21,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 EXAMPLES = sorted((ROOT / "examples").glob("plot_*.py"))
-BUILD_COMMAND = 'pip install -e ".[docs]" && python -m sphinx -W --keep-going -b html docs docs/_build/html'
+BUILD_COMMAND = (
+    'pip install -e ".[docs]" && python -m sphinx -W --keep-going -b html docs docs/_build/html'
+)
 
 
 def load_conf():
