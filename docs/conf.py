@@ -118,7 +118,8 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
-html_sidebars = {"index": [], "user_guide": []}  # pages without sub-pages
+# no section navigation on pages without sub-pages, nor beside the wide benchmark tables
+html_sidebars = {"index": [], "user_guide": [], "benchmark_results/*": []}
 html_show_sourcelink = True
 
 # ---------------------------------------------------- benchmark results
