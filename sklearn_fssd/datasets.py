@@ -277,6 +277,19 @@ class DatasetNotFoundError(FileNotFoundError):
     """Raised when a data set is in none of the searched folders.
 
     The message lists every folder searched, in order, and how to get the data.
+
+    Examples
+    --------
+    It is a :class:`FileNotFoundError`, so code that handles missing files
+    handles it too:
+
+    >>> from sklearn_fssd.datasets import DatasetNotFoundError, load_mnist
+    >>> issubclass(DatasetNotFoundError, FileNotFoundError)
+    True
+    >>> try:  # doctest: +SKIP
+    ...     X, y = load_mnist("test")
+    ... except DatasetNotFoundError as exc:
+    ...     print(exc)  # the folders searched, and download=True or SKLEARN_FSSD_DATA
     """
 
 
@@ -291,6 +304,23 @@ class CorruptDataError(OSError):
         The offending file (or URL, for a download).
     expected, actual : str, default=None
         The SHA-256 checksums, when the error is a checksum mismatch.
+
+    Examples
+    --------
+    A file that is not what its name says fails the checksum:
+
+    >>> import os, tempfile
+    >>> from sklearn_fssd.datasets import CorruptDataError, load_mnist
+    >>> with tempfile.TemporaryDirectory() as home:
+    ...     os.mkdir(os.path.join(home, "mnist"))
+    ...     for name in ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]:
+    ...         with open(os.path.join(home, "mnist", name), "wb") as f:
+    ...             _ = f.write(b"not an IDX file")
+    ...     try:
+    ...         load_mnist("test", data_home=home)
+    ...     except CorruptDataError as exc:
+    ...         print(os.path.basename(exc.path), exc.expected != exc.actual)
+    t10k-images-idx3-ubyte True
     """
 
     def __init__(self, message, *, path=None, expected=None, actual=None):

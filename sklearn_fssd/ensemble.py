@@ -55,6 +55,15 @@ _NEW_LOGISTIC_DEFAULTS = {
 def log_distances(D):
     """``log(D)``, with zeros mapped to ``log(1e-12)`` instead of ``-inf``.
 
+    Parameters
+    ----------
+    D : array-like
+        Distances (non-negative).
+
+    Returns
+    -------
+    log_D : ndarray of float64, shaped like ``D``
+
     Examples
     --------
     >>> import numpy as np

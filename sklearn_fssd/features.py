@@ -34,6 +34,16 @@ def auto_layers(module):
     networks, the top-level blocks that hold such layers (for a ResNet: the
     stem, each stage and the classifier).
 
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+
+    Returns
+    -------
+    layers : list of str
+        Names from ``module.named_modules()``.
+
     Examples
     --------
     >>> from torch import nn

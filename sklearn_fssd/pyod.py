@@ -3,7 +3,7 @@
 PyOD's conventions differ from scikit-learn's: ``decision_function`` is
 higher for *more abnormal* samples, labels are 0 (inlier) / 1 (outlier), and
 ``fit`` sets ``decision_scores_``, ``threshold_`` and ``labels_`` on the
-training data. This module is the only one that imports PyOD.
+training data. This module is the only one that imports PyOD::
 
     from sklearn_fssd.pyod import FSSD
     clf = FSSD(contamination=0.1).fit(X_train)

@@ -81,10 +81,12 @@ def uniform_noise(n_samples, low, high, generator=None, dtype=torch.float32):
     n_samples : int
     low, high : array-like of the input shape
     generator : torch.Generator, optional
+    dtype : torch.dtype, default=torch.float32
 
     Returns
     -------
-    Tensor of shape (n_samples, *low.shape) on the CPU.
+    noise : Tensor of shape ``(n_samples, *low.shape)``
+        On the CPU.
 
     Examples
     --------
@@ -102,6 +104,21 @@ def uniform_noise(n_samples, low, high, generator=None, dtype=torch.float32):
 
 def random_tokens(n_samples, length, vocab_size, generator=None):
     """Uniformly random token sequences: the noise of a sequence model.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of sequences.
+    length : int
+        Tokens per sequence.
+    vocab_size : int
+        Token ids are drawn uniformly from ``0 .. vocab_size - 1``.
+    generator : torch.Generator, optional
+
+    Returns
+    -------
+    tokens : Tensor of shape (n_samples, length), dtype int64
+        On the CPU.
 
     Examples
     --------
@@ -296,6 +313,22 @@ def synthetic_outliers(X, low, high, n_samples, kinds=_KINDS, random_state=None)
 
 def synthetic_token_outliers(X, vocab_size, n_samples, random_state=None):
     """Synthetic OoD token sequences: uniformly random tokens and shuffled rows of ``X``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, length) of int
+        In-distribution token sequences.
+    vocab_size : int
+        Random tokens are drawn from ``0 .. vocab_size - 1``.
+    n_samples : int
+        Number of outliers: ``n_samples // 2`` random sequences, the rest
+        rows of ``X`` (drawn with replacement) with their tokens shuffled.
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    outliers : ndarray of shape (n_samples, length)
+        With the dtype of ``X``.
 
     Examples
     --------
