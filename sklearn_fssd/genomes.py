@@ -83,7 +83,37 @@ __all__ = [
 
 
 class Genome(NamedTuple):
-    """One genome file inside a Debian package (a row of :data:`GENOMES`)."""
+    """One genome file inside a Debian package (a row of :data:`GENOMES`).
+
+    Parameters
+    ----------
+    id : str
+        Short name, e.g. ``"ecoli_K12_MG1655"``.
+    species : str
+        Species and strain; the class name in the benchmark.
+    package : str
+        The Debian package that ships the file.
+    path : str
+        The file's path inside the package, without the leading ``./``.
+    sha256 : str
+        SHA-256 of the file as shipped (compressed or not).
+    length : int
+        Bases over all records.
+    n_records : int
+        Number of FASTA or GenBank records (chromosomes, plasmids, contigs).
+    role : {"id", "ood"}
+        In-distribution class or held-out OoD species.
+    note : str, default=""
+        Why the genome is there (its relation to the in-distribution species).
+
+    Examples
+    --------
+    >>> from sklearn_fssd.genomes import GENOMES
+    >>> GENOMES[0].species, GENOMES[0].package, GENOMES[0].role
+    ('Escherichia coli K-12 MG1655', 'ragout-examples', 'id')
+    >>> sorted({g.role for g in GENOMES}), sum(g.role == "id" for g in GENOMES)
+    (['id', 'ood'], 10)
+    """
 
     id: str
     species: str
