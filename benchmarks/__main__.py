@@ -3,6 +3,7 @@
     python -m benchmarks fmnist-mnist [--quick]   # benchmarks/fmnist_mnist.py
     python -m benchmarks odds [--quick]           # benchmarks/odds.py
     python -m benchmarks speed [--quick]          # benchmarks/speed.py
+    python -m benchmarks dask-scaling [--quick]   # benchmarks/dask_scaling.py (needs the [dask] extra)
 """
 
 import importlib
@@ -13,6 +14,7 @@ BENCHMARKS = {
     "odds": "benchmarks.odds",
     "speed": "benchmarks.speed",
     "default-network": "benchmarks.default_network",
+    "dask-scaling": "benchmarks.dask_scaling",
 }
 
 
