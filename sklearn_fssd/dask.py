@@ -27,7 +27,8 @@ and ``score`` only, so ``score_samples``, ``decision_function`` and
 of ``predict`` from a ``(1, X.shape[1])`` zero array, which fails for images
 and sequences; and its tasks call the same detector object from several
 threads at once under Dask's default threaded scheduler, which a detector's
-forward hooks do not support. :func:`score_dask` is the supported route.
+forward hooks do not support (calls fail, or return wrong scores).
+:func:`score_dask` is the supported route.
 """
 
 import logging

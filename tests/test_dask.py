@@ -67,7 +67,7 @@ def detectors(trained_cnn, digits, table):
     X_train = digits[0][:300]
     fitted = {
         "FSSD": FSSDDetector(trained_cnn, random_state=0).fit(X_train),
-        "FSSD eps": FSSDDetector(trained_cnn, epsilon=0.01, random_state=0).fit(X_train),
+        "FSSD eps": FSSDDetector(trained_cnn, epsilon=0.01, random_state=0).fit(X_train[:150]),
         "MSP": MSPDetector(trained_cnn).fit(X_train),
         "ODIN": ODINDetector(trained_cnn).fit(X_train),
         "Energy": EnergyDetector(trained_cnn).fit(X_train),
