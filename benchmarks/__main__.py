@@ -4,6 +4,7 @@
     python -m benchmarks odds [--quick]           # benchmarks/odds.py
     python -m benchmarks speed [--quick]          # benchmarks/speed.py
     python -m benchmarks genome [--quick]         # benchmarks/genome.py
+    python -m benchmarks dask-scaling [--quick]   # benchmarks/dask_scaling.py (needs the [dask] extra)
 """
 
 import importlib
@@ -15,6 +16,7 @@ BENCHMARKS = {
     "speed": "benchmarks.speed",
     "default-network": "benchmarks.default_network",
     "genome": "benchmarks.genome",
+    "dask-scaling": "benchmarks.dask_scaling",
 }
 
 

@@ -75,3 +75,24 @@ def digits_ood(digits):
     rng = np.random.RandomState(1)
     noise = rng.uniform(0, 1, size=(300, 1, 8, 8)).astype(np.float32)
     return np.concatenate([noise, permuted_pixels(X_test[:300])])
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """A real distributed cluster: 2 worker processes, 1 thread each, on 127.0.0.1.
+
+    Shared by the Dask tests and the Dask benchmark's quick run; started on first use.
+    """
+    distributed = pytest.importorskip(
+        "distributed", reason="Dask is the optional extra sklearn-fssd[dask]"
+    )
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address=None,
+    )
+    client = distributed.Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()

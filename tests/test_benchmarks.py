@@ -32,3 +32,26 @@ def test_odds_quick_ranks_fssd_against_pyod(tmp_path, monkeypatch):
     assert all(1.0 <= r <= 3.0 for r in ranks.values())
     text = (tmp_path / "odds.md").read_text()
     assert "| wbc |" in text and "| vertebral |" in text and "average rank" in text
+
+
+def test_dask_scaling_quick_on_the_test_cluster(tmp_path, dask_client):
+    from benchmarks import dask_scaling
+
+    address = dask_client.scheduler.address
+    results = dask_scaling.main(["--quick", "--out", str(tmp_path), "--scheduler", address])
+    runs = {row["run"]: row for row in results["runs"]}
+    assert list(runs) == ["in-process", "in-process, 1 thread", "1 worker", "2 workers"]
+    assert runs["in-process"]["time_vs_in_process"] == pytest.approx(1.0)
+    assert runs["1 worker"]["speedup_vs_first_count"] == pytest.approx(1.0)
+    assert all(row["samples_per_s"] > 0 for row in runs.values())
+    assert runs["2 workers"]["samples_per_s_per_worker"] == pytest.approx(
+        runs["2 workers"]["samples_per_s"] / 2
+    )
+    assert results["max_abs_diff_vs_in_process"] < 1e-3
+    assert results["worker_torch_threads"] == [1]
+    saved = json.loads((tmp_path / "dask_scaling.json").read_text())
+    assert [row["run"] for row in saved["runs"]] == list(runs)
+    text = (tmp_path / "dask_scaling.md").read_text()
+    assert "| 2 workers |" in text and "python -m benchmarks dask-scaling --quick" in text
+    with pytest.raises(ValueError, match="has 2 workers; this run needs 4"):
+        dask_scaling.measure(16, 8, (1, 4), 1, scheduler=address)
