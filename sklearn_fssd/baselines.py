@@ -44,6 +44,8 @@ import math
 import warnings
 from numbers import Integral, Real
 
+import threading
+
 import numpy as np
 import torch
 from sklearn.base import _fit_context
@@ -249,16 +251,31 @@ class _KeyedDropout(nn.Module):
     one sample the elements are thus dropped independently with probability
     ``p``, afresh at every pass, and whatever else is in its batch. The
     detector sets ``offsets`` (per sample) and ``stream`` (per pass) before
-    each pass.
+    each pass. That state is kept per thread, so several threads can score
+    with the same detector at once.
     """
 
     def __init__(self, p, channelwise):
         super().__init__()
         self.p = float(p)
         self.channelwise = channelwise
-        self.offsets = None
-        self.stream = 0
-        self.calls = 0
+        self._per_thread = {}
+
+    def _slot(self):
+        return self._per_thread.setdefault(
+            threading.get_ident(), {"offsets": None, "stream": 0, "calls": 0}
+        )
+
+    def release(self):
+        """Forget the calling thread's state (at the end of a scoring call)."""
+        self._per_thread.pop(threading.get_ident(), None)
+
+    offsets = property(lambda self: self._slot()["offsets"],
+                       lambda self, value: self._slot().__setitem__("offsets", value))
+    stream = property(lambda self: self._slot()["stream"],
+                      lambda self, value: self._slot().__setitem__("stream", value))
+    calls = property(lambda self: self._slot()["calls"],
+                     lambda self, value: self._slot().__setitem__("calls", value))
 
     def extra_repr(self):
         return f"p={self.p}, channelwise={self.channelwise}"
@@ -893,7 +910,7 @@ class MCDropoutDetector(_LogitDetector):
                     moments.update(softmax_probabilities(logits))
         finally:
             for module in dropouts:
-                module.offsets = None
+                module.release()
         if self.statistic == "mean":
             return moments.mean.max(dim=1).values
         if self.statistic == "entropy":

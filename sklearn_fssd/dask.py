@@ -25,10 +25,7 @@ scikit-learn 1.9.1): it wraps ``predict``, ``predict_proba``, ``transform``
 and ``score`` only, so ``score_samples``, ``decision_function`` and
 ``layer_scores`` of a detector are out of its reach; it guesses the output
 of ``predict`` from a ``(1, X.shape[1])`` zero array, which fails for images
-and sequences; and its tasks call the same detector object from several
-threads at once under Dask's default threaded scheduler, which a detector's
-forward hooks do not support (calls fail, or return wrong scores).
-:func:`score_dask` is the supported route.
+and sequences. :func:`score_dask` is the supported route.
 """
 
 import logging
@@ -115,7 +112,11 @@ class _ShippedDetector:
             return self._load()
 
     def call(self, method, block):
-        """``detector.<method>(block)``, one call at a time in this process."""
+        """``detector.<method>(block)``, one call at a time in this process.
+
+        Detectors are safe to call from several threads, but a worker's torch already uses
+        its cores: concurrent calls in one process would only oversubscribe them.
+        """
         with self._lock:
             return getattr(self._load(), method)(block)
 
@@ -292,14 +293,13 @@ def score_dask(detector, X, method="score_samples", *, client=None):
     thread (``threads_per_worker=1``), one process per core. Dask's
     nannies start workers with ``OMP_NUM_THREADS=1``, so torch runs one
     thread in each. Tasks of one process that share a detector score one
-    after the other (a detector's forward hooks serve one forward pass at a
-    time), so more threads per worker do not make scoring faster.
+    after the other, so more threads per worker do not make scoring faster.
 
     ``dask_ml.wrappers.ParallelPostFit`` is not the route for these
     detectors (checked with dask-ml 2025.1.0, scikit-learn 1.9.1): it wraps
     ``predict`` and ``predict_proba`` but not ``score_samples``,
     ``decision_function`` or ``layer_scores``, cannot infer the output of
-    image or sequence inputs, and calls one detector from several threads.
+    image or sequence inputs.
 
     Examples
     --------

@@ -13,6 +13,7 @@ integers and have no gradient.
 """
 
 import difflib
+import threading
 
 import torch
 from torch import nn
@@ -216,9 +217,14 @@ class FeatureTap:
         wanted = list(range(len(self.layers))) if only is None else list(only)
         captured = {}
         handles = []
+        # Hooks live on the shared module, so a forward pass in another thread (another call
+        # scoring with the same network) fires them too: each hook acts only in its own thread.
+        owner = threading.get_ident()
 
         def make_hook(index, recurrent):
             def hook(mod, inputs, output):
+                if threading.get_ident() != owner:
+                    return
                 if index in captured:  # a module called twice: keep the first call
                     return
                 features = _pool(_first_tensor(output), self.pooling, recurrent)
@@ -232,7 +238,9 @@ class FeatureTap:
             if delta is not None and self._perturb_module is not None:
                 handles.append(
                     self._perturb_module.register_forward_hook(
-                        lambda mod, inputs, output: output + delta
+                        lambda mod, inputs, output: (
+                            output + delta if threading.get_ident() == owner else None
+                        )
                     )
                 )
             for index in wanted:
