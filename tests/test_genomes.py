@@ -335,3 +335,24 @@ def test_ci_downloads_exactly_the_packages_the_table_needs():
     script = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
     listed = re.search(r"apt-get download -qq (.*?)\)", script, re.S).group(1)
     assert set(listed.replace("\\", " ").split()) == {g.package for g in GENOMES}
+
+
+def test_download_runs_apt_get_download_into_the_data_home(tmp_path, monkeypatch):
+    table, debs, _ = _synthetic(tmp_path)
+    fake = tmp_path / "bin" / "apt-get"
+    fake.parent.mkdir()
+    # a stand-in for apt-get: "apt-get download PKG..." copies PKG_*.deb into the working folder
+    fake.write_text(f"#!/bin/sh\nshift\nfor p in \"$@\"; do cp {debs}/\"$p\"_*.deb . ; done\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
+    data = load_genome_ood(genomes=table, data_home=tmp_path / "home", download=True,
+                           cache_dir=False, **SMALL)
+    got = sorted(p.name for p in (tmp_path / "home" / "genomes" / "debs").iterdir())
+    assert got == ["pkg-one_1.0-1_all.deb", "pkg-two_1.0-1_all.deb"]
+    assert data.X_train.shape == (120, 50) and "genomes/debs" in data.source
+
+
+def test_download_without_apt_get_says_where_to_get_the_packages(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no apt-get on it
+    with pytest.raises(DatasetNotFoundError, match="no apt-get.*packages.debian.org"):
+        load_genome_ood(data_home=tmp_path, download=True, cache_dir=False, **SMALL)
