@@ -3,16 +3,18 @@
 import numpy as np
 
 
-def search(estimator, grid, X_val, y_val, *, cv, seed, **fit_params):
+def search(estimator, grid, X_val, y_val, *, cv, seed, n_jobs=None, **fit_params):
     """Tune ``estimator`` over ``grid`` on labelled validation data (+1 ID, -1 OoD).
 
     ``GridSearchCV`` with stratified, shuffled ``cv``-fold splits and ROC-AUC, refitted on all of
-    the validation data. Returns the best estimator and its parameters (floats as plain floats).
+    the validation data; ``n_jobs`` worker processes (joblib gives each one torch thread).
+    Returns the best estimator and its parameters (floats as plain floats).
     """
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
     folds = StratifiedKFold(cv, shuffle=True, random_state=seed)
-    found = GridSearchCV(estimator, grid, scoring="roc_auc", cv=folds, refit=True)
+    found = GridSearchCV(estimator, grid, scoring="roc_auc", cv=folds, refit=True,
+                         n_jobs=n_jobs)
     found.fit(X_val, y_val, **fit_params)
     params = {k: (float(v) if isinstance(v, (float, np.floating)) else v)
               for k, v in found.best_params_.items()}

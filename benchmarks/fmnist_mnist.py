@@ -30,12 +30,13 @@ of ID. The paper's own AUROC (Table 2) is shown beside ours. Each method's fit (
 grid search) and score times are recorded.
 
 Extras: FSSD without pre-processing (epsilon 0), FSSD per single layer (the raw ``FSSD_k``, no
-combination), FSSD with the unsupervised combination (fitted on training images only, no OoD
-data), FSSD averaged over the ensemble networks. Robustness (the paper's Fig. 5): the same fitted
-detectors score Fashion-MNIST test images (2,000 of them; --quick: 60) corrupted by Gaussian
-noise and by impulse (salt-and-pepper) noise at five severities against clean MNIST; the table gives the AUROC of
-corrupted ID vs OoD. Plots: per-layer FSSD histograms (Fig. 6), PCA of ``fc1`` features with
-``F*`` marked (Fig. 1 right), ROC curves, robustness curves.
+combination), FSSD with the unsupervised combination (fitted on training images only, no OoD data),
+FSSD averaged over the ensemble networks. Robustness (the paper's Fig. 5): the same fitted
+detectors score Fashion-MNIST test images (2,000 of them; --quick: 60) corrupted by Gaussian noise
+and by impulse (salt-and-pepper) noise at five severities against clean MNIST; the table gives the
+AUROC of corrupted ID vs OoD (the authors' code, too, names a corrupted Fashion-MNIST,
+"fmnist-corrupt", as the in-distribution set of its corruption runs). Plots: per-layer FSSD histograms (Fig. 6), PCA of ``fc1`` features
+with ``F*`` marked (Fig. 1 right), ROC curves, robustness curves.
 """
 
 import argparse
@@ -69,7 +70,7 @@ IMPULSE_AMOUNTS = [0.03, 0.06, 0.09, 0.17, 0.27]
 MAIN_METHODS = ["Base", "ODIN", "Maha", "DE", "MCD", "OE", "FSSD"]
 
 
-def config(quick, epochs=None, n_ensemble=None, oe_epochs=None, device="cpu"):
+def config(quick, epochs=None, n_ensemble=None, oe_epochs=None, device="cpu", n_jobs=None):
     """Sizes of the run: the paper's, or small ones for --quick."""
     if quick:
         cfg = dict(n_train=2000, epochs=1, n_ensemble=2, oe_epochs=1, n_aux=1000,
@@ -90,6 +91,7 @@ def config(quick, epochs=None, n_ensemble=None, oe_epochs=None, device="cpu"):
     if oe_epochs is not None:
         cfg["oe_epochs"] = oe_epochs
     cfg["device"] = device
+    cfg["n_jobs"] = n_jobs
     return cfg
 
 
@@ -192,7 +194,7 @@ def networks(data, cfg, seed, cache, only=None):
 
 def _search(estimator, grid, data, cfg, seed, **fit_params):
     return search(estimator, grid, data["X_val"], data["y_val"], cv=cfg["cv"], seed=seed,
-                  **fit_params)
+                  n_jobs=cfg["n_jobs"], **fit_params)
 
 
 def methods(base, ensemble, oe, data, cfg, seed):
@@ -385,7 +387,8 @@ def _accuracy(net, data):
 
 
 def run(args):
-    cfg = config(args.quick, args.epochs, args.n_ensemble, args.oe_epochs, args.device)
+    cfg = config(args.quick, args.epochs, args.n_ensemble, args.oe_epochs, args.device,
+                 args.n_jobs)
     seed = args.seed
     t0 = time.perf_counter()
     data = load_data(cfg, seed)
@@ -395,7 +398,8 @@ def run(args):
 
     rows, fitted, scores = {}, {}, {}
     accuracy = {name: _accuracy(net, data) for name, net in
-                [("base", base), ("oe", oe)] + [(f"ensemble_{i}", n) for i, n in enumerate(ensemble)]}
+                [("base", base), ("oe", oe)]
+                + [(f"ensemble_{i}", n) for i, n in enumerate(ensemble)]}
     made = methods(base, ensemble, oe, data, cfg, seed)
     bar = tqdm(made.items(), desc="methods", total=len(made))
     for name, make in bar:
@@ -525,6 +529,8 @@ def main(argv=None):
                         help="only train (or load) these networks into the cache and stop: base, "
                         "ensemble-1 ... ensemble-<n-1>, oe; run several such processes at once, "
                         "then the full command only scores")
+    parser.add_argument("--n-jobs", type=int, default=None,
+                        help="processes for each grid search (GridSearchCV n_jobs; default 1)")
     parser.add_argument("--device", default="cpu",
                         help="where networks train and detectors score: cpu, cuda or auto")
     parser.add_argument("--seed", type=int, default=0)
