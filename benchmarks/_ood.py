@@ -49,3 +49,61 @@ def command(name, argv):
         elif not word.startswith(("--out=", "--cache=")):
             words.append(word)
     return " ".join(["python -m benchmarks", name, *words])
+
+
+def evaluate(made, X_id, X_ood):
+    """Fit each method of ``made`` (name -> function returning (detector, parameters)) and score
+    the in-distribution and OoD test sets, with a progress bar.
+
+    Returns name -> ``{"detector", "id", "ood", "row"}``, the row holding the metrics, the
+    parameters and the fit and score seconds.
+    """
+    import time
+    import warnings
+
+    from tqdm.auto import tqdm
+
+    out = {}
+    bar = tqdm(made.items(), desc="methods", total=len(made))
+    for name, make in bar:
+        bar.set_postfix_str(name)
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            det, params = make()
+        fit_s = time.perf_counter() - start
+        start = time.perf_counter()
+        s_id, s_ood = det.score_samples(X_id), det.score_samples(X_ood)
+        score_s = time.perf_counter() - start
+        row = {**report(s_id, s_ood), "params": params, "fit_s": fit_s, "score_s": score_s}
+        out[name] = {"detector": det, "id": s_id, "ood": s_ood, "row": row}
+    return out
+
+
+def layer_reports(fssd, X_id, X_ood):
+    """The metrics of each raw ``FSSD_k`` of a fitted FSSD detector (no combination)."""
+    L_id, L_ood = fssd.layer_scores(X_id), fssd.layer_scores(X_ood)
+    return {name: report(L_id[:, k], L_ood[:, k]) for k, name in enumerate(fssd.layers_)}
+
+
+def accuracy(net, X, y, n_chunks=10):
+    """Classification accuracy of ``net`` on ``(X, y)``, in chunks, without gradients."""
+    import torch
+
+    device = next(net.parameters()).device
+    with torch.inference_mode():
+        pred = np.concatenate([net(torch.as_tensor(b, device=device)).argmax(1).cpu().numpy()
+                               for b in np.array_split(X, n_chunks) if len(b)])
+    return float((pred == np.asarray(y)).mean())
+
+
+def write(res, out, stem, text):
+    """``<out>/<stem>.json`` (the results) and ``<out>/<stem>.md`` (``text``); returns ``text``."""
+    import json
+    from pathlib import Path
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(res, indent=2, default=float))
+    (out / f"{stem}.md").write_text(text)
+    return text

@@ -41,16 +41,15 @@ with ``F*`` marked (Fig. 1 right), ROC curves, robustness curves.
 
 import argparse
 import copy
-import json
 import platform
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from benchmarks import _ood as ood
 from benchmarks._ood import command, fmt, report, search
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -375,17 +374,6 @@ def _save(fig, path):
 # ---------------------------------------------------------------- run and write
 
 
-def _accuracy(net, data):
-    """Fashion-MNIST test accuracy of a network (the ID test images)."""
-    import torch
-
-    device = next(net.parameters()).device
-    with torch.inference_mode():
-        pred = np.concatenate([net(torch.as_tensor(b, device=device)).argmax(1).cpu().numpy()
-                               for b in np.array_split(data["X_test_id"], 10) if len(b)])
-    return float((pred == data["y_test_id"]).mean())
-
-
 def run(args):
     cfg = config(args.quick, args.epochs, args.n_ensemble, args.oe_epochs, args.device,
                  args.n_jobs)
@@ -397,29 +385,18 @@ def run(args):
         return {"networks": train_log}
 
     rows, fitted, scores = {}, {}, {}
-    accuracy = {name: _accuracy(net, data) for name, net in
+    accuracy = {name: ood.accuracy(net, data["X_test_id"], data["y_test_id"]) for name, net in
                 [("base", base), ("oe", oe)]
                 + [(f"ensemble_{i}", n) for i, n in enumerate(ensemble)]}
     made = methods(base, ensemble, oe, data, cfg, seed)
-    bar = tqdm(made.items(), desc="methods", total=len(made))
-    for name, make in bar:
-        bar.set_postfix_str(name)
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            det, params = make()
-        fit_s = time.perf_counter() - start
-        start = time.perf_counter()
-        s_id, s_ood = det.score_samples(data["X_test_id"]), det.score_samples(data["X_test_ood"])
-        score_s = time.perf_counter() - start
-        rows[name] = {**report(s_id, s_ood), "params": params, "fit_s": fit_s,
-                      "score_s": score_s, "paper_auroc": PAPER_AUROC.get(name)}
-        fitted[name], scores[name] = det, {"id": s_id, "ood": s_ood}
+    done = ood.evaluate(made, data["X_test_id"], data["X_test_ood"])
+    rows = {name: {**d["row"], "paper_auroc": PAPER_AUROC.get(name)} for name, d in done.items()}
+    fitted = {name: d["detector"] for name, d in done.items()}
+    scores = {name: {"id": d["id"], "ood": d["ood"]} for name, d in done.items()}
 
     # FSSD per single layer: the raw FSSD_k of the tuned detector, no combination
     fssd = fitted["FSSD"]
-    L_id, L_ood = fssd.layer_scores(data["X_test_id"]), fssd.layer_scores(data["X_test_ood"])
-    layers = {name: report(L_id[:, k], L_ood[:, k]) for k, name in enumerate(fssd.layers_)}
+    layers = ood.layer_reports(fssd, data["X_test_id"], data["X_test_ood"])
 
     tqdm.write("robustness: scoring corrupted test images")
     start = time.perf_counter()
@@ -502,12 +479,7 @@ def markdown(res):
 
 
 def write(res, out):
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "fmnist_mnist.json").write_text(json.dumps(res, indent=2, default=float))
-    text = markdown(res)
-    (out / "fmnist_mnist.md").write_text(text)
-    return text
+    return ood.write(res, out, "fmnist_mnist", markdown(res))
 
 
 def main(argv=None):

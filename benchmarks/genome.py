@@ -30,16 +30,15 @@ without OoD data, and each method's fit and score time.
 """
 
 import argparse
-import json
 import platform
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from benchmarks import _ood as ood
 from benchmarks._ood import command, fmt, report, search
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -135,40 +134,22 @@ def methods(net, data, cfg, seed):
 
 
 def run(args):
+    import torch
+
     cfg = config(args.quick, args.epochs, args.device)
     seed, t0 = args.seed, time.perf_counter()
     data = load(cfg, seed, args.cache)
     log = {"trained": [], "loaded": [], "train_s": {}}
     net = network(data, cfg, seed, args.cache, log)
-    import torch
+    accuracy = ood.accuracy(net, data.X_test, data.y_test, n_chunks=20)
 
-    with torch.inference_mode():
-        logits = torch.cat([net(torch.as_tensor(b)) for b in np.array_split(data.X_test, 20)
-                            if len(b)])
-    accuracy = float((logits.argmax(1).numpy() == data.y_test).mean())
-
-    rows, per_species = {}, {}
-    made = methods(net, data, cfg, seed)
-    bar = tqdm(made.items(), desc="methods", total=len(made))
-    fssd = None
-    for name, make in bar:
-        bar.set_postfix_str(name)
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            det, params = make()
-        fit_s = time.perf_counter() - start
-        start = time.perf_counter()
-        s_id, s_ood = det.score_samples(data.X_test), det.score_samples(data.X_test_ood)
-        score_s = time.perf_counter() - start
-        rows[name] = {**report(s_id, s_ood), "params": params, "fit_s": fit_s,
-                      "score_s": score_s}
-        per_species[name] = {sp: report(s_id, s_ood[data.y_test_ood == k])["auroc"]
-                             for k, sp in enumerate(data.ood_classes)}
-        if name == "FSSD":
-            fssd = det
-    L_id, L_ood = fssd.layer_scores(data.X_test), fssd.layer_scores(data.X_test_ood)
-    layers = {name: report(L_id[:, k], L_ood[:, k]) for k, name in enumerate(fssd.layers_)}
+    done = ood.evaluate(methods(net, data, cfg, seed), data.X_test, data.X_test_ood)
+    rows = {name: d["row"] for name, d in done.items()}
+    per_species = {name: {sp: report(d["id"], d["ood"][data.y_test_ood == k])["auroc"]
+                          for k, sp in enumerate(data.ood_classes)}
+                   for name, d in done.items()}
+    fssd = done["FSSD"]["detector"]
+    layers = ood.layer_reports(fssd, data.X_test, data.X_test_ood)
     return {
         "command": command('genome', args.argv),
         "config": cfg, "seed": seed,
@@ -225,12 +206,7 @@ def markdown(res):
 
 
 def write(res, out):
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "genome.json").write_text(json.dumps(res, indent=2, default=float))
-    text = markdown(res)
-    (out / "genome.md").write_text(text)
-    return text
+    return ood.write(res, out, "genome", markdown(res))
 
 
 def main(argv=None):

@@ -238,6 +238,12 @@ def _sample_keys(x):
 _MC_DROPOUT_KINDS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)
 
 
+def _per_thread(key):
+    """A property of :class:`_KeyedDropout` kept in the calling thread's slot."""
+    return property(lambda self: self._slot()[key],
+                    lambda self, value: self._slot().__setitem__(key, value))
+
+
 class _KeyedDropout(nn.Module):
     """Dropout whose mask for a sample depends on that sample alone.
 
@@ -270,12 +276,9 @@ class _KeyedDropout(nn.Module):
         """Forget the calling thread's state (at the end of a scoring call)."""
         self._per_thread.pop(threading.get_ident(), None)
 
-    offsets = property(lambda self: self._slot()["offsets"],
-                       lambda self, value: self._slot().__setitem__("offsets", value))
-    stream = property(lambda self: self._slot()["stream"],
-                      lambda self, value: self._slot().__setitem__("stream", value))
-    calls = property(lambda self: self._slot()["calls"],
-                     lambda self, value: self._slot().__setitem__("calls", value))
+    offsets = _per_thread("offsets")
+    stream = _per_thread("stream")
+    calls = _per_thread("calls")
 
     def extra_repr(self):
         return f"p={self.p}, channelwise={self.channelwise}"
