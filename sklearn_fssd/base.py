@@ -22,8 +22,8 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 from torch.nn.parameter import is_lazy
-from tqdm.auto import tqdm
 
+from ._progress import progress
 from ._utils import iter_batches, resolve_device, to_numpy, to_tensor, torch_seed
 
 __all__ = ["BaseTorchDetector"]
@@ -242,7 +242,7 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
         outputs = []
         batches = iter_batches(len(X), self.batch_size)
         total = -(-len(X) // self.batch_size)
-        for sl in tqdm(batches, total=total, disable=not self.verbose, desc=desc):
+        for sl in progress(batches, total=total, verbose=self.verbose, desc=desc):
             batch = to_tensor(X[sl], self.device_, dtype=None if self.tokens_ else torch.float32)
             outputs.append(to_numpy(batch_fn(batch)).astype(np.float64))
         if not outputs:

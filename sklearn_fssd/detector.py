@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from ._progress import skorch_progress
 from ._utils import iter_batches, to_tensor, torch_seed
 from .base import BaseTorchDetector, _frozen_copy, _Standardize
 from .ensemble import LayerCombiner
@@ -122,7 +123,8 @@ class FSSDDetector(BaseTorchDetector):
         Seeds the noise, the synthetic outliers, the default network's
         training and the stack's cross-validation.
     verbose : bool, default=False
-        Progress bars (tqdm) for the passes over the data.
+        Progress bars (tqdm): one over the epochs when the default network
+        trains, one for each pass over the data that has several batches.
 
     Attributes
     ----------
@@ -305,6 +307,7 @@ class FSSDDetector(BaseTorchDetector):
         n_features = flat.shape[1]
         hidden = (int(np.clip(2 * n_features, 16, 128)), int(np.clip(n_features // 2, 4, 32)))
         target = (flat - mean) / scale
+        callbacks, skorch_verbose = skorch_progress(self.verbose, desc="FSSD default network")
         with torch_seed(seed, self.device_):
             module = nn.Sequential()
             module.add_module("standardize", _Standardize(mean, scale))
@@ -319,7 +322,8 @@ class FSSDDetector(BaseTorchDetector):
                 train_split=None,
                 iterator_train__shuffle=True,
                 device=self.device_,
-                verbose=int(bool(self.verbose)),
+                callbacks=callbacks,
+                verbose=skorch_verbose,
             )
             net.fit(flat, target)
         return _frozen_copy(net.module_, self.device_)

@@ -31,6 +31,7 @@ from skorch.callbacks import LRScheduler, ProgressBar
 from skorch.dataset import ValidSplit
 from torch import nn
 
+from ._progress import skorch_progress
 from ._utils import resolve_device, torch_seed
 from .models import GenomeLSTM, LeNet, ResNet18, ResNet34
 
@@ -191,8 +192,9 @@ def train_classifier(
         torch's global generator as it is (not reproducible). On CUDA,
         cuDNN may still add non-determinism.
     verbose : bool or int, default=False
-        False trains silently; True (or 1) prints skorch's table per epoch;
-        2 also shows a progress bar over the batches.
+        False trains silently; True (or 1) shows one progress bar over the
+        epochs, the losses as its postfix; 2 prints skorch's table per epoch
+        and a progress bar over the batches as well.
     **kwargs
         Passed on to :class:`skorch.NeuralNetClassifier`, e.g.
         ``module__num_classes=10``, ``optimizer__weight_decay=5e-4``,
@@ -265,6 +267,8 @@ def _fit_classifier(
     all_callbacks = list(callbacks) if callbacks is not None else []
     if lr_scheduler is not None:
         all_callbacks.append(("lr_scheduler", lr_scheduler))
+    bar_callbacks, skorch_verbose = skorch_progress(verbose)
+    all_callbacks.extend(bar_callbacks)
     if verbose >= 2:
         all_callbacks.append(("progress_bar", ProgressBar()))
 
@@ -283,7 +287,7 @@ def _fit_classifier(
         train_split=_resolve_train_split(train_split, random_state),
         callbacks=all_callbacks,
         device=str(torch_device),
-        verbose=verbose,
+        verbose=skorch_verbose,
         **kwargs,
     )
     with torch_seed(random_state, torch_device):
@@ -331,7 +335,8 @@ def train_lenet(
     random_state : int or None, default=0
         Seed of initialisation, shuffling and dropout.
     verbose : bool or int, default=False
-        Print skorch's epoch table (True) and a batch progress bar (2).
+        A progress bar over the epochs (True); skorch's epoch table and a batch
+        progress bar as well (2).
     **kwargs
         Passed on to :func:`train_classifier` and skorch, e.g.
         ``train_split=0.1`` or ``module__mean=(0.1307,)``.
@@ -429,7 +434,8 @@ def train_resnet(
     random_state : int or None, default=0
         Seed of initialisation and shuffling.
     verbose : bool or int, default=False
-        Print skorch's epoch table (True) and a batch progress bar (2).
+        A progress bar over the epochs (True); skorch's epoch table and a batch
+        progress bar as well (2).
     **kwargs
         Passed on to :func:`train_classifier` and skorch.
 
@@ -527,7 +533,8 @@ def train_genome_lstm(
     random_state : int or None, default=0
         Seed of initialisation, shuffling and dropout.
     verbose : bool or int, default=False
-        Print skorch's epoch table (True) and a batch progress bar (2).
+        A progress bar over the epochs (True); skorch's epoch table and a batch
+        progress bar as well (2).
     **kwargs
         Passed on to :func:`train_classifier` and skorch, e.g.
         ``module__pooling="mean"`` or ``optimizer__weight_decay=1e-4``.

@@ -469,3 +469,19 @@ def test_detector_pickled_on_cuda_loads_on_a_cpu_only_machine(trained_cnn, digit
     )
     env = {**__import__("os").environ, "CUDA_VISIBLE_DEVICES": ""}
     subprocess.run([sys.executable, "-c", script], check=True, env=env)
+
+
+def test_verbose_shows_clean_bars_and_no_escape_codes(capfd):
+    """verbose=True: an epoch bar for the default network, bars for multi-batch passes,
+    no colour escape codes (skorch's table) and no empty bars."""
+    X = np.random.RandomState(0).normal(size=(300, 4)).astype(np.float32)
+    det = FSSDDetector(verbose=True, max_epochs=3, batch_size=64, random_state=0).fit(X)
+    det.score_samples(X[:10])  # one batch: no bar
+    out, err = capfd.readouterr()
+    assert "\x1b[" not in out + err
+    assert "0it" not in err and "0/0" not in err
+    assert "FSSD default network" in err and "3/3" in err  # the epoch bar, complete
+    assert "FSSD:   0%|          | 0/5" in err  # a pass over 300 rows in batches of 64
+    assert out == ""
+    FSSDDetector(verbose=False, max_epochs=3, random_state=0).fit(X).score_samples(X)
+    assert capfd.readouterr() == ("", "")

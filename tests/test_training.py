@@ -94,8 +94,13 @@ def test_verbose_prints_only_on_request(capsys):
     train_lenet(X, y, max_epochs=1, batch_size=4)
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
-    train_lenet(X, y, max_epochs=1, batch_size=4, verbose=True)
-    assert "train_loss" in capsys.readouterr().out
+    train_lenet(X, y, max_epochs=2, batch_size=4, verbose=True)
+    captured = capsys.readouterr()
+    # one epoch bar with the loss, no skorch table (its colour codes litter logs)
+    assert captured.out == "" and "\x1b[" not in captured.err
+    assert "2/2" in captured.err and "train_loss=" in captured.err
+    train_lenet(X, y, max_epochs=1, batch_size=4, verbose=2)
+    assert "train_loss" in capsys.readouterr().out  # skorch's own table on request
 
 
 def test_train_split_holds_out_a_validation_fraction():
