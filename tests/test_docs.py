@@ -160,3 +160,13 @@ def test_docs_extra_has_what_conf_py_loads():
     for package in ["sphinx", "numpydoc", "sphinx-gallery", "myst-parser",
                     "pydata-sphinx-theme", "matplotlib"]:
         assert f'"{package}' in docs_extra, package
+
+
+def test_every_benchmark_is_listed_in_the_docs_index_and_the_readme():
+    from benchmarks.__main__ import BENCHMARKS
+
+    index = (DOCS / "benchmarks.md").read_text()
+    readme = (ROOT / "README.md").read_text()
+    for name in BENCHMARKS:
+        assert f"`python -m benchmarks {name}" in index, name
+        assert re.search(rf"`python -m benchmarks[ .]{name.replace('-', '[-_]')}", readme), name
