@@ -37,9 +37,10 @@ Verification
 For IDX files (MNIST, Fashion-MNIST, notMNIST) the checksum is that of the
 *uncompressed* content, so it does not depend on how the file was gzipped;
 for ``.mat`` and ``.npz`` files it is that of the file itself. A file is
-hashed once per process (while it stays unchanged on disk). IDX headers are
-always parsed strictly (magic number, dimensions against the file size), so a
-truncated file gets a clear message even with ``verify=False``.
+hashed every time it is loaded (hashing costs a fraction of reading and
+decompressing it), so a file changed on disk is never served unverified. IDX
+headers are always parsed strictly (magic number, dimensions against the file
+size), so a truncated file gets a clear message even with ``verify=False``.
 """
 
 import contextlib
@@ -356,9 +357,6 @@ _COLLECTIONS = {
     "adbench": _Collection("odds/adbench_classical", "ADBench Classical", "adbench", ""),
 }
 
-# Files whose checksum was verified in this process: (path, size, mtime, inode, sha256).
-_VERIFIED = set()
-
 
 # --------------------------------------------------------------------------- #
 # Where the data are
@@ -545,18 +543,12 @@ def _sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def _stat_token(path):
-    st = os.stat(path)
-    return (os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ino)
-
-
 def _read_bytes(path, *, key, verify, gz, remedy, shown=None):
     """Content of ``path`` (gunzipped if ``gz``), its SHA-256 checked against ``SHA256[key]``.
 
     ``shown`` names the file in messages; ``remedy`` says what to do about a bad one.
     """
     shown = str(path) if shown is None else shown
-    token = _stat_token(path)
     try:
         if gz:
             with gzip.open(path, "rb") as fh:
@@ -580,8 +572,6 @@ def _read_bytes(path, *, key, verify, gz, remedy, shown=None):
             stacklevel=3,
         )
         return data
-    if token + (expected,) in _VERIFIED:
-        return data
     actual = _sha256(data)
     if actual != expected:
         what = "its uncompressed content" if gz else "the file"
@@ -593,7 +583,6 @@ def _read_bytes(path, *, key, verify, gz, remedy, shown=None):
             expected=expected,
             actual=actual,
         )
-    _VERIFIED.add(token + (expected,))
     return data
 
 
@@ -659,8 +648,6 @@ def _download_one(url, dest, *, name, key, verify, gz, validate):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    if verify and SHA256.get(key) is not None:
-        _VERIFIED.add(_stat_token(dest) + (SHA256[key],))
 
 
 # --------------------------------------------------------------------------- #
@@ -848,8 +835,7 @@ def load_mnist(subset="train", *, data_home=None, as_float=False, download=False
         ``get_data_home(data_home)/mnist``.
     verify : bool, default=True
         Check the SHA-256 of the uncompressed content against
-        :data:`SHA256` (once per file per process). The IDX header is checked
-        in any case.
+        :data:`SHA256` (at every load). The IDX header is checked in any case.
 
     Returns
     -------

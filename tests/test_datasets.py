@@ -47,11 +47,10 @@ def sha256(data):
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
-    """No env var, an empty home (default cache), no system folder, a fresh verified cache."""
+    """No env var, an empty home (default cache), no system folder."""
     monkeypatch.delenv(datasets.ENV_VAR, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setattr(datasets, "_SYSTEM_DIRS", {"fashion-mnist": (str(tmp_path / "system"),)})
-    monkeypatch.setattr(datasets, "_VERIFIED", set())
     for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
@@ -342,19 +341,25 @@ def test_checksum_mismatch_in_system_folder_says_reinstall(tmp_path, monkeypatch
         load_fashion_mnist()
 
 
-def test_verification_is_cached_per_file(tmp_path, monkeypatch):
-    write_idx_set(tmp_path, monkeypatch)
-    calls = []
-    real = datasets._sha256
-    monkeypatch.setattr(datasets, "_sha256", lambda data: calls.append(1) or real(data))
-    load_mnist(data_home=tmp_path)
-    load_mnist(data_home=tmp_path)
-    assert len(calls) == 2  # images and labels, once each
-    # A file changed on disk is verified again (and here fails).
-    labels = tmp_path / "mnist" / "train-labels-idx1-ubyte.gz"
-    labels.write_bytes(gzip.compress(idx_bytes(np.zeros(6, np.uint8))))
-    with pytest.raises(CorruptDataError, match="Checksum mismatch"):
+def test_file_changed_in_place_with_its_mtime_restored_fails_its_checksum(tmp_path, monkeypatch):
+    """Same size, same inode, same mtime, one byte changed: never served unverified."""
+    write_idx_set(tmp_path, monkeypatch, gz=False)
+    path = tmp_path / "mnist" / "train-images-idx3-ubyte"
+    load_mnist(data_home=tmp_path)  # verified once
+    before = path.stat()
+    with open(path, "r+b") as fh:  # change a pixel in place
+        fh.seek(100)
+        old = fh.read(1)
+        fh.seek(100)
+        fh.write(bytes([old[0] ^ 0xFF]))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (
+        before.st_size, before.st_mtime_ns, before.st_ino
+    )
+    with pytest.raises(CorruptDataError, match="Checksum mismatch") as info:
         load_mnist(data_home=tmp_path)
+    assert str(path) in str(info.value) and "download=True" in str(info.value)
 
 
 @pytest.mark.parametrize("verify", [True, False])
