@@ -30,7 +30,8 @@ file it needs:
 With ``download=True`` and nothing found, the files are downloaded into
 ``get_data_home(data_home)/<collection>``: into a temporary file in that
 folder first, checked, then moved into place atomically, so a failed or
-corrupt download never leaves a file behind.
+corrupt download never leaves a file behind (and what a killed download left
+is removed by the next download of that file).
 
 Verification
 ------------
@@ -43,7 +44,6 @@ headers are always parsed strictly (magic number, dimensions against the file
 size), so a truncated file gets a clear message even with ``verify=False``.
 """
 
-import contextlib
 import difflib
 import gzip
 import hashlib
@@ -52,7 +52,6 @@ import io
 import logging
 import os
 import re
-import tempfile
 import urllib.error
 import urllib.request
 import warnings
@@ -62,6 +61,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+
+from ._utils import atomic_write
 
 __all__ = [
     "ENV_VAR",
@@ -607,18 +608,19 @@ def _download(urls, dest, *, name, key, verify, gz, validate):
 
 
 def _download_one(url, dest, *, name, key, verify, gz, validate):
-    """Download ``url`` to a temporary file beside ``dest``, check it, then move it in place."""
+    """Download ``url`` to a temporary file beside ``dest``, check it, then move it in place.
+
+    The temporary file is removed on any failure; one left by a killed process is
+    removed by a later download of ``dest`` (see :func:`~sklearn_fssd._utils.atomic_write`).
+    """
     logger.info("Downloading %s to %s", url, dest)
     remedy = (
         "Nothing was saved. The transfer may have been damaged (try again) or the server "
         "holds another version of the file."
     )
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    try:
+    with atomic_write(dest) as out:
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(
-                url, timeout=DOWNLOAD_TIMEOUT
-            ) as response:
+            with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:
                 length = response.headers.get("Content-Length")
                 received = 0
                 while True:
@@ -639,15 +641,11 @@ def _download_one(url, dest, *, name, key, verify, gz, validate):
                 f"{remedy}",
                 path=url,
             )
+        out.flush()
         shown = f"{url} (downloaded)"
-        data = _read_bytes(tmp, key=key, verify=verify, gz=gz, remedy=remedy, shown=shown)
+        data = _read_bytes(out.name, key=key, verify=verify, gz=gz, remedy=remedy, shown=shown)
         if validate is not None:
             validate(data, shown, name, remedy)
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 # --------------------------------------------------------------------------- #

@@ -12,6 +12,7 @@ import http.server
 import io
 import os
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -518,6 +519,30 @@ def test_download_bad_leaves_nothing(tmp_path, monkeypatch, server, kind, kw, ma
         load_mnist(data_home=cache, download=True)
     assert "Nothing was saved" in str(info.value)
     assert cache_files(cache) == []  # neither the final file nor a temporary one
+
+
+def test_download_removes_the_part_file_a_killed_download_left(tmp_path, monkeypatch, server):
+    """A killed download leaves its hidden .part file; the next download of that file removes
+    it once it is stale, and spares a recent one (another process may be writing it)."""
+    base, routes, _ = server
+    images, _ = serve_mnist(routes, "/good/", monkeypatch)
+    monkeypatch.setitem(datasets.BASE_URLS, "mnist", (base + "/good/",))
+    folder = tmp_path / "cache" / "mnist"
+    folder.mkdir(parents=True)
+    killed = folder / ".train-images-idx3-ubyte.gz.k1ll3d_x.part"
+    killed.write_bytes(b"half a download")
+    an_hour_ago = time.time() - 3600
+    os.utime(killed, (an_hour_ago, an_hour_ago))
+    in_progress = folder / ".train-labels-idx1-ubyte.gz.writing.part"
+    in_progress.write_bytes(b"being written right now")
+    other = folder / ".notes.txt.k1ll3d_x.part"  # not a temporary file of a downloaded file
+    other.write_bytes(b"")
+    os.utime(other, (an_hour_ago, an_hour_ago))
+    X, _ = load_mnist(data_home=tmp_path / "cache", download=True)
+    np.testing.assert_array_equal(X, images)
+    assert cache_files(folder) == sorted(
+        [in_progress.name, other.name, "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]
+    )
 
 
 def test_download_http_error_and_mirror_fallback(tmp_path, monkeypatch, server):
