@@ -46,6 +46,11 @@ def sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
+def gzipped(data):
+    """gzip with a fixed time stamp, so that the same content gives the same bytes."""
+    return gzip.compress(data, mtime=0)
+
+
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
     """No env var, an empty home (default cache), no system folder."""
@@ -86,7 +91,7 @@ def write_idx_set(
         name = f"{prefix}-{kind}-ubyte"
         content = idx_bytes(arr)
         if gz:
-            (folder / (name + ".gz")).write_bytes(gzip.compress(content))
+            (folder / (name + ".gz")).write_bytes(gzipped(content))
         else:
             (folder / name).write_bytes(content)
         if monkeypatch is not None:
@@ -394,7 +399,7 @@ def test_malformed_idx_with_verify_off(tmp_path, monkeypatch, mutate, match):
 def test_images_and_labels_must_agree(tmp_path, monkeypatch):
     write_idx_set(tmp_path, monkeypatch)
     (tmp_path / "mnist" / "train-labels-idx1-ubyte.gz").write_bytes(
-        gzip.compress(idx_bytes(np.zeros(5, np.uint8)))
+        gzipped(idx_bytes(np.zeros(5, np.uint8)))
     )
     with pytest.raises(CorruptDataError, match="holds 6 images but .* holds 5 labels"):
         load_mnist(data_home=tmp_path, verify=False)
@@ -460,7 +465,7 @@ def serve_mnist(routes, prefix, monkeypatch, *, corrupt=False, declared_extra=0,
         monkeypatch.setitem(datasets.SHA256, f"mnist/{name}", sha256(content))
         if corrupt:
             content = content[:-1] + bytes([content[-1] ^ 0xFF])
-        body = gzip.compress(content)
+        body = gzipped(content)
         if cut:
             body = body[:-cut]
         length = len(body) + declared_extra if declared_extra else None

@@ -22,6 +22,11 @@ from sklearn_fssd.genomes import (
 )
 
 
+def _gzipped(data):
+    """gzip with a fixed time stamp: the same content always gives the same bytes (and SHA-256)."""
+    return gzip.compress(data, mtime=0)
+
+
 def _random_dna(n, gc, seed):
     rng = np.random.RandomState(seed)
     p = [(1 - gc) / 2, gc / 2, gc / 2, (1 - gc) / 2]
@@ -46,12 +51,15 @@ def _genbank(name, seq):
 
 
 def _write_deb(path, files):
-    """A minimal Debian package (ar archive with a data.tar.xz) holding ``files``."""
+    """A minimal Debian package (ar archive with a data.tar.xz) holding ``files``.
+
+    Every time stamp is 0 (tar and ar), so the same files always give the same bytes.
+    """
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:xz") as tar:
         for name, data in files.items():
             info = tarfile.TarInfo("./" + name)
-            info.size = len(data)
+            info.size, info.mtime = len(data), 0
             tar.addfile(info, io.BytesIO(data))
     members = {"debian-binary": b"2.0\n", "control.tar.xz": b"", "data.tar.xz": buf.getvalue()}
     with open(path, "wb") as fh:
@@ -65,7 +73,7 @@ def _synthetic(tmp_path, *, corrupt=None):
     """Three ID and two OoD synthetic genomes in two packages; returns (table, deb folder)."""
     specs = [  # id, role, package, file name, content
         ("g_at", "id", "pkg-one", "usr/share/one/at.fa.gz",
-         gzip.compress(_fasta([("chr", _random_dna(30000, 0.3, 1))]))),
+         _gzipped(_fasta([("chr", _random_dna(30000, 0.3, 1))]))),
         ("g_gc", "id", "pkg-one", "usr/share/one/gc.gbk",
          _genbank("GC1", _random_dna(24000, 0.7, 2))),
         ("g_two", "id", "pkg-two", "usr/share/two/two.fna.xz",
@@ -103,7 +111,7 @@ def test_encode_dna_maps_bases_and_iupac_codes():
 
 def test_read_sequences_fasta_genbank_and_compression():
     fa = _fasta([("r1 desc", "ACGTN" * 30), ("r2", "gg")])
-    for data, name in [(fa, "x.fa"), (gzip.compress(fa), "x.fa.gz"), (lzma.compress(fa), "x.xz")]:
+    for data, name in [(fa, "x.fa"), (_gzipped(fa), "x.fa.gz"), (lzma.compress(fa), "x.xz")]:
         recs = read_sequences(data, name)
         assert recs == [("r1 desc", b"ACGTN" * 30), ("r2", b"GG")]
     seq = _random_dna(150, 0.5, 0)
@@ -217,6 +225,18 @@ def test_dpkg_x_tree_is_a_source_too(tmp_path):
             target.write_bytes(data)
     data = load_genome_ood(source=tmp_path / "tree", genomes=table, cache_dir=False, **SMALL)
     assert data.X_train.shape == (120, 50)
+
+
+def test_synthetic_packages_are_byte_identical_whatever_the_clock(tmp_path, monkeypatch):
+    """The helpers stamp no time into gzip, tar or ar: tests comparing checksums cannot flake."""
+    import time
+
+    _, first, _ = _synthetic(tmp_path / "a")
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 3600)  # an hour later
+    _, second, _ = _synthetic(tmp_path / "b")
+    for deb in sorted(first.iterdir()):
+        assert deb.read_bytes() == (second / deb.name).read_bytes()
 
 
 def test_checksum_mismatch_is_a_clear_error_and_nothing_is_cached(tmp_path):
