@@ -100,6 +100,15 @@ def _synthetic(tmp_path, *, corrupt=None):
     return tuple(table), debs, by_pkg
 
 
+def _debs_with(folder, by_pkg, path, data):
+    """The packages of ``by_pkg`` written anew into ``folder``, the file ``path`` now ``data``."""
+    folder.mkdir()
+    for pkg, files in by_pkg.items():
+        files = {**files, path: data} if path in files else files
+        _write_deb(folder / f"{pkg}_1.0-1_all.deb", files)
+    return folder
+
+
 SMALL = dict(fragment_length=50, n_train=40, n_val=10, n_test=10, n_blocks=10)
 
 
@@ -128,6 +137,63 @@ def test_read_sequences_fasta_genbank_and_compression():
 def test_read_sequences_rejects_other_content(data, match):
     with pytest.raises(ValueError, match=match):
         read_sequences(data, "bad.fa")
+
+
+def test_fasta_comment_lines_are_not_bases():
+    data = b";an old-style comment before the first record\n>chr1\n;a comment\nACGT\n>chr2\nGG\n"
+    assert read_sequences(data, "x.fa") == [("chr1", b"ACGT"), ("chr2", b"GG")]
+
+
+def test_leading_blank_lines_add_no_empty_record():
+    assert read_sequences(b"\n\n  \n>chr1\nACGT\n", "x.fa") == [("chr1", b"ACGT")]
+
+
+@pytest.mark.parametrize("newline", [b"\r", b"\r\n"], ids=["cr-only", "crlf"])
+def test_cr_and_crlf_line_endings_read_as_lf(newline):
+    fa = _fasta([("r1 desc", _random_dna(130, 0.5, 0)), ("r2", "ACGT")])
+    assert read_sequences(fa.replace(b"\n", newline), "x.fa") == read_sequences(fa, "x.fa")
+    gbk = _genbank("LOC1", _random_dna(150, 0.5, 1)) + _genbank("LOC2", "ACGT" * 5)
+    assert read_sequences(gbk.replace(b"\n", newline), "x.gbk") == read_sequences(gbk, "x.gbk")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "corrupt"])
+def test_damaged_compressed_genome_with_verify_off_names_the_file_and_the_fix(tmp_path, damage):
+    table, _, by_pkg = _synthetic(tmp_path)
+    good = by_pkg["pkg-one"]["usr/share/one/at.fa.gz"]
+    middle = len(good) // 2
+    bad = good[:middle] if damage == "truncated" else (
+        good[:middle] + bytes(b ^ 0x55 for b in good[middle: middle + 8]) + good[middle + 8:])
+    with pytest.raises(ValueError, match="could not be decompressed as gzip"):
+        read_sequences(bad, "at.fa.gz")
+    debs = _debs_with(tmp_path / "bad", by_pkg, "usr/share/one/at.fa.gz", bad)
+    with pytest.raises(CorruptDataError, match="truncated or corrupt") as err:
+        load_genome_ood(source=debs, genomes=table, cache_dir=False, verify=False, **SMALL)
+    message = str(err.value)
+    assert f"{debs / 'pkg-one_1.0-1_all.deb'}:usr/share/one/at.fa.gz" in message
+    assert "apt-get download pkg-one" in message
+
+
+@pytest.mark.parametrize("field, match", [
+    (b"12x4", r"size field '12x4', not a byte count"),
+    (b"-5", r"size field '-5', not a byte count"),
+    (b"9999999999", r"truncated: member 'data.tar.xz' declares 9999999999 bytes"),
+])
+def test_deb_with_a_bad_size_field_names_the_file_and_the_fix(tmp_path, field, match):
+    table, debs, _ = _synthetic(tmp_path)
+    deb = debs / "pkg-one_1.0-1_all.deb"
+    raw = bytearray(deb.read_bytes())
+    header = raw.index(b"data.tar.xz     ")
+    raw[header + 48: header + 58] = field.ljust(10)
+    deb.write_bytes(bytes(raw))
+    with pytest.raises(CorruptDataError, match=match) as err:
+        load_genome_ood(source=debs, genomes=table, cache_dir=False, **SMALL)
+    assert str(deb) in str(err.value) and "apt-get download pkg-one" in str(err.value)
+
+
+@pytest.mark.parametrize("max_unknown", [float("nan"), -0.1, 1.5])
+def test_max_unknown_must_be_a_share_from_0_to_1(max_unknown):
+    with pytest.raises(ValueError, match=r"max_unknown=.*a number from 0 to 1"):
+        load_genome_ood(max_unknown=max_unknown, cache_dir=False)
 
 
 def test_block_splits_are_disjoint_and_cover_the_genome():
