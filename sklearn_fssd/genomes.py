@@ -54,6 +54,7 @@ The one command::
 """
 
 import argparse
+import contextlib
 import gzip
 import hashlib
 import io
@@ -63,7 +64,8 @@ import os
 import shutil
 import subprocess
 import tarfile
-import tempfile
+import warnings
+import zipfile
 import zlib
 from pathlib import Path
 from typing import NamedTuple
@@ -71,6 +73,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
+from ._utils import atomic_write
 from .datasets import DEFAULT_DATA_HOME, CorruptDataError, DatasetNotFoundError, _env_roots
 from .datasets import get_data_home
 
@@ -192,7 +195,9 @@ GENOMES = (
 _SUBDIR = "genomes"
 _SPLITS = ("train", "val", "test")
 _SPLIT_SHARES = (0.8, 0.1, 0.1)
-# 2: FASTA ';' comments and CR-only line ends are read (a build may differ).
+_PARTS = ("train", "val", "test", "val_ood", "test_ood")  # the X_<part>, y_<part> arrays
+# 2: FASTA ';' comments and CR-only line ends are read (a build may differ); the key of
+# an unverified build follows the files read.
 _CACHE_VERSION = 2
 
 # A, C, G, T (either case) -> 0..3; every other byte (N, IUPAC codes, gaps) -> 4.
@@ -579,7 +584,7 @@ def _build(genomes, files, where, *, fragment_length, n_train, n_val, n_test, n_
     # OoD fragments per species, so that OoD and ID totals match in validation and test
     n_ood_val = int(np.ceil(n_val * len(id_genomes) / max(len(ood_genomes), 1)))
     n_ood_test = int(np.ceil(n_test * len(id_genomes) / max(len(ood_genomes), 1)))
-    parts = {key: [] for key in ("train", "val", "test", "val_ood", "test_ood")}
+    parts = {key: [] for key in _PARTS}
     labels = {key: [] for key in parts}
     for label, g in enumerate(id_genomes + ood_genomes):
         tokens, ends = _genome_tokens(_verified_records(g, files[g.id], verify, where[g.id]))
@@ -609,23 +614,41 @@ def _build(genomes, files, where, *, fragment_length, n_train, n_val, n_test, n_
     return arrays, dropped
 
 
-def _cache_key(genomes, params):
-    blob = json.dumps({"v": _CACHE_VERSION, "genomes": [g.sha256 + g.role for g in genomes],
+def _cache_key(genomes, digests, params):
+    """Key of a build from files with SHA-256 ``digests`` (one per genome) and ``params``."""
+    blob = json.dumps({"v": _CACHE_VERSION, "genomes": [d + g.role for d, g in
+                                                        zip(digests, genomes)],
                        **params}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _save_npz_atomic(path, arrays):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+def _read_cache(path, fragment_length):
+    """``(arrays, dropped, source)`` from the cached build ``path``, or None if there is none.
+
+    A cache that cannot be read whole (truncated, corrupt, from another version) is
+    removed with a warning naming it, so the caller builds it again.
+    """
+    if not path.is_file():
+        return None
     try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        info = json.loads(str(arrays.pop("info")))
+        dropped, source = info["dropped"], info["source"]
+        for part in _PARTS:
+            X, y = arrays[f"X_{part}"], arrays[f"y_{part}"]
+            if X.ndim != 2 or X.shape[1] != fragment_length or y.shape != (len(X),):
+                raise ValueError(f"X_{part} of shape {X.shape} with y of shape {y.shape}")
+    except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile,
+            zlib.error) as exc:
+        warnings.warn(
+            f"The cached genome benchmark {path} is unreadable ({type(exc).__name__}: "
+            f"{str(exc)[:200]}); it was removed and is built again from the packages.",
+            UserWarning, stacklevel=3)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        return None
+    return arrays, dropped, source
 
 
 def load_genome_ood(
@@ -674,7 +697,11 @@ def load_genome_ood(
         the built ``.npz`` (``genomes/``).
     cache_dir : str or path-like or False, default=None
         Where the built benchmark is cached as ``genome_ood_<key>.npz`` (the
-        key hashes every parameter and the genome checksums). False builds
+        key hashes every parameter and the genome files' checksums: those of
+        the table with ``verify=True``, so a cached build loads without the
+        packages; those of the files actually read with ``verify=False``, so
+        a changed file is never served from an old build). A cache that cannot
+        be read is removed with a warning and built again. False builds
         without reading or writing a cache.
     download : bool, default=False
         Run ``apt-get download`` for missing packages (Debian and
@@ -708,6 +735,11 @@ def load_genome_ood(
         or cannot be read (a damaged ``.deb``, a truncated or corrupt gzip or
         xz file); the message names the file and says to fetch it again.
 
+    Warns
+    -----
+    UserWarning
+        If the cached build cannot be read; it is removed and built again.
+
     Examples
     --------
     >>> from sklearn_fssd.genomes import load_genome_ood
@@ -731,28 +763,30 @@ def load_genome_ood(
     meta = {"classes": [g.species for g in genomes if g.role == "id"],
             "ood_classes": [g.species for g in genomes if g.role == "ood"],
             "genomes": [g._asdict() for g in genomes]}
-    path = None
+
+    def read_files():  # (files, where, found_in), fetching the packages first if asked
+        found = _apt_download(genomes, data_home) if download and source is None else source
+        return _read_genome_files(genomes, found, data_home)
+
+    path = read = None
     if cache_dir is not False and params["random_state"] is not None:
         folder = (Path(cache_dir) if cache_dir is not None
                   else Path(get_data_home(data_home), _SUBDIR))
-        path = folder / f"genome_ood_{_cache_key(genomes, params)}.npz"
-        if path.is_file():
-            try:
-                with np.load(path) as npz:
-                    arrays = {k: npz[k] for k in npz.files}
-                info = json.loads(str(arrays.pop("info")))
-                return _bunch(arrays, info["dropped"], meta, path, info["source"])
-            except (OSError, ValueError, KeyError) as exc:
-                raise CorruptDataError(
-                    f"The cached benchmark {path} is unreadable ({exc}). Delete it; the next "
-                    "call rebuilds it.", path=str(path)) from exc
-    if download:
-        source = source if source is not None else _apt_download(genomes, data_home)
-    files, where, found_in = _read_genome_files(genomes, source, data_home)
+        if params["verify"]:  # a build only ever used files with the table's checksums
+            digests = [g.sha256 for g in genomes]
+        else:  # the files may be anything: the key follows what they hold now
+            read = read_files()
+            digests = [hashlib.sha256(read[0][g.id]).hexdigest() for g in genomes]
+        path = folder / f"genome_ood_{_cache_key(genomes, digests, params)}.npz"
+        cached = _read_cache(path, params["fragment_length"])
+        if cached is not None:
+            return _bunch(cached[0], cached[1], meta, path, cached[2])
+    files, where, found_in = read or read_files()
     arrays, dropped = _build(genomes, files, where, **params)
     if path is not None:
         info = json.dumps({"dropped": dropped, "source": found_in, "params": params})
-        _save_npz_atomic(path, {**arrays, "info": np.array(info)})
+        with atomic_write(path) as fh:
+            np.savez_compressed(fh, **arrays, info=np.array(info))
     return _bunch(arrays, dropped, meta, path, found_in)
 
 
@@ -782,7 +816,7 @@ def main(argv=None):
                            random_state=args.seed, source=args.source, data_home=args.data_home,
                            cache_dir=args.cache_dir, download=args.download)
     print(f"packages read from {data.source}; cached at {data.path}")
-    for key in ("train", "val", "test", "val_ood", "test_ood"):
+    for key in _PARTS:
         X, y = data[f"X_{key}"], data[f"y_{key}"]
         print(f"{key:9s} {X.shape}  per class {np.bincount(y).tolist()}  "
               f"dropped as copies of training fragments: {data.dropped.get(key, 0)}")

@@ -282,6 +282,63 @@ def test_same_seed_same_benchmark_and_cache_round_trip(tmp_path):
     assert not np.array_equal(a.X_train, other.X_train)
 
 
+def test_unverified_cache_follows_the_content_of_the_files_read(tmp_path):
+    """With verify=False a changed genome file is never served from the old file's build."""
+    table, debs, by_pkg = _synthetic(tmp_path)
+    cache = tmp_path / "c"
+    before = load_genome_ood(source=debs, genomes=table, cache_dir=cache, verify=False, **SMALL)
+    other = _fasta([("x", _random_dna(12000, 0.45, 99))])  # another OoD genome, same file name
+    changed = _debs_with(tmp_path / "changed", by_pkg, "usr/share/two/ood1.fa", other)
+    after = load_genome_ood(source=changed, genomes=table, cache_dir=cache, verify=False, **SMALL)
+    fresh = load_genome_ood(source=changed, genomes=table, cache_dir=False, verify=False, **SMALL)
+    assert after.path != before.path and len(list(cache.iterdir())) == 2
+    np.testing.assert_array_equal(after.X_val_ood, fresh.X_val_ood)
+    assert not np.array_equal(after.X_val_ood, before.X_val_ood)
+    # unchanged files: the cached build is used again
+    again = load_genome_ood(source=debs, genomes=table, cache_dir=cache, verify=False, **SMALL)
+    assert again.path == before.path
+    np.testing.assert_array_equal(again.X_val_ood, before.X_val_ood)
+
+
+def _flip_middle(raw):
+    middle = len(raw) // 2
+    return raw[:middle] + bytes(b ^ 0xFF for b in raw[middle: middle + 16]) + raw[middle + 16:]
+
+
+@pytest.mark.parametrize("damage", [
+    lambda raw: raw[: len(raw) // 2],  # truncated: BadZipFile
+    lambda raw: b"",  # empty
+    _flip_middle,  # corrupt inside a compressed array: bad CRC or zlib.error
+    lambda raw: raw[:40],  # a few bytes
+], ids=["truncated", "empty", "corrupt", "cut-short"])
+def test_corrupt_cache_is_named_removed_and_rebuilt(tmp_path, damage):
+    table, debs, _ = _synthetic(tmp_path)
+    cache = tmp_path / "c"
+    first = load_genome_ood(source=debs, genomes=table, cache_dir=cache, **SMALL)
+    path = Path(first.path)
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.warns(UserWarning, match="unreadable.*removed and is built again") as record:
+        second = load_genome_ood(source=debs, genomes=table, cache_dir=cache, **SMALL)
+    assert str(path) in str(record[0].message)
+    for key in ("X_train", "y_train", "X_val_ood", "X_test"):
+        np.testing.assert_array_equal(first[key], second[key])
+    # the rebuilt cache is whole: the next call reads it, without the packages
+    third = load_genome_ood(source=tmp_path / "nowhere", genomes=table, cache_dir=cache, **SMALL)
+    np.testing.assert_array_equal(first.X_train, third.X_train)
+    assert [p.name for p in cache.iterdir()] == [path.name]  # no temporary file left
+
+
+def test_cache_missing_an_array_is_rebuilt(tmp_path):
+    table, debs, _ = _synthetic(tmp_path)
+    first = load_genome_ood(source=debs, genomes=table, cache_dir=tmp_path / "c", **SMALL)
+    with np.load(first.path) as npz:
+        arrays = {k: npz[k] for k in npz.files if k != "X_test_ood"}
+    np.savez_compressed(first.path, **arrays)
+    with pytest.warns(UserWarning, match="X_test_ood"):
+        second = load_genome_ood(source=debs, genomes=table, cache_dir=tmp_path / "c", **SMALL)
+    np.testing.assert_array_equal(first.X_test_ood, second.X_test_ood)
+
+
 def test_dpkg_x_tree_is_a_source_too(tmp_path):
     table, _, by_pkg = _synthetic(tmp_path)
     for pkg, files in by_pkg.items():
