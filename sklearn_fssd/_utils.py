@@ -1,20 +1,104 @@
-"""The one place for device resolution, torch/numpy converters and batching.
+"""The one place for device resolution, torch/numpy converters, batching and file writes.
 
 Everything that touches devices or moves arrays between numpy and torch goes
 through here, so that the estimators stay thin and the rules (float32 inputs,
-int64 tokens, batches that stream) are written once.
+int64 tokens, batches that stream) are written once. Every file the library
+writes (downloads, caches, weights) goes through :func:`atomic_write`.
 """
+
+import contextlib
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
 __all__ = [
+    "atomic_write",
     "resolve_device",
     "to_tensor",
     "to_numpy",
     "iter_batches",
     "torch_seed",
 ]
+
+#: A temporary file of :func:`atomic_write` not modified for this many seconds
+#: belongs to a writer that was killed; the next write of the same file removes it.
+STALE_PART_SECONDS = 15 * 60
+
+
+def _remove_stale_parts(path, max_age=STALE_PART_SECONDS):
+    """Remove the temporary files that killed writers of ``path`` left behind.
+
+    Only names :func:`atomic_write` makes for ``path`` (``.<name>.<random>.part``)
+    are touched, and only when older than ``max_age`` seconds, so a write in
+    progress in another process (its file grows, so its mtime is recent) is spared.
+    """
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]+\.part")
+    now = time.time()
+    with contextlib.suppress(OSError):  # an unreadable folder: the write below says so
+        for entry in os.scandir(path.parent):
+            if pattern.fullmatch(entry.name):
+                with contextlib.suppress(OSError):  # gone already, or not ours to remove
+                    if now - entry.stat().st_mtime > max_age:
+                        os.unlink(entry.path)
+
+
+@contextlib.contextmanager
+def atomic_write(path):
+    """Write ``path`` whole or not at all: a context manager yielding a binary file.
+
+    The content goes to a temporary file in the same folder
+    (``.<name>.<random>.part``), which is flushed to disk and moved onto
+    ``path`` with :func:`os.replace` when the block ends without an exception,
+    so a reader never sees a half-written file. On any exception (a failed
+    check, ``KeyboardInterrupt``) the temporary file is removed and ``path`` is
+    left as it was. Temporary files older than :data:`STALE_PART_SECONDS` left
+    by killed writers of the same ``path`` are removed first. Missing parent
+    folders are created; the file ends up with mode ``0o644``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write.
+
+    Yields
+    ------
+    fh : file object
+        Open for binary writing. ``fh.name`` is the temporary file's path, so
+        the content can be checked before it is moved into place.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "a.txt")
+    ...     with atomic_write(path) as fh:
+    ...         _ = fh.write(b"all or nothing")
+    ...     with open(path, "rb") as fh:
+    ...         print(fh.read(), os.listdir(tmp))
+    b'all or nothing' ['a.txt']
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_parts(path)
+    tmp = tempfile.NamedTemporaryFile(
+        "wb", dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False
+    )
+    try:
+        with tmp as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp.name, 0o644)
+        os.replace(tmp.name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp.name)
+        raise
 
 
 def resolve_device(device):

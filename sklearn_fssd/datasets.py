@@ -30,19 +30,20 @@ file it needs:
 With ``download=True`` and nothing found, the files are downloaded into
 ``get_data_home(data_home)/<collection>``: into a temporary file in that
 folder first, checked, then moved into place atomically, so a failed or
-corrupt download never leaves a file behind.
+corrupt download never leaves a file behind (and what a killed download left
+is removed by the next download of that file).
 
 Verification
 ------------
 For IDX files (MNIST, Fashion-MNIST, notMNIST) the checksum is that of the
 *uncompressed* content, so it does not depend on how the file was gzipped;
 for ``.mat`` and ``.npz`` files it is that of the file itself. A file is
-hashed once per process (while it stays unchanged on disk). IDX headers are
-always parsed strictly (magic number, dimensions against the file size), so a
-truncated file gets a clear message even with ``verify=False``.
+hashed every time it is loaded (hashing costs a fraction of reading and
+decompressing it), so a file changed on disk is never served unverified. IDX
+headers are always parsed strictly (magic number, dimensions against the file
+size), so a truncated file gets a clear message even with ``verify=False``.
 """
 
-import contextlib
 import difflib
 import gzip
 import hashlib
@@ -51,7 +52,6 @@ import io
 import logging
 import os
 import re
-import tempfile
 import urllib.error
 import urllib.request
 import warnings
@@ -61,6 +61,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+
+from ._utils import atomic_write
 
 __all__ = [
     "ENV_VAR",
@@ -356,9 +358,6 @@ _COLLECTIONS = {
     "adbench": _Collection("odds/adbench_classical", "ADBench Classical", "adbench", ""),
 }
 
-# Files whose checksum was verified in this process: (path, size, mtime, inode, sha256).
-_VERIFIED = set()
-
 
 # --------------------------------------------------------------------------- #
 # Where the data are
@@ -545,18 +544,12 @@ def _sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def _stat_token(path):
-    st = os.stat(path)
-    return (os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ino)
-
-
 def _read_bytes(path, *, key, verify, gz, remedy, shown=None):
     """Content of ``path`` (gunzipped if ``gz``), its SHA-256 checked against ``SHA256[key]``.
 
     ``shown`` names the file in messages; ``remedy`` says what to do about a bad one.
     """
     shown = str(path) if shown is None else shown
-    token = _stat_token(path)
     try:
         if gz:
             with gzip.open(path, "rb") as fh:
@@ -580,8 +573,6 @@ def _read_bytes(path, *, key, verify, gz, remedy, shown=None):
             stacklevel=3,
         )
         return data
-    if token + (expected,) in _VERIFIED:
-        return data
     actual = _sha256(data)
     if actual != expected:
         what = "its uncompressed content" if gz else "the file"
@@ -593,7 +584,6 @@ def _read_bytes(path, *, key, verify, gz, remedy, shown=None):
             expected=expected,
             actual=actual,
         )
-    _VERIFIED.add(token + (expected,))
     return data
 
 
@@ -618,18 +608,19 @@ def _download(urls, dest, *, name, key, verify, gz, validate):
 
 
 def _download_one(url, dest, *, name, key, verify, gz, validate):
-    """Download ``url`` to a temporary file beside ``dest``, check it, then move it in place."""
+    """Download ``url`` to a temporary file beside ``dest``, check it, then move it in place.
+
+    The temporary file is removed on any failure; one left by a killed process is
+    removed by a later download of ``dest`` (see :func:`~sklearn_fssd._utils.atomic_write`).
+    """
     logger.info("Downloading %s to %s", url, dest)
     remedy = (
         "Nothing was saved. The transfer may have been damaged (try again) or the server "
         "holds another version of the file."
     )
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    try:
+    with atomic_write(dest) as out:
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(
-                url, timeout=DOWNLOAD_TIMEOUT
-            ) as response:
+            with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:
                 length = response.headers.get("Content-Length")
                 received = 0
                 while True:
@@ -650,17 +641,11 @@ def _download_one(url, dest, *, name, key, verify, gz, validate):
                 f"{remedy}",
                 path=url,
             )
+        out.flush()
         shown = f"{url} (downloaded)"
-        data = _read_bytes(tmp, key=key, verify=verify, gz=gz, remedy=remedy, shown=shown)
+        data = _read_bytes(out.name, key=key, verify=verify, gz=gz, remedy=remedy, shown=shown)
         if validate is not None:
             validate(data, shown, name, remedy)
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    if verify and SHA256.get(key) is not None:
-        _VERIFIED.add(_stat_token(dest) + (SHA256[key],))
 
 
 # --------------------------------------------------------------------------- #
@@ -848,8 +833,7 @@ def load_mnist(subset="train", *, data_home=None, as_float=False, download=False
         ``get_data_home(data_home)/mnist``.
     verify : bool, default=True
         Check the SHA-256 of the uncompressed content against
-        :data:`SHA256` (once per file per process). The IDX header is checked
-        in any case.
+        :data:`SHA256` (at every load). The IDX header is checked in any case.
 
     Returns
     -------

@@ -54,6 +54,7 @@ The one command::
 """
 
 import argparse
+import contextlib
 import gzip
 import hashlib
 import io
@@ -63,13 +64,16 @@ import os
 import shutil
 import subprocess
 import tarfile
-import tempfile
+import warnings
+import zipfile
+import zlib
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
+from ._utils import atomic_write
 from .datasets import DEFAULT_DATA_HOME, CorruptDataError, DatasetNotFoundError, _env_roots
 from .datasets import get_data_home
 
@@ -191,7 +195,10 @@ GENOMES = (
 _SUBDIR = "genomes"
 _SPLITS = ("train", "val", "test")
 _SPLIT_SHARES = (0.8, 0.1, 0.1)
-_CACHE_VERSION = 1
+_PARTS = ("train", "val", "test", "val_ood", "test_ood")  # the X_<part>, y_<part> arrays
+# 2: FASTA ';' comments and CR-only line ends are read (a build may differ); the key of
+# an unverified build follows the files read.
+_CACHE_VERSION = 2
 
 # A, C, G, T (either case) -> 0..3; every other byte (N, IUPAC codes, gaps) -> 4.
 _LUT = np.full(256, 4, dtype=np.uint8)
@@ -226,11 +233,47 @@ def encode_dna(sequence):
 
 
 def _decompress(data, name):
-    if name.endswith(".gz"):
-        return gzip.decompress(data)
-    if name.endswith(".xz"):
-        return lzma.decompress(data)
+    kind = "gzip" if name.endswith(".gz") else "xz" if name.endswith(".xz") else None
+    try:
+        if kind == "gzip":
+            return gzip.decompress(data)
+        if kind == "xz":
+            return lzma.decompress(data)
+    except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:  # BadGzipFile: an OSError
+        raise ValueError(
+            f"{name} could not be decompressed as {kind} ({exc or type(exc).__name__}): it is "
+            "truncated or corrupt."
+        ) from exc
     return data
+
+
+def _first_line(text):
+    """The first line of ``text`` that is neither blank nor a ``;`` comment, stripped."""
+    start = 0
+    while start < len(text):
+        end = text.find(b"\n", start)
+        end = len(text) if end < 0 else end
+        line = text[start:end].strip()
+        if line and not line.startswith(b";"):
+            return line
+        start = end + 1
+    return b""
+
+
+def _fasta_records(text):
+    """``(name, bases)`` of each ``>`` record; ``;`` lines are comments, blank lines ignored."""
+    records, header, lines = [], None, []
+    for line in text.split(b"\n"):
+        line = line.lstrip()
+        if line.startswith(b">"):
+            if header is not None:
+                records.append((header, lines))
+            header, lines = line[1:].strip().decode("ascii", "replace"), []
+        elif header is not None and not line.startswith(b";"):
+            lines.append(line)
+    if header is not None:
+        records.append((header, lines))
+    return [(name, b"".join(b"".join(lines).split()).upper()) for name, lines in records]
 
 
 def read_sequences(data, name=""):
@@ -241,7 +284,9 @@ def read_sequences(data, name=""):
     data : bytes
         The file's content; gzip (``name`` ending in ``.gz``) and xz (``.xz``)
         are decompressed first. GenBank is recognised by its ``LOCUS`` line;
-        the bases come from its ``ORIGIN`` section.
+        the bases come from its ``ORIGIN`` section. In FASTA, lines starting
+        with ``;`` are comments and blank lines are ignored. Line ends may be
+        ``\\n``, ``\\r\\n`` or ``\\r`` (classic Mac OS).
     name : str, default=""
         The file name, for the compression suffix and error messages.
 
@@ -253,23 +298,23 @@ def read_sequences(data, name=""):
     Raises
     ------
     ValueError
-        If the content is neither FASTA nor GenBank, or holds no bases.
+        If the content is neither FASTA nor GenBank, holds no bases, or
+        cannot be decompressed (a truncated or corrupt file).
 
     Examples
     --------
     >>> from sklearn_fssd.genomes import read_sequences
     >>> read_sequences(b">chr1 test\\nACGT\\nNNac\\n>chr2\\nGG\\n")
     [('chr1 test', b'ACGTNNAC'), ('chr2', b'GG')]
+    >>> read_sequences(b"\\n;old-style comment\\r>chr1\\rAC\\rGT\\r")
+    [('chr1', b'ACGT')]
     """
-    text = _decompress(data, name)
-    start = text.lstrip()[:5]
+    text = _decompress(data, name).replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    start = _first_line(text)
     records = []
     if start.startswith(b">"):
-        for chunk in text.split(b"\n>"):
-            header, _, body = chunk.partition(b"\n")
-            seq = b"".join(body.split()).upper()
-            records.append((header.lstrip(b">").strip().decode("ascii", "replace"), seq))
-    elif start == b"LOCUS":
+        records = _fasta_records(text)
+    elif start.startswith(b"LOCUS"):
         for entry in text.split(b"\n//"):
             if b"LOCUS" not in entry:
                 continue
@@ -295,20 +340,37 @@ def read_sequences(data, name=""):
 # --------------------------------------------------------------------------- #
 
 
+def _bad_deb(deb, problem):
+    """The error for a ``.deb`` file that cannot be read: it names the file and the fix."""
+    return CorruptDataError(
+        f"{deb} {problem}. Delete it and fetch it again with `apt-get download "
+        f"{Path(deb).name.split('_')[0]}`.", path=str(deb))
+
+
 def _ar_members(path):
-    """``name -> bytes`` of the members of an ``ar`` archive (a ``.deb``)."""
+    """``name -> bytes`` of the members of an ``ar`` archive (a ``.deb``), headers checked."""
+    total = os.path.getsize(path)
     with open(path, "rb") as fh:
         if fh.read(8) != b"!<arch>\n":
-            raise CorruptDataError(
-                f"{path} is not a Debian package (no ar header). Delete it and fetch it again "
-                "with `apt-get download <package>`.", path=str(path))
+            raise _bad_deb(path, "is not a Debian package (no ar header)")
         members = {}
         while True:
             header = fh.read(60)
-            if len(header) < 60:
+            if not header:
                 break
-            name = header[:16].decode("ascii").strip().rstrip("/")
-            size = int(header[48:58].decode("ascii").strip())
+            number = len(members) + 1
+            if len(header) < 60 or header[58:60] != b"`\n":
+                raise _bad_deb(path, f"is damaged (the header of member {number} is cut short "
+                                     "or malformed)")
+            name = header[:16].decode("ascii", "replace").strip().rstrip("/")
+            field = header[48:58].strip()
+            if not field.isdigit():
+                raise _bad_deb(path, f"is damaged (member {number}, {name!r}, has the size field "
+                                     f"{field.decode('ascii', 'replace')!r}, not a byte count)")
+            size, left = int(field), total - fh.tell()
+            if size > left:
+                raise _bad_deb(path, f"is damaged (truncated: member {name!r} declares {size} "
+                                     f"bytes, {left} remain)")
             members[name] = fh.read(size)
             if size % 2:
                 fh.read(1)
@@ -320,7 +382,7 @@ def _read_from_deb(deb, paths):
     members = _ar_members(deb)
     data_name = next((n for n in members if n.startswith("data.tar")), None)
     if data_name is None:
-        raise CorruptDataError(f"{deb} has no data.tar member; fetch it again.", path=str(deb))
+        raise _bad_deb(deb, "has no data.tar member")
     if data_name.endswith(".zst"):
         raise CorruptDataError(
             f"{deb} compresses its data with zstd, which Python's tarfile cannot read before "
@@ -334,10 +396,8 @@ def _read_from_deb(deb, paths):
                 key = member.name.lstrip("./")
                 if key in wanted and member.isfile():
                     found[wanted[key]] = tar.extractfile(member).read()
-    except (tarfile.TarError, EOFError, lzma.LZMAError, OSError) as exc:
-        raise CorruptDataError(
-            f"{deb} is damaged ({exc}). Delete it and fetch it again with `apt-get download "
-            f"{Path(deb).name.split('_')[0]}`.", path=str(deb)) from exc
+    except (tarfile.TarError, EOFError, lzma.LZMAError, zlib.error, OSError) as exc:
+        raise _bad_deb(deb, f"is damaged ({exc or type(exc).__name__})") from exc
     return found
 
 
@@ -361,27 +421,34 @@ def _candidate_sources(source, data_home):
 
 
 def _read_genome_files(genomes, source, data_home):
-    """``genome id -> file bytes`` from the first source that holds every needed package."""
+    """``genome id -> file bytes`` from the first source that holds every needed package.
+
+    Returns ``(files, where, found_in)``: ``where`` maps a genome id to the file
+    it was read from (``<package.deb>:<path>`` or a path in a tree), for messages.
+    """
     packages = sorted({g.package for g in genomes})
     tried = []
     for folder, origin in _candidate_sources(source, data_home):
-        files, missing = {}, []
+        files, where, missing = {}, {}, []
         for pkg in packages:
             paths = [g.path for g in genomes if g.package == pkg]
             deb = _deb_of(folder, pkg) if folder.is_dir() else None
             if deb is not None:
                 got = _read_from_deb(deb, paths)
+                shown = {p: f"{deb}:{p}" for p in paths}
             else:  # a dpkg -x tree (<folder>/<pkg>/usr/...) or the installed system (/usr/...)
                 root = folder if origin == "installed packages" else folder / pkg
                 got = {p: (root / p).read_bytes() for p in paths if (root / p).is_file()}
+                shown = {p: str(root / p) for p in paths}
             for g in genomes:
                 if g.package == pkg and g.path not in got:
                     missing.append(f"{pkg}: {g.path}" if deb is not None else pkg)
                     break
-            files.update({g.id: got[g.path] for g in genomes
-                          if g.package == pkg and g.path in got})
+            for g in genomes:
+                if g.package == pkg and g.path in got:
+                    files[g.id], where[g.id] = got[g.path], shown[g.path]
         if not missing:
-            return files, f"{folder} ({origin})"
+            return files, where, f"{folder} ({origin})"
         tried.append((folder, origin, missing))
     lines = ["The genome packages were not found. Searched, in this order:"]
     for i, (folder, origin, missing) in enumerate(tried, 1):
@@ -417,24 +484,30 @@ def _apt_download(genomes, data_home):
     return target
 
 
-def _verified_records(genome, data, verify):
+def _verified_records(genome, data, verify, where):
+    """The records of ``genome``'s file ``data`` (read from ``where``), checked if ``verify``."""
     if verify:
         digest = hashlib.sha256(data).hexdigest()
         if digest != genome.sha256:
             raise CorruptDataError(
-                f"Genome file {genome.path} of package {genome.package} has SHA-256 {digest}, "
+                f"Genome file {where} of package {genome.package} has SHA-256 {digest}, "
                 f"expected {genome.sha256}: the package holds another version of the file, or "
                 "it is damaged. Fetch the package again (`apt-get download "
                 f"{genome.package}`), or pass verify=False to use it anyway (the benchmark "
                 "then differs from the published one).",
-                path=genome.path, expected=genome.sha256, actual=digest)
-    records = read_sequences(data, genome.path)
+                path=where, expected=genome.sha256, actual=digest)
+    try:
+        records = read_sequences(data, genome.path)
+    except ValueError as exc:
+        raise CorruptDataError(
+            f"Genome file {where} of package {genome.package} cannot be read: {exc} Fetch the "
+            f"package again (`apt-get download {genome.package}`).", path=where) from exc
     length = sum(len(s) for _, s in records)
     if verify and (length, len(records)) != (genome.length, genome.n_records):
         raise CorruptDataError(
-            f"Genome {genome.id} parsed to {len(records)} records and {length} bases; expected "
-            f"{genome.n_records} and {genome.length}. The file or the parser changed.",
-            path=genome.path)
+            f"Genome {genome.id} ({where}) parsed to {len(records)} records and {length} bases; "
+            f"expected {genome.n_records} and {genome.length}. The file or the parser changed.",
+            path=where)
     return records
 
 
@@ -503,18 +576,18 @@ def _sample_fragments(tokens, ends, blocks, n, length, max_unknown, rng, genome_
     return frags.astype(np.uint8)
 
 
-def _build(genomes, files, *, fragment_length, n_train, n_val, n_test, n_blocks, max_unknown,
-           random_state, verify):
+def _build(genomes, files, where, *, fragment_length, n_train, n_val, n_test, n_blocks,
+           max_unknown, random_state, verify):
     rng = check_random_state(random_state)
     id_genomes = [g for g in genomes if g.role == "id"]
     ood_genomes = [g for g in genomes if g.role == "ood"]
     # OoD fragments per species, so that OoD and ID totals match in validation and test
     n_ood_val = int(np.ceil(n_val * len(id_genomes) / max(len(ood_genomes), 1)))
     n_ood_test = int(np.ceil(n_test * len(id_genomes) / max(len(ood_genomes), 1)))
-    parts = {key: [] for key in ("train", "val", "test", "val_ood", "test_ood")}
+    parts = {key: [] for key in _PARTS}
     labels = {key: [] for key in parts}
     for label, g in enumerate(id_genomes + ood_genomes):
-        tokens, ends = _genome_tokens(_verified_records(g, files[g.id], verify))
+        tokens, ends = _genome_tokens(_verified_records(g, files[g.id], verify, where[g.id]))
         blocks = _block_splits(len(tokens), n_blocks, rng)
         if g.role == "id":
             plan = [("train", "train", n_train), ("val", "val", n_val), ("test", "test", n_test)]
@@ -541,23 +614,41 @@ def _build(genomes, files, *, fragment_length, n_train, n_val, n_test, n_blocks,
     return arrays, dropped
 
 
-def _cache_key(genomes, params):
-    blob = json.dumps({"v": _CACHE_VERSION, "genomes": [g.sha256 + g.role for g in genomes],
+def _cache_key(genomes, digests, params):
+    """Key of a build from files with SHA-256 ``digests`` (one per genome) and ``params``."""
+    blob = json.dumps({"v": _CACHE_VERSION, "genomes": [d + g.role for d, g in
+                                                        zip(digests, genomes)],
                        **params}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _save_npz_atomic(path, arrays):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+def _read_cache(path, fragment_length):
+    """``(arrays, dropped, source)`` from the cached build ``path``, or None if there is none.
+
+    A cache that cannot be read whole (truncated, corrupt, from another version) is
+    removed with a warning naming it, so the caller builds it again.
+    """
+    if not path.is_file():
+        return None
     try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        info = json.loads(str(arrays.pop("info")))
+        dropped, source = info["dropped"], info["source"]
+        for part in _PARTS:
+            X, y = arrays[f"X_{part}"], arrays[f"y_{part}"]
+            if X.ndim != 2 or X.shape[1] != fragment_length or y.shape != (len(X),):
+                raise ValueError(f"X_{part} of shape {X.shape} with y of shape {y.shape}")
+    except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile,
+            zlib.error) as exc:
+        warnings.warn(
+            f"The cached genome benchmark {path} is unreadable ({type(exc).__name__}: "
+            f"{str(exc)[:200]}); it was removed and is built again from the packages.",
+            UserWarning, stacklevel=3)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        return None
+    return arrays, dropped, source
 
 
 def load_genome_ood(
@@ -593,7 +684,7 @@ def load_genome_ood(
         Contiguous blocks per genome, assigned 80/10/10 to train, validation
         and test, so the splits come from disjoint regions.
     max_unknown : float, default=0.1
-        Largest share of non-ACGT bases in a kept fragment.
+        Largest share of non-ACGT bases in a kept fragment, from 0 to 1.
     random_state : int, RandomState instance or None, default=0
         Seed of block assignment and fragment sampling.
     source : str or path-like, default=None
@@ -606,7 +697,11 @@ def load_genome_ood(
         the built ``.npz`` (``genomes/``).
     cache_dir : str or path-like or False, default=None
         Where the built benchmark is cached as ``genome_ood_<key>.npz`` (the
-        key hashes every parameter and the genome checksums). False builds
+        key hashes every parameter and the genome files' checksums: those of
+        the table with ``verify=True``, so a cached build loads without the
+        packages; those of the files actually read with ``verify=False``, so
+        a changed file is never served from an old build). A cache that cannot
+        be read is removed with a warning and built again. False builds
         without reading or writing a cache.
     download : bool, default=False
         Run ``apt-get download`` for missing packages (Debian and
@@ -631,10 +726,19 @@ def load_genome_ood(
 
     Raises
     ------
+    ValueError
+        If a size is negative, ``n_blocks < 3`` or ``max_unknown`` is not in [0, 1].
     DatasetNotFoundError
         If the packages are not found; the message says how to get them.
     CorruptDataError
-        If a genome file does not match its checksum, length or record count.
+        If a genome file does not match its checksum, length or record count,
+        or cannot be read (a damaged ``.deb``, a truncated or corrupt gzip or
+        xz file); the message names the file and says to fetch it again.
+
+    Warns
+    -----
+    UserWarning
+        If the cached build cannot be read; it is removed and built again.
 
     Examples
     --------
@@ -652,31 +756,37 @@ def load_genome_ood(
         raise ValueError("fragment_length must be >= 1 and n_train, n_val, n_test >= 0.")
     if params["n_blocks"] < 3:
         raise ValueError(f"n_blocks={n_blocks}: at least 3 are needed (train, validation, test).")
+    if not 0 <= params["max_unknown"] <= 1:  # NaN too: it would keep no fragment
+        raise ValueError(
+            f"max_unknown={max_unknown!r}: it is the largest share of unknown (non-ACGT) bases "
+            "in a fragment, a number from 0 to 1; e.g. 0.1 keeps fragments with at most 10 %.")
     meta = {"classes": [g.species for g in genomes if g.role == "id"],
             "ood_classes": [g.species for g in genomes if g.role == "ood"],
             "genomes": [g._asdict() for g in genomes]}
-    path = None
+
+    def read_files():  # (files, where, found_in), fetching the packages first if asked
+        found = _apt_download(genomes, data_home) if download and source is None else source
+        return _read_genome_files(genomes, found, data_home)
+
+    path = read = None
     if cache_dir is not False and params["random_state"] is not None:
         folder = (Path(cache_dir) if cache_dir is not None
                   else Path(get_data_home(data_home), _SUBDIR))
-        path = folder / f"genome_ood_{_cache_key(genomes, params)}.npz"
-        if path.is_file():
-            try:
-                with np.load(path) as npz:
-                    arrays = {k: npz[k] for k in npz.files}
-                info = json.loads(str(arrays.pop("info")))
-                return _bunch(arrays, info["dropped"], meta, path, info["source"])
-            except (OSError, ValueError, KeyError) as exc:
-                raise CorruptDataError(
-                    f"The cached benchmark {path} is unreadable ({exc}). Delete it; the next "
-                    "call rebuilds it.", path=str(path)) from exc
-    if download:
-        source = source if source is not None else _apt_download(genomes, data_home)
-    files, found_in = _read_genome_files(genomes, source, data_home)
-    arrays, dropped = _build(genomes, files, **params)
+        if params["verify"]:  # a build only ever used files with the table's checksums
+            digests = [g.sha256 for g in genomes]
+        else:  # the files may be anything: the key follows what they hold now
+            read = read_files()
+            digests = [hashlib.sha256(read[0][g.id]).hexdigest() for g in genomes]
+        path = folder / f"genome_ood_{_cache_key(genomes, digests, params)}.npz"
+        cached = _read_cache(path, params["fragment_length"])
+        if cached is not None:
+            return _bunch(cached[0], cached[1], meta, path, cached[2])
+    files, where, found_in = read or read_files()
+    arrays, dropped = _build(genomes, files, where, **params)
     if path is not None:
         info = json.dumps({"dropped": dropped, "source": found_in, "params": params})
-        _save_npz_atomic(path, {**arrays, "info": np.array(info)})
+        with atomic_write(path) as fh:
+            np.savez_compressed(fh, **arrays, info=np.array(info))
     return _bunch(arrays, dropped, meta, path, found_in)
 
 
@@ -706,7 +816,7 @@ def main(argv=None):
                            random_state=args.seed, source=args.source, data_home=args.data_home,
                            cache_dir=args.cache_dir, download=args.download)
     print(f"packages read from {data.source}; cached at {data.path}")
-    for key in ("train", "val", "test", "val_ood", "test_ood"):
+    for key in _PARTS:
         X, y = data[f"X_{key}"], data[f"y_{key}"]
         print(f"{key:9s} {X.shape}  per class {np.bincount(y).tolist()}  "
               f"dropped as copies of training fragments: {data.dropped.get(key, 0)}")

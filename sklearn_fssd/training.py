@@ -13,15 +13,18 @@ path: :func:`train_deep_ensemble` (independently seeded networks for
 auxiliary outliers; score the network with :class:`~sklearn_fssd.MSPDetector`).
 
 :func:`save_weights` and :func:`load_weights` store a network's
-``state_dict`` (written atomically, read with ``weights_only=True``), so that
+``state_dict`` (written atomically with a SHA-256 digest of its tensors, read
+with ``weights_only=True`` and checked against that digest), so that
 benchmarks train a network once and load it afterwards.
 """
 
+import hashlib
 import math
 import numbers
 import os
 import pickle
-import tempfile
+import struct
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -32,7 +35,8 @@ from skorch.dataset import ValidSplit
 from torch import nn
 
 from ._progress import skorch_progress
-from ._utils import resolve_device, torch_seed
+from ._utils import atomic_write, resolve_device, torch_seed
+from .datasets import CorruptDataError
 from .models import GenomeLSTM, LeNet, ResNet18, ResNet34
 
 __all__ = [
@@ -847,14 +851,33 @@ def _as_module(net_or_module, action):
     )
 
 
+#: Where :func:`save_weights` records the digest: a key of the state dict's
+#: ``_metadata[""]`` (the root module's entry, which ``torch.save`` keeps and
+#: ``load_state_dict`` ignores), so the file stays a plain state dict.
+_DIGEST_KEY = "sklearn_fssd.sha256"
+
+
+def _weights_digest(state):
+    """SHA-256 over the names, dtypes, shapes and bytes of the tensors of ``state``."""
+    digest = hashlib.sha256()
+    for key in sorted(state):
+        tensor = state[key].detach().cpu().contiguous()
+        digest.update(f"{key}\0{tensor.dtype}\0{tuple(tensor.shape)}\n".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()
+
+
 def save_weights(net_or_module, path):
-    """Save a network's ``state_dict`` to ``path``, atomically.
+    """Save a network's ``state_dict`` to ``path``, atomically, with an integrity digest.
 
     Tensors are copied to the CPU first, so a network trained on CUDA loads
     anywhere. The file is written next to ``path`` under a temporary name and
     moved into place with :func:`os.replace`, so a reader never sees a
     half-written file; missing parent folders are created. The file is a plain
     state dict, which ``module.load_state_dict(torch.load(path))`` also reads.
+    It records the SHA-256 of its tensors (names, dtypes, shapes and values) in
+    the state dict's metadata, which :func:`load_weights` checks, so a file
+    damaged on disk or in a copy is refused rather than loaded.
 
     Parameters
     ----------
@@ -885,26 +908,13 @@ def save_weights(net_or_module, path):
     True
     """
     module = _as_module(net_or_module, "save the weights of")
-    state = module.state_dict()
+    state = module.state_dict()  # fresh tensors and metadata dicts: ours to change
     for key, value in state.items():
         state[key] = value.detach().cpu()
+    state._metadata.setdefault("", {})[_DIGEST_KEY] = _weights_digest(state)
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(
-        prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory
-    )
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp_path, 0o644)
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.unlink(tmp_path)
-        raise
+    with atomic_write(path) as fh:
+        torch.save(state, fh)
     return path
 
 
@@ -950,13 +960,88 @@ def _module_device(module):
     return torch.device("cpu")
 
 
+# What torch.load raises on a damaged file, depending on where the damage is (zip directory,
+# record names, the pickle, the byte-order record, ...).
+_UNREADABLE = (
+    RuntimeError, EOFError, ValueError, IndexError, KeyError, struct.error, pickle.PickleError
+)
+
+
+def _read_state(path):
+    """The object in the weights file ``path``, on the CPU, or a clear error naming the file."""
+    fix = (
+        "Delete it and save the weights again with save_weights (train again, or copy or "
+        "download the file again from where it came)."
+    )
+    if os.path.getsize(path) == 0:
+        raise CorruptDataError(
+            f"The weights file {path!r} is empty (0 bytes): it was not written completely "
+            f"(an interrupted copy or download, a full disk). {fix}",
+            path=path,
+        )
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "Unsupported global" in str(exc):  # intact, but holds more than tensors
+            raise ValueError(
+                f"{path!r} does not hold a plain state dict of tensors; torch.load with "
+                f"weights_only=True refused it ({exc}). Save weights with save_weights."
+            ) from exc
+        problem = exc
+    except _UNREADABLE as exc:
+        problem = exc
+    raise CorruptDataError(
+        f"The weights file {path!r} could not be read ({type(problem).__name__}: "
+        f"{str(problem)[:200]}): it is truncated or corrupt, or not a PyTorch weights file. "
+        f"{fix}",
+        path=path,
+    ) from problem
+
+
+def _check_digest(state, path):
+    """Check the tensors of ``state`` against the digest :func:`save_weights` recorded.
+
+    Returns the state without the digest. A file without one (``torch.save``, or an
+    older sklearn-fssd) loads with a warning: its integrity cannot be checked.
+    """
+    metadata = getattr(state, "_metadata", None)
+    root = metadata.get("") if isinstance(metadata, Mapping) else None
+    expected = root.get(_DIGEST_KEY) if isinstance(root, Mapping) else None
+    if expected is None:
+        warnings.warn(
+            f"The weights file {path!r} has no integrity digest (it was written by torch.save "
+            "or an older sklearn-fssd), so damage to it cannot be detected; it was loaded "
+            "unchecked. Save it again with save_weights to add one.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return state
+    actual = _weights_digest(state)
+    if actual != expected:
+        raise CorruptDataError(
+            f"The weights file {path!r} is corrupt or was altered after it was saved: the "
+            f"SHA-256 of its tensors is {actual}, but save_weights recorded {expected}. Do not "
+            "use it: delete it and save the weights again with save_weights (train again, or "
+            "copy or download the file again from where it came).",
+            path=path,
+            expected=expected,
+            actual=actual,
+        )
+    metadata[""] = {k: v for k, v in root.items() if k != _DIGEST_KEY}
+    return state
+
+
 def load_weights(module_or_net, path, device=None):
     """Load weights saved by :func:`save_weights` into a network, in place.
 
     The file is read with ``torch.load(..., weights_only=True)``, which
     refuses anything but tensors and plain containers, so loading a cached
-    file cannot run code. Keys and shapes are checked against the network
-    before anything is copied.
+    file cannot run code. The tensors are checked against the SHA-256 digest
+    that :func:`save_weights` recorded, then their keys and shapes against the
+    network, before anything is copied. A file without a digest (a plain
+    ``torch.save(module.state_dict(), path)``, or one written by an older
+    version) is loaded with a ``UserWarning`` that its integrity cannot be
+    checked; save it again with :func:`save_weights` to add one.
 
     Parameters
     ----------
@@ -981,6 +1066,15 @@ def load_weights(module_or_net, path, device=None):
     ValueError
         When the file does not hold a state dict, or its keys or shapes do
         not match the network; the message lists the differences.
+    sklearn_fssd.datasets.CorruptDataError
+        When the file is empty, truncated or unreadable, or its tensors do
+        not match the digest recorded by :func:`save_weights` (a damaged or
+        altered file). An ``OSError``; the message names the file.
+
+    Warns
+    -----
+    UserWarning
+        When the file holds no digest, so its integrity cannot be checked.
 
     See Also
     --------
@@ -1008,13 +1102,7 @@ def load_weights(module_or_net, path, device=None):
     else:
         target = _module_device(module)
     path = os.fspath(path)
-    try:
-        state = torch.load(path, map_location=target, weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise ValueError(
-            f"{path!r} does not hold a plain state dict of tensors; torch.load with "
-            f"weights_only=True refused it ({exc}). Save weights with save_weights."
-        ) from exc
+    state = _read_state(path)
     if not isinstance(state, Mapping) or not all(
         isinstance(v, torch.Tensor) for v in state.values()
     ):
@@ -1022,6 +1110,7 @@ def load_weights(module_or_net, path, device=None):
             f"{path!r} does not hold a state dict (a mapping of names to tensors); got "
             f"{type(state).__name__}. Save weights with save_weights."
         )
+    state = _check_digest(state, path)
     _check_state_dict(module, state, path)
     module.load_state_dict(state)
     module.to(target)

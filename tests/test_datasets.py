@@ -12,6 +12,7 @@ import http.server
 import io
 import os
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -45,13 +46,17 @@ def sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
+def gzipped(data):
+    """gzip with a fixed time stamp, so that the same content gives the same bytes."""
+    return gzip.compress(data, mtime=0)
+
+
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
-    """No env var, an empty home (default cache), no system folder, a fresh verified cache."""
+    """No env var, an empty home (default cache), no system folder."""
     monkeypatch.delenv(datasets.ENV_VAR, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setattr(datasets, "_SYSTEM_DIRS", {"fashion-mnist": (str(tmp_path / "system"),)})
-    monkeypatch.setattr(datasets, "_VERIFIED", set())
     for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
@@ -86,7 +91,7 @@ def write_idx_set(
         name = f"{prefix}-{kind}-ubyte"
         content = idx_bytes(arr)
         if gz:
-            (folder / (name + ".gz")).write_bytes(gzip.compress(content))
+            (folder / (name + ".gz")).write_bytes(gzipped(content))
         else:
             (folder / name).write_bytes(content)
         if monkeypatch is not None:
@@ -342,19 +347,25 @@ def test_checksum_mismatch_in_system_folder_says_reinstall(tmp_path, monkeypatch
         load_fashion_mnist()
 
 
-def test_verification_is_cached_per_file(tmp_path, monkeypatch):
-    write_idx_set(tmp_path, monkeypatch)
-    calls = []
-    real = datasets._sha256
-    monkeypatch.setattr(datasets, "_sha256", lambda data: calls.append(1) or real(data))
-    load_mnist(data_home=tmp_path)
-    load_mnist(data_home=tmp_path)
-    assert len(calls) == 2  # images and labels, once each
-    # A file changed on disk is verified again (and here fails).
-    labels = tmp_path / "mnist" / "train-labels-idx1-ubyte.gz"
-    labels.write_bytes(gzip.compress(idx_bytes(np.zeros(6, np.uint8))))
-    with pytest.raises(CorruptDataError, match="Checksum mismatch"):
+def test_file_changed_in_place_with_its_mtime_restored_fails_its_checksum(tmp_path, monkeypatch):
+    """Same size, same inode, same mtime, one byte changed: never served unverified."""
+    write_idx_set(tmp_path, monkeypatch, gz=False)
+    path = tmp_path / "mnist" / "train-images-idx3-ubyte"
+    load_mnist(data_home=tmp_path)  # verified once
+    before = path.stat()
+    with open(path, "r+b") as fh:  # change a pixel in place
+        fh.seek(100)
+        old = fh.read(1)
+        fh.seek(100)
+        fh.write(bytes([old[0] ^ 0xFF]))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (
+        before.st_size, before.st_mtime_ns, before.st_ino
+    )
+    with pytest.raises(CorruptDataError, match="Checksum mismatch") as info:
         load_mnist(data_home=tmp_path)
+    assert str(path) in str(info.value) and "download=True" in str(info.value)
 
 
 @pytest.mark.parametrize("verify", [True, False])
@@ -388,7 +399,7 @@ def test_malformed_idx_with_verify_off(tmp_path, monkeypatch, mutate, match):
 def test_images_and_labels_must_agree(tmp_path, monkeypatch):
     write_idx_set(tmp_path, monkeypatch)
     (tmp_path / "mnist" / "train-labels-idx1-ubyte.gz").write_bytes(
-        gzip.compress(idx_bytes(np.zeros(5, np.uint8)))
+        gzipped(idx_bytes(np.zeros(5, np.uint8)))
     )
     with pytest.raises(CorruptDataError, match="holds 6 images but .* holds 5 labels"):
         load_mnist(data_home=tmp_path, verify=False)
@@ -454,7 +465,7 @@ def serve_mnist(routes, prefix, monkeypatch, *, corrupt=False, declared_extra=0,
         monkeypatch.setitem(datasets.SHA256, f"mnist/{name}", sha256(content))
         if corrupt:
             content = content[:-1] + bytes([content[-1] ^ 0xFF])
-        body = gzip.compress(content)
+        body = gzipped(content)
         if cut:
             body = body[:-cut]
         length = len(body) + declared_extra if declared_extra else None
@@ -513,6 +524,30 @@ def test_download_bad_leaves_nothing(tmp_path, monkeypatch, server, kind, kw, ma
         load_mnist(data_home=cache, download=True)
     assert "Nothing was saved" in str(info.value)
     assert cache_files(cache) == []  # neither the final file nor a temporary one
+
+
+def test_download_removes_the_part_file_a_killed_download_left(tmp_path, monkeypatch, server):
+    """A killed download leaves its hidden .part file; the next download of that file removes
+    it once it is stale, and spares a recent one (another process may be writing it)."""
+    base, routes, _ = server
+    images, _ = serve_mnist(routes, "/good/", monkeypatch)
+    monkeypatch.setitem(datasets.BASE_URLS, "mnist", (base + "/good/",))
+    folder = tmp_path / "cache" / "mnist"
+    folder.mkdir(parents=True)
+    killed = folder / ".train-images-idx3-ubyte.gz.k1ll3d_x.part"
+    killed.write_bytes(b"half a download")
+    an_hour_ago = time.time() - 3600
+    os.utime(killed, (an_hour_ago, an_hour_ago))
+    in_progress = folder / ".train-labels-idx1-ubyte.gz.writing.part"
+    in_progress.write_bytes(b"being written right now")
+    other = folder / ".notes.txt.k1ll3d_x.part"  # not a temporary file of a downloaded file
+    other.write_bytes(b"")
+    os.utime(other, (an_hour_ago, an_hour_ago))
+    X, _ = load_mnist(data_home=tmp_path / "cache", download=True)
+    np.testing.assert_array_equal(X, images)
+    assert cache_files(folder) == sorted(
+        [in_progress.name, other.name, "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]
+    )
 
 
 def test_download_http_error_and_mirror_fallback(tmp_path, monkeypatch, server):

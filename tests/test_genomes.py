@@ -22,6 +22,11 @@ from sklearn_fssd.genomes import (
 )
 
 
+def _gzipped(data):
+    """gzip with a fixed time stamp: the same content always gives the same bytes (and SHA-256)."""
+    return gzip.compress(data, mtime=0)
+
+
 def _random_dna(n, gc, seed):
     rng = np.random.RandomState(seed)
     p = [(1 - gc) / 2, gc / 2, gc / 2, (1 - gc) / 2]
@@ -46,12 +51,15 @@ def _genbank(name, seq):
 
 
 def _write_deb(path, files):
-    """A minimal Debian package (ar archive with a data.tar.xz) holding ``files``."""
+    """A minimal Debian package (ar archive with a data.tar.xz) holding ``files``.
+
+    Every time stamp is 0 (tar and ar), so the same files always give the same bytes.
+    """
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:xz") as tar:
         for name, data in files.items():
             info = tarfile.TarInfo("./" + name)
-            info.size = len(data)
+            info.size, info.mtime = len(data), 0
             tar.addfile(info, io.BytesIO(data))
     members = {"debian-binary": b"2.0\n", "control.tar.xz": b"", "data.tar.xz": buf.getvalue()}
     with open(path, "wb") as fh:
@@ -65,7 +73,7 @@ def _synthetic(tmp_path, *, corrupt=None):
     """Three ID and two OoD synthetic genomes in two packages; returns (table, deb folder)."""
     specs = [  # id, role, package, file name, content
         ("g_at", "id", "pkg-one", "usr/share/one/at.fa.gz",
-         gzip.compress(_fasta([("chr", _random_dna(30000, 0.3, 1))]))),
+         _gzipped(_fasta([("chr", _random_dna(30000, 0.3, 1))]))),
         ("g_gc", "id", "pkg-one", "usr/share/one/gc.gbk",
          _genbank("GC1", _random_dna(24000, 0.7, 2))),
         ("g_two", "id", "pkg-two", "usr/share/two/two.fna.xz",
@@ -92,6 +100,15 @@ def _synthetic(tmp_path, *, corrupt=None):
     return tuple(table), debs, by_pkg
 
 
+def _debs_with(folder, by_pkg, path, data):
+    """The packages of ``by_pkg`` written anew into ``folder``, the file ``path`` now ``data``."""
+    folder.mkdir()
+    for pkg, files in by_pkg.items():
+        files = {**files, path: data} if path in files else files
+        _write_deb(folder / f"{pkg}_1.0-1_all.deb", files)
+    return folder
+
+
 SMALL = dict(fragment_length=50, n_train=40, n_val=10, n_test=10, n_blocks=10)
 
 
@@ -103,7 +120,7 @@ def test_encode_dna_maps_bases_and_iupac_codes():
 
 def test_read_sequences_fasta_genbank_and_compression():
     fa = _fasta([("r1 desc", "ACGTN" * 30), ("r2", "gg")])
-    for data, name in [(fa, "x.fa"), (gzip.compress(fa), "x.fa.gz"), (lzma.compress(fa), "x.xz")]:
+    for data, name in [(fa, "x.fa"), (_gzipped(fa), "x.fa.gz"), (lzma.compress(fa), "x.xz")]:
         recs = read_sequences(data, name)
         assert recs == [("r1 desc", b"ACGTN" * 30), ("r2", b"GG")]
     seq = _random_dna(150, 0.5, 0)
@@ -120,6 +137,63 @@ def test_read_sequences_fasta_genbank_and_compression():
 def test_read_sequences_rejects_other_content(data, match):
     with pytest.raises(ValueError, match=match):
         read_sequences(data, "bad.fa")
+
+
+def test_fasta_comment_lines_are_not_bases():
+    data = b";an old-style comment before the first record\n>chr1\n;a comment\nACGT\n>chr2\nGG\n"
+    assert read_sequences(data, "x.fa") == [("chr1", b"ACGT"), ("chr2", b"GG")]
+
+
+def test_leading_blank_lines_add_no_empty_record():
+    assert read_sequences(b"\n\n  \n>chr1\nACGT\n", "x.fa") == [("chr1", b"ACGT")]
+
+
+@pytest.mark.parametrize("newline", [b"\r", b"\r\n"], ids=["cr-only", "crlf"])
+def test_cr_and_crlf_line_endings_read_as_lf(newline):
+    fa = _fasta([("r1 desc", _random_dna(130, 0.5, 0)), ("r2", "ACGT")])
+    assert read_sequences(fa.replace(b"\n", newline), "x.fa") == read_sequences(fa, "x.fa")
+    gbk = _genbank("LOC1", _random_dna(150, 0.5, 1)) + _genbank("LOC2", "ACGT" * 5)
+    assert read_sequences(gbk.replace(b"\n", newline), "x.gbk") == read_sequences(gbk, "x.gbk")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "corrupt"])
+def test_damaged_compressed_genome_with_verify_off_names_the_file_and_the_fix(tmp_path, damage):
+    table, _, by_pkg = _synthetic(tmp_path)
+    good = by_pkg["pkg-one"]["usr/share/one/at.fa.gz"]
+    middle = len(good) // 2
+    bad = good[:middle] if damage == "truncated" else (
+        good[:middle] + bytes(b ^ 0x55 for b in good[middle: middle + 8]) + good[middle + 8:])
+    with pytest.raises(ValueError, match="could not be decompressed as gzip"):
+        read_sequences(bad, "at.fa.gz")
+    debs = _debs_with(tmp_path / "bad", by_pkg, "usr/share/one/at.fa.gz", bad)
+    with pytest.raises(CorruptDataError, match="truncated or corrupt") as err:
+        load_genome_ood(source=debs, genomes=table, cache_dir=False, verify=False, **SMALL)
+    message = str(err.value)
+    assert f"{debs / 'pkg-one_1.0-1_all.deb'}:usr/share/one/at.fa.gz" in message
+    assert "apt-get download pkg-one" in message
+
+
+@pytest.mark.parametrize("field, match", [
+    (b"12x4", r"size field '12x4', not a byte count"),
+    (b"-5", r"size field '-5', not a byte count"),
+    (b"9999999999", r"truncated: member 'data.tar.xz' declares 9999999999 bytes"),
+])
+def test_deb_with_a_bad_size_field_names_the_file_and_the_fix(tmp_path, field, match):
+    table, debs, _ = _synthetic(tmp_path)
+    deb = debs / "pkg-one_1.0-1_all.deb"
+    raw = bytearray(deb.read_bytes())
+    header = raw.index(b"data.tar.xz     ")
+    raw[header + 48: header + 58] = field.ljust(10)
+    deb.write_bytes(bytes(raw))
+    with pytest.raises(CorruptDataError, match=match) as err:
+        load_genome_ood(source=debs, genomes=table, cache_dir=False, **SMALL)
+    assert str(deb) in str(err.value) and "apt-get download pkg-one" in str(err.value)
+
+
+@pytest.mark.parametrize("max_unknown", [float("nan"), -0.1, 1.5])
+def test_max_unknown_must_be_a_share_from_0_to_1(max_unknown):
+    with pytest.raises(ValueError, match=r"max_unknown=.*a number from 0 to 1"):
+        load_genome_ood(max_unknown=max_unknown, cache_dir=False)
 
 
 def test_block_splits_are_disjoint_and_cover_the_genome():
@@ -208,6 +282,63 @@ def test_same_seed_same_benchmark_and_cache_round_trip(tmp_path):
     assert not np.array_equal(a.X_train, other.X_train)
 
 
+def test_unverified_cache_follows_the_content_of_the_files_read(tmp_path):
+    """With verify=False a changed genome file is never served from the old file's build."""
+    table, debs, by_pkg = _synthetic(tmp_path)
+    cache = tmp_path / "c"
+    before = load_genome_ood(source=debs, genomes=table, cache_dir=cache, verify=False, **SMALL)
+    other = _fasta([("x", _random_dna(12000, 0.45, 99))])  # another OoD genome, same file name
+    changed = _debs_with(tmp_path / "changed", by_pkg, "usr/share/two/ood1.fa", other)
+    after = load_genome_ood(source=changed, genomes=table, cache_dir=cache, verify=False, **SMALL)
+    fresh = load_genome_ood(source=changed, genomes=table, cache_dir=False, verify=False, **SMALL)
+    assert after.path != before.path and len(list(cache.iterdir())) == 2
+    np.testing.assert_array_equal(after.X_val_ood, fresh.X_val_ood)
+    assert not np.array_equal(after.X_val_ood, before.X_val_ood)
+    # unchanged files: the cached build is used again
+    again = load_genome_ood(source=debs, genomes=table, cache_dir=cache, verify=False, **SMALL)
+    assert again.path == before.path
+    np.testing.assert_array_equal(again.X_val_ood, before.X_val_ood)
+
+
+def _flip_middle(raw):
+    middle = len(raw) // 2
+    return raw[:middle] + bytes(b ^ 0xFF for b in raw[middle: middle + 16]) + raw[middle + 16:]
+
+
+@pytest.mark.parametrize("damage", [
+    lambda raw: raw[: len(raw) // 2],  # truncated: BadZipFile
+    lambda raw: b"",  # empty
+    _flip_middle,  # corrupt inside a compressed array: bad CRC or zlib.error
+    lambda raw: raw[:40],  # a few bytes
+], ids=["truncated", "empty", "corrupt", "cut-short"])
+def test_corrupt_cache_is_named_removed_and_rebuilt(tmp_path, damage):
+    table, debs, _ = _synthetic(tmp_path)
+    cache = tmp_path / "c"
+    first = load_genome_ood(source=debs, genomes=table, cache_dir=cache, **SMALL)
+    path = Path(first.path)
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.warns(UserWarning, match="unreadable.*removed and is built again") as record:
+        second = load_genome_ood(source=debs, genomes=table, cache_dir=cache, **SMALL)
+    assert str(path) in str(record[0].message)
+    for key in ("X_train", "y_train", "X_val_ood", "X_test"):
+        np.testing.assert_array_equal(first[key], second[key])
+    # the rebuilt cache is whole: the next call reads it, without the packages
+    third = load_genome_ood(source=tmp_path / "nowhere", genomes=table, cache_dir=cache, **SMALL)
+    np.testing.assert_array_equal(first.X_train, third.X_train)
+    assert [p.name for p in cache.iterdir()] == [path.name]  # no temporary file left
+
+
+def test_cache_missing_an_array_is_rebuilt(tmp_path):
+    table, debs, _ = _synthetic(tmp_path)
+    first = load_genome_ood(source=debs, genomes=table, cache_dir=tmp_path / "c", **SMALL)
+    with np.load(first.path) as npz:
+        arrays = {k: npz[k] for k in npz.files if k != "X_test_ood"}
+    np.savez_compressed(first.path, **arrays)
+    with pytest.warns(UserWarning, match="X_test_ood"):
+        second = load_genome_ood(source=debs, genomes=table, cache_dir=tmp_path / "c", **SMALL)
+    np.testing.assert_array_equal(first.X_test_ood, second.X_test_ood)
+
+
 def test_dpkg_x_tree_is_a_source_too(tmp_path):
     table, _, by_pkg = _synthetic(tmp_path)
     for pkg, files in by_pkg.items():
@@ -217,6 +348,18 @@ def test_dpkg_x_tree_is_a_source_too(tmp_path):
             target.write_bytes(data)
     data = load_genome_ood(source=tmp_path / "tree", genomes=table, cache_dir=False, **SMALL)
     assert data.X_train.shape == (120, 50)
+
+
+def test_synthetic_packages_are_byte_identical_whatever_the_clock(tmp_path, monkeypatch):
+    """The helpers stamp no time into gzip, tar or ar: tests comparing checksums cannot flake."""
+    import time
+
+    _, first, _ = _synthetic(tmp_path / "a")
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 3600)  # an hour later
+    _, second, _ = _synthetic(tmp_path / "b")
+    for deb in sorted(first.iterdir()):
+        assert deb.read_bytes() == (second / deb.name).read_bytes()
 
 
 def test_checksum_mismatch_is_a_clear_error_and_nothing_is_cached(tmp_path):

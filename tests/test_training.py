@@ -1,7 +1,9 @@
 """Tests of one-call training and of saving/loading weights (tiny data, 1-2 epochs)."""
 
 import os
+import warnings
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ import torch
 from skorch import NeuralNetClassifier
 from skorch.dataset import ValidSplit
 
+from sklearn_fssd.datasets import CorruptDataError
 from sklearn_fssd.models import MLP, GenomeLSTM, LeNet, ResNet18
 from sklearn_fssd.training import (
     load_weights,
@@ -274,3 +277,102 @@ def test_save_needs_a_module_or_an_initialized_net(tmp_path):
     with pytest.raises(TypeError, match="torch.nn.Module or a skorch net"):
         save_weights({"weights": 1}, tmp_path / "x.pt")
     assert not any(tmp_path.iterdir())
+
+
+def _small_weights(tmp_path):
+    torch.manual_seed(0)
+    module = MLP(3, hidden_sizes=(4,), out_features=2)
+    return module, save_weights(module, tmp_path / "mlp.pt")
+
+
+def _tensor_record_offset(path):
+    """Offset of the first byte of a tensor's data inside a torch.save zip file."""
+    import struct
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        info = next(i for i in archive.infolist() if "/data/" in i.filename)
+    header = Path(path).read_bytes()[info.header_offset: info.header_offset + 30]
+    name_len, extra_len = struct.unpack("<HH", header[26:30])  # the zip local file header
+    return info.header_offset + 30 + name_len + extra_len
+
+
+def test_a_flipped_byte_in_the_weights_is_a_clear_error(tmp_path):
+    _, path = _small_weights(tmp_path)
+    raw = bytearray(Path(path).read_bytes())
+    raw[_tensor_record_offset(path) + 1] ^= 0x10  # one weight changes; torch.load accepts it
+    Path(path).write_bytes(bytes(raw))
+    target = MLP(3, hidden_sizes=(4,), out_features=2)
+    before = {k: v.clone() for k, v in target.state_dict().items()}
+    with pytest.raises(CorruptDataError, match="is corrupt or was altered") as info:
+        load_weights(target, path)
+    message = str(info.value)
+    assert repr(path) in message and "save the weights again with save_weights" in message
+    assert info.value.expected != info.value.actual and info.value.path == path
+    assert all(torch.equal(before[k], v) for k, v in target.state_dict().items())  # untouched
+
+
+def test_no_single_flipped_byte_loads_other_weights_silently(tmp_path):
+    """Wherever the damage is (zip directory, pickle, tensor data), the file is refused with
+    an error naming it, or loads exactly the weights that were saved."""
+    module, path = _small_weights(tmp_path)
+    good = Path(path).read_bytes()
+    rng = np.random.default_rng(0)
+    data_start = _tensor_record_offset(path)
+    positions = set(range(data_start, data_start + 64)) | set(rng.choice(len(good), 250).tolist())
+    refused = 0
+    for position in sorted(positions):
+        raw = bytearray(good)
+        raw[position] ^= 0x10
+        Path(path).write_bytes(bytes(raw))
+        target = MLP(3, hidden_sizes=(4,), out_features=2)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch warns about odd pickle protocols
+                load_weights(target, path)
+        except (CorruptDataError, ValueError) as exc:
+            assert repr(path) in str(exc), (position, exc)
+            refused += 1
+            continue
+        assert _state_equal(target, module), f"byte {position} changed the weights silently"
+    assert refused >= 64  # every byte of the tensor data at least
+
+
+def test_empty_or_truncated_weights_file_is_a_clear_error(tmp_path):
+    _, path = _small_weights(tmp_path)
+    good = Path(path).read_bytes()
+    Path(path).write_bytes(b"")
+    with pytest.raises(CorruptDataError, match=r"is empty \(0 bytes\)") as info:
+        load_weights(MLP(3, hidden_sizes=(4,), out_features=2), path)
+    assert repr(path) in str(info.value) and "save_weights" in str(info.value)
+    Path(path).write_bytes(good[: len(good) // 2])
+    with pytest.raises(CorruptDataError, match="truncated or corrupt") as info:
+        load_weights(MLP(3, hidden_sizes=(4,), out_features=2), path)
+    assert repr(path) in str(info.value) and "save_weights" in str(info.value)
+
+
+def test_weights_without_a_digest_load_with_a_warning(tmp_path):
+    """Files written by torch.save (or an older sklearn-fssd) cannot be checked: said so."""
+    torch.manual_seed(0)
+    module = MLP(3, hidden_sizes=(4,), out_features=2)
+    path = tmp_path / "plain.pt"
+    torch.save(module.state_dict(), path)
+    target = MLP(3, hidden_sizes=(4,), out_features=2)
+    with pytest.warns(UserWarning, match="no integrity digest.*save_weights") as record:
+        load_weights(target, path)
+    assert str(path) in str(record[0].message)
+    assert _state_equal(target, module)
+
+
+def test_interrupted_save_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    module, path = _small_weights(tmp_path)
+    old = Path(path).read_bytes()
+
+    def killed(obj, fh):
+        fh.write(b"the first bytes of a new file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", killed)
+    with pytest.raises(KeyboardInterrupt):
+        save_weights(MLP(3, hidden_sizes=(4,), out_features=2), path)
+    assert Path(path).read_bytes() == old and os.listdir(tmp_path) == ["mlp.pt"]
