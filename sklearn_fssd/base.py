@@ -24,7 +24,14 @@ from torch import nn
 from torch.nn.parameter import is_lazy
 from tqdm.auto import tqdm
 
-from ._utils import iter_batches, resolve_device, to_numpy, to_tensor, torch_seed
+from ._utils import (
+    as_input_array,
+    iter_batches,
+    resolve_device,
+    to_numpy,
+    to_tensor,
+    torch_seed,
+)
 
 __all__ = ["BaseTorchDetector"]
 
@@ -284,6 +291,7 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
     # ----------------------------------------------------- validation / io
 
     def _validate_X(self, X, reset, name="X"):
+        X = as_input_array(X, name)
         if reset:
             X = validate_data(self, X, allow_nd=True, dtype="numeric", ensure_min_samples=2,
                               reset=True)

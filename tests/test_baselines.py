@@ -656,3 +656,23 @@ def test_a_network_with_one_output_is_not_a_classifier(digits):
 def test_negative_temperature_is_refused(trained_cnn, digits):
     with pytest.raises(ValueError, match="'temperature' parameter of ODINDetector must be"):
         ODINDetector(trained_cnn, temperature=0.0).fit(digits[0][:10])
+
+
+# ------------------------------------------- inputs a hostile tester tries
+
+
+def test_a_network_returning_a_dict_is_named_and_logits_layer_reads_inside_it(digits):
+    class DictNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.head = nn.Sequential(nn.Flatten(), nn.Linear(64, 3))
+
+        def forward(self, x):
+            return {"logits": self.head(x)}
+
+    X = digits[0][:20]
+    with pytest.raises(TypeError, match=r"The output of the whole network DictNet is a dict "
+                                        r"with keys \['logits'\].*logits_layer=.*"
+                                        r"model\(x\)\['logits'\]"):
+        MSPDetector(DictNet()).fit(X)
+    assert MSPDetector(DictNet(), logits_layer="head").fit(X).score_samples(X).shape == (20,)

@@ -469,3 +469,47 @@ def test_detector_pickled_on_cuda_loads_on_a_cpu_only_machine(trained_cnn, digit
     )
     env = {**__import__("os").environ, "CUDA_VISIBLE_DEVICES": ""}
     subprocess.run([sys.executable, "-c", script], check=True, env=env)
+
+
+# ------------------------------------------- inputs a hostile tester tries
+
+
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_tensors_are_scored_like_arrays(image_detector, trained_cnn, digits, requires_grad):
+    X_train, _, X_test, _ = digits
+    # the tensor shares the array's memory: float32 convolutions round by its alignment
+    tensor = torch.from_numpy(X_test[:10]).requires_grad_(requires_grad)
+    np.testing.assert_array_equal(image_detector.score_samples(tensor),
+                                  image_detector.score_samples(X_test[:10]))
+    fitted = FSSDDetector(trained_cnn, n_noise=10, random_state=0)
+    fitted.fit(torch.from_numpy(X_train[:50]).requires_grad_(requires_grad))
+    assert fitted.layer_scores(tensor).shape == (10, 4)
+
+
+def test_a_dataloader_is_refused_with_the_way_to_collect_it(image_detector, digits):
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.from_numpy(digits[2][:8])), batch_size=4
+    )
+    for call in (image_detector.score_samples, FSSDDetector().fit):
+        with pytest.raises(TypeError, match=r"X is a torch DataLoader.*\.numpy\(\)"):
+            call(loader)
+
+
+@pytest.mark.parametrize("device", ["meta", "gpu", torch.device("meta")])
+def test_devices_the_detector_cannot_use_are_refused_at_fit(table, device):
+    det = FSSDDetector(device=device)  # __init__ only stores
+    with pytest.raises(ValueError, match="valid choices: 'cpu', 'cuda', 'cuda:N', 'auto'"):
+        det.fit(table[0][:20])
+
+
+def test_a_network_returning_a_dict_works_when_its_layers_are_tapped(table):
+    class DictNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.fc2 = nn.Linear(5, 8), nn.Linear(8, 3)
+
+        def forward(self, x):
+            return {"logits": self.fc2(torch.relu(self.fc1(x)))}
+
+    det = FSSDDetector(DictNet(), n_noise=10, random_state=0).fit(table[0][:50])
+    assert det.layers_ == ["fc1", "fc2"] and det.score_samples(table[1][:5]).shape == (5,)
