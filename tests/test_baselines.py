@@ -661,6 +661,26 @@ def test_negative_temperature_is_refused(trained_cnn, digits):
 # ------------------------------------------- inputs a hostile tester tries
 
 
+@pytest.mark.parametrize("name", DETECTORS)
+def test_fit_names_the_input_shape_the_network_expects(trained_cnn, digits, name):
+    X = digits[0][:20]
+    with pytest.raises(ValueError, match=r"X has shape \(20, 8, 8, 1\).*SmallCNN.*"
+                                         r"X.transpose\(0, 3, 1, 2\)"):
+        DETECTORS[name](trained_cnn).fit(X.transpose(0, 2, 3, 1))
+    det = DETECTORS[name](trained_cnn).fit(X)
+    with pytest.raises(ValueError, match=r"samples of shape \(64,\).*X.reshape\(-1, 1, 8, 8\)"):
+        det.score_samples(X.reshape(20, -1))
+
+
+def test_token_ids_outside_the_embedding_are_refused_at_scoring():
+    torch.manual_seed(0)
+    X = np.random.RandomState(0).randint(0, 4, size=(30, 12))
+    det = EnergyDetector(TinyLSTM()).fit(X)
+    with pytest.raises(ValueError, match=r"Token ids must lie in \[0, 4\).*'embedding'.*"
+                                         r"values in \[1, 7\]"):
+        det.predict(X[:3] * 2 + 1)
+
+
 def test_a_network_returning_a_dict_is_named_and_logits_layer_reads_inside_it(digits):
     class DictNet(nn.Module):
         def __init__(self):

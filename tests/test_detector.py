@@ -474,6 +474,61 @@ def test_detector_pickled_on_cuda_loads_on_a_cpu_only_machine(trained_cnn, digit
 # ------------------------------------------- inputs a hostile tester tries
 
 
+@pytest.mark.parametrize(
+    "X, message",
+    [
+        (np.zeros((20, 64), np.float32), r"X has shape \(20, 64\).*X.reshape\(-1, 1, 8, 8\)"),
+        (np.zeros((20, 8, 8, 1), np.float32),
+         r"X has shape \(20, 8, 8, 1\).*Conv2d\(1, 8.*X.transpose\(0, 3, 1, 2\)"),
+        (np.zeros((20, 1, 10, 10), np.float32),
+         r"X has shape \(20, 1, 10, 10\).*'fc1' \(Linear\(in_features=256.*size the network"),
+    ],
+    ids=["flat-rows", "channels-last", "10x10-into-8x8"],
+)
+def test_fit_names_the_input_shape_the_network_expects(X, message, monkeypatch):
+    monkeypatch.setattr(FSSDDetector, "_singularities",
+                        lambda *args: pytest.fail("work started before the shape check"))
+    with pytest.raises(ValueError, match=message):
+        FSSDDetector(SmallCNN()).fit(X)
+
+
+@pytest.mark.parametrize(
+    "transform, message",
+    [
+        (lambda X: X.transpose(0, 2, 3, 1),
+         r"samples of shape \(8, 8, 1\), but FSSDDetector was fitted on samples of shape "
+         r"\(1, 8, 8\).*channels-last.*X.transpose\(0, 3, 1, 2\)"),
+        (lambda X: X.reshape(len(X), -1),
+         r"samples of shape \(64,\).*\(n_samples, 1, 8, 8\).*X.reshape\(-1, 1, 8, 8\)"),
+    ],
+    ids=["channels-last", "flat-rows"],
+)
+def test_scoring_names_the_fitted_sample_shape_and_the_fix(image_detector, digits, transform,
+                                                           message):
+    X = transform(digits[2][:4])
+    for method in (image_detector.score_samples, image_detector.layer_scores):
+        with pytest.raises(ValueError, match=message):
+            method(X)
+
+
+def test_token_ids_outside_the_embedding_are_refused_at_scoring():
+    torch.manual_seed(0)
+    X = np.random.RandomState(0).randint(0, 4, size=(30, 12))
+    det = FSSDDetector(TinyLSTM(), n_noise=10, random_state=0).fit(X)
+    message = (r"Token ids must lie in \[0, 4\) for the embedding 'embedding' "
+               r"\(num_embeddings=4\); X holds values in \[{}, {}\]")
+    for bad, low, high in [(X[:3] + 1, 1, 4), (X[:3] - 1, -1, 2)]:
+        for method in (det.score_samples, det.layer_scores, det.predict):
+            with pytest.raises(ValueError, match=message.format(low, high)):
+                method(bad)
+
+
+def test_bool_inputs_to_an_embedding_network_name_the_integer_ids_it_needs():
+    X = np.random.RandomState(0).randint(0, 4, size=(30, 12))
+    with pytest.raises(ValueError, match=r"Embedding\(4, 6\).*dtype bool.*X.astype\(np.int64\)"):
+        FSSDDetector(TinyLSTM()).fit(X > 1)
+
+
 @pytest.mark.parametrize("requires_grad", [False, True])
 def test_tensors_are_scored_like_arrays(image_detector, trained_cnn, digits, requires_grad):
     X_train, _, X_test, _ = digits

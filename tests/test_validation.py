@@ -1,11 +1,17 @@
 """The input checks every detector shares (sklearn_fssd/_validation.py, the converters and
 device resolution of sklearn_fssd/_utils.py), on hand-made arrays and networks, no training."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from sklearn_fssd._utils import as_input_array, resolve_device
+from sklearn_fssd._validation import check_network_input, sample_shape_message
+
+from conftest import SmallCNN
 
 
 # ------------------------------------------------------------------- devices
@@ -66,3 +72,69 @@ def test_a_dataloader_is_refused_with_the_way_to_collect_it():
         as_input_array(torch.utils.data.DataLoader(data, batch_size=2))
     with pytest.raises(TypeError, match="X is a torch TensorDataset"):
         as_input_array(data)
+
+
+@pytest.mark.parametrize(
+    "got, message",
+    [
+        ((8, 8, 1), r"looks channels-last \(N, H, W, C\).*X.transpose\(0, 3, 1, 2\)"),
+        ((64,), r"as many values per sample: X.reshape\(-1, 1, 8, 8\)"),
+        ((1, 9, 9), r"shape \(1, 9, 9\), but Det was fitted on samples of shape \(1, 8, 8\)"),
+    ],
+)
+def test_shape_message_names_the_expected_shape_and_the_fix(got, message):
+    text = sample_shape_message("X", got, (1, 8, 8), "Det")
+    assert "pass an array of shape (n_samples, 1, 8, 8)" in text
+    assert re.search(message, text)
+
+
+# ------------------------------------------------- inputs against the network
+
+
+class TokenNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(5, 3)
+        self.fc = nn.Linear(3, 2)
+
+    def forward(self, x):
+        return self.fc(self.emb(x).mean(dim=1))
+
+
+def probe(network, X):
+    tensor = torch.as_tensor(X[:2], dtype=None if X.dtype.kind in "iu" else torch.float32)
+    check_network_input(network.eval(), tensor, X.shape, X.dtype)
+
+
+@pytest.mark.parametrize(
+    "network, X, message",
+    [
+        (SmallCNN(), np.zeros((3, 64)),
+         r"X has shape \(3, 64\).*'conv1'.*takes inputs of shape \(N, 1, H, W\).*"
+         r"Fix: reshape the rows to images: X.reshape\(-1, 1, 8, 8\)"),
+        (SmallCNN(), np.zeros((3, 8, 8, 1)),
+         r"X has shape \(3, 8, 8, 1\).*Fix: .*channels-last.*X.transpose\(0, 3, 1, 2\)"),
+        (SmallCNN(), np.zeros((3, 1, 10, 10)),
+         r"fails on it in its layer 'fc1' \(Linear\(in_features=256.*mat1 and mat2.*"
+         r"Fix: pass inputs of the size the network was trained on"),
+        (nn.Sequential(nn.Linear(12, 4)), np.zeros((3, 3, 4)),
+         r"'0' takes rows of 12 features.*Fix: flatten the samples: X.reshape\(len\(X\), -1\)"),
+        (nn.Sequential(nn.Linear(5, 4)), np.zeros((3, 4)),
+         r"Fix: pass the 5 columns the network was trained on"),
+        (TokenNet(), np.zeros((3, 6), dtype=bool),
+         r"layer 'emb' \(Embedding\(5, 3\)\).*integer token ids in \[0, 5\).*"
+         r"X has dtype bool\): X.astype\(np.int64\)"),
+    ],
+    ids=["flat-rows-into-cnn", "channels-last", "10x10-into-8x8", "3d-into-mlp",
+         "too-few-columns", "bool-into-embedding"],
+)
+def test_a_forward_pass_that_fails_becomes_an_error_naming_shape_and_fix(network, X, message):
+    with pytest.raises(ValueError, match=message):
+        probe(network, X)
+    # the probe leaves no hook behind
+    assert not any(m._forward_hooks or m._forward_pre_hooks for m in network.modules())
+
+
+def test_inputs_the_network_takes_pass_the_probe():
+    probe(SmallCNN(), np.zeros((3, 1, 8, 8), dtype=np.float32))
+    probe(TokenNet(), np.zeros((3, 6), dtype=np.int64))
