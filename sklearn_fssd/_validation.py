@@ -1,26 +1,150 @@
-"""Input checks shared by every detector.
+"""Input checks shared by every detector, and what happens to samples that cannot be scored.
 
 :class:`~sklearn_fssd.base.BaseTorchDetector` calls these from its one input
 validation, so FSSD, the baselines, the PyOD face and ``score_dask`` behave
 alike:
 
-* at ``fit``, one forward pass of the first samples through the private copy
-  of the network turns a shape mismatch into an error that names the fix;
+* at ``fit``, values beyond the float32 range the networks compute in, and
+  features that overflow it, are errors (they would silently become ``inf``);
+  one forward pass of the first samples through the private copy of the
+  network turns a shape mismatch into an error that names the fix;
 * at scoring, a sample of the wrong shape, or token ids outside the
-  embedding, is an error.
+  embedding, is an error; a sample whose values or features overflow float32
+  gets the lowest score, :data:`LOWEST_SCORE`, and the other samples keep
+  exactly the scores they have alone.
 """
 
 import math
+import warnings
 
 import numpy as np
 import torch
 from torch import nn
 
 __all__ = [
+    "LOWEST_SCORE",
+    "check_float32_range",
+    "check_finite_fit",
     "check_network_input",
     "check_token_range",
+    "finite_rows",
+    "lowest_where_unscorable",
+    "on_finite_rows",
+    "overflow_rows",
     "sample_shape_message",
 ]
+
+#: The score of a sample that cannot be scored: the lowest finite float64, so
+#: that it sorts below every other score and scikit-learn's metrics (which
+#: refuse infinities) still take it.
+LOWEST_SCORE = -float(np.finfo(np.float64).max)
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+# ----------------------------------------------------------- values and scores
+
+
+def overflow_rows(X):
+    """Rows of ``X`` with a value beyond float32's range (they become ``inf`` in a network).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, ...)
+
+    Returns
+    -------
+    ndarray of bool of shape (n_samples,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> overflow_rows(np.array([[1.0, 2.0], [1e39, 0.0]])).tolist()
+    [False, True]
+    """
+    X = np.asarray(X)
+    if X.dtype.kind != "f" or X.size == 0 or X.dtype.itemsize <= 4:
+        return np.zeros(len(X), dtype=bool)
+    if X.max() <= FLOAT32_MAX and X.min() >= -FLOAT32_MAX:  # no copy in the common case
+        return np.zeros(len(X), dtype=bool)
+    return (np.abs(X.reshape(len(X), -1)) > FLOAT32_MAX).any(axis=1)
+
+
+def check_float32_range(X, name="X"):
+    """Refuse fit data with values beyond float32's range, which would silently become ``inf``."""
+    overflow = overflow_rows(X)
+    if overflow.any():
+        rows = np.flatnonzero(overflow)
+        raise ValueError(
+            f"{name} has values beyond the float32 range the network computes in "
+            f"(|value| up to {np.abs(X[rows[0]]).max():.3g} > {FLOAT32_MAX:.3g}) in "
+            f"{len(rows)} sample(s), first row {rows[0]}; they would become inf. Scale the "
+            "data (e.g. sklearn.preprocessing.StandardScaler, or np.log1p for heavy tails) "
+            "or drop those rows."
+        )
+
+
+def finite_rows(values):
+    """Rows of ``values`` (shape (n,) or (n, k)) that are finite throughout."""
+    finite = np.isfinite(np.asarray(values))
+    return finite.all(axis=tuple(range(1, finite.ndim)))
+
+
+def on_finite_rows(values, fn):
+    """``fn`` applied to the finite rows of ``values``; NaN at the other rows.
+
+    The other rows never reach ``fn`` (a combiner of layer scores refuses
+    ``inf``), and the finite rows get what ``fn`` gives them alone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> on_finite_rows(np.array([[1.0], [np.inf], [3.0]]), lambda v: v[:, 0] * 2).tolist()
+    [2.0, nan, 6.0]
+    """
+    finite = finite_rows(values)
+    if finite.all():
+        return fn(values)
+    out = np.full(len(values), np.nan)
+    if finite.any():
+        out[finite] = fn(values[finite])
+    return out
+
+
+def lowest_where_unscorable(values, owner):
+    """``values`` (scores, higher = in-distribution) with :data:`LOWEST_SCORE` in
+    every row that holds a non-finite value, with a warning that counts them."""
+    bad = ~finite_rows(values)
+    if not bad.any():
+        return values
+    warnings.warn(
+        f"{int(bad.sum())} of the {len(values)} samples given to {owner} could not be scored: "
+        f"their values exceed float32's range (|x| > {FLOAT32_MAX:.3g}) or make the network's "
+        f"features overflow (inf/NaN). They get the lowest score, {LOWEST_SCORE:.3g} "
+        "(out-of-distribution); the other samples are scored as usual.",
+        UserWarning,
+        stacklevel=4,
+    )
+    values = np.array(values, dtype=np.float64)
+    values[bad] = LOWEST_SCORE
+    return values
+
+
+def check_finite_fit(values, owner, what="features", first_row=0):
+    """Refuse fit data on which the network's ``what`` overflow float32 (inf or NaN)."""
+    if isinstance(values, torch.Tensor):
+        finite = torch.isfinite(values)
+        bad = ~(finite.flatten(1).all(dim=1) if finite.dim() > 1 else finite).cpu().numpy()
+    else:
+        bad = ~finite_rows(values)
+    if bad.any():
+        raise ValueError(
+            f"The network's {what} overflow float32 (inf or NaN) on {int(bad.sum())} of the "
+            f"samples {owner} is fitted on, first row {first_row + int(np.argmax(bad))}. Scale "
+            "the inputs to the range the network was trained on (e.g. "
+            "sklearn.preprocessing.StandardScaler), or drop those rows."
+        )
+
 
 # -------------------------------------------------------------------- tokens
 

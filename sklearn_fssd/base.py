@@ -32,7 +32,14 @@ from ._utils import (
     to_tensor,
     torch_seed,
 )
-from ._validation import check_network_input, check_token_range, sample_shape_message
+from ._validation import (
+    check_float32_range,
+    check_network_input,
+    check_token_range,
+    lowest_where_unscorable,
+    overflow_rows,
+    sample_shape_message,
+)
 
 __all__ = ["BaseTorchDetector"]
 
@@ -249,14 +256,22 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
     def _map_batches(self, X, batch_fn, desc):
         """Apply ``batch_fn(tensor) -> tensor`` to ``X`` batch by batch, as float64 numpy.
 
-        Batches stream: only the outputs of all batches are kept.
+        Batches stream: only the outputs of all batches are kept. Samples with
+        values beyond float32's range do not enter the network (they would be
+        ``inf`` there): their outputs are NaN.
         """
         outputs = []
         batches = iter_batches(len(X), self.batch_size)
         total = -(-len(X) // self.batch_size)
         for sl in tqdm(batches, total=total, disable=not self.verbose, desc=desc):
-            batch = to_tensor(X[sl], self.device_, dtype=None if self.tokens_ else torch.float32)
-            outputs.append(to_numpy(batch_fn(batch)).astype(np.float64))
+            rows = X[sl]
+            overflow = overflow_rows(rows)
+            if overflow.any():
+                rows = np.where(overflow.reshape(-1, *[1] * (rows.ndim - 1)), 0, rows)
+            batch = to_tensor(rows, self.device_, dtype=None if self.tokens_ else torch.float32)
+            output = to_numpy(batch_fn(batch)).astype(np.float64)
+            output[overflow] = np.nan
+            outputs.append(output)
         if not outputs:
             return np.empty((0,), dtype=np.float64)
         return np.concatenate(outputs)
@@ -271,9 +286,16 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_samples,)
+            Samples that cannot be scored (values beyond float32's range, or
+            features that overflow it) get the lowest score,
+            ``-numpy.finfo(numpy.float64).max``, with a warning: they are
+            out-of-distribution, and the other samples keep their scores.
         """
         check_is_fitted(self)
-        return self._score_samples(self._validate_X(X, reset=False))
+        return self._lowest_where_unscorable(self._score_samples(self._validate_X(X, reset=False)))
+
+    def _lowest_where_unscorable(self, id_scores):
+        return lowest_where_unscorable(id_scores, type(self).__name__)
 
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative = out-of-distribution.
@@ -298,13 +320,15 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
     def _validate_X(self, X, reset, name="X"):
         """The one input check of every detector: fit data (``reset=True``) or data to score.
 
-        Torch tensors are taken as arrays; data to score must have the fitted
-        sample shape (and token ids the embedding's range).
+        Torch tensors are taken as arrays; fit data must be finite in float32;
+        data to score must have the fitted sample shape (and token ids the
+        embedding's range).
         """
         X = as_input_array(X, name)
         if reset:
             X = validate_data(self, X, allow_nd=True, dtype="numeric", ensure_min_samples=2,
                               reset=True)
+            check_float32_range(X, name)
             self.input_shape_ = tuple(X.shape[1:])
             return X
         self._check_sample_shape(getattr(X, "shape", None), name)
@@ -312,6 +336,7 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
             X = validate_data(self, X, allow_nd=True, dtype="numeric", reset=False)
         else:
             X = check_array(X, allow_nd=True, dtype="numeric", input_name=name)
+            check_float32_range(X, name)
         self._check_sample_shape(X.shape, name)
         if getattr(self, "tokens_", False):
             if not np.issubdtype(X.dtype, np.integer):

@@ -14,6 +14,7 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from sklearn_fssd import FSSDDetector
+from sklearn_fssd._validation import LOWEST_SCORE
 
 from conftest import SmallCNN
 
@@ -472,6 +473,69 @@ def test_detector_pickled_on_cuda_loads_on_a_cpu_only_machine(trained_cnn, digit
 
 
 # ------------------------------------------- inputs a hostile tester tries
+
+
+def assert_unscorable_rows_are_ood(det, X, bad, rtol=1e-5):
+    """Rows ``bad`` of ``X`` get the lowest score from every method of ``det`` (a scikit-learn
+    face) and are predicted OoD; the other rows keep the scores they have alone (up to the
+    float32 rounding of another batch shape, the package's tolerance for any batching)."""
+    good = np.setdiff1d(np.arange(len(X)), bad)
+    with pytest.warns(UserWarning, match=rf"{len(bad)} of the {len(X)} samples given to "
+                                         rf"{type(det).__name__} could not be scored"):
+        scores = det.score_samples(X)
+        decision = det.decision_function(X)
+        predicted = det.predict(X)
+        layers = det.layer_scores(X) if hasattr(det, "layer_scores") else None
+    assert (scores[bad] == LOWEST_SCORE).all()
+    np.testing.assert_allclose(scores[good], det.score_samples(X[good]), rtol=rtol)
+    assert np.isfinite(decision).all() and decision[bad].max() < decision[good].min()
+    np.testing.assert_allclose(decision, scores - det.offset_)
+    assert (predicted[bad] == -1).all()
+    np.testing.assert_array_equal(predicted[good], det.predict(X[good]))
+    if layers is not None:
+        assert (layers[bad] == LOWEST_SCORE).all()
+        np.testing.assert_allclose(layers[good], det.layer_scores(X[good]), rtol=rtol)
+
+
+@pytest.mark.parametrize("scale", [1e19, 1e30, 1e39, 1e300])
+@pytest.mark.parametrize("which", ["table (typical)", "images (stack)"])
+def test_huge_rows_score_lowest_and_leave_the_other_rows_alone(
+    request, table, digits, scale, which
+):
+    if which.startswith("table"):
+        det, X = request.getfixturevalue("fitted_small"), table[1][:8].copy()
+    else:
+        det, X = request.getfixturevalue("image_detector"), digits[2][:8].astype(np.float64)
+    X[[1, 6]] *= scale
+    X[[1, 6]] += scale  # also rows that are 0 (image borders) get huge
+    assert_unscorable_rows_are_ood(det, X, [1, 6])
+
+
+def test_fit_refuses_values_beyond_float32_before_training(table, monkeypatch):
+    X = table[0][:50].copy()
+    X[3, 2] = 1e39  # finite in float64, inf in the float32 network
+    monkeypatch.setattr(FSSDDetector, "_train_default_model",
+                        lambda *args: pytest.fail("training started"))
+    with pytest.raises(ValueError, match=r"X has values beyond the float32 range.*1e\+39.*"
+                                         r"first row 3.*StandardScaler"):
+        FSSDDetector().fit(X)
+
+
+def test_fit_refuses_features_that_overflow_float32(table):
+    net = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 2))
+    X = (table[0][:50] * 1e30).astype(np.float32)  # representable, but its squares are not
+    with pytest.raises(ValueError, match=r"network's features overflow float32.*StandardScaler"):
+        FSSDDetector(net, n_noise=10, random_state=0).fit(X)
+
+
+def test_default_network_standardises_data_near_float32_limits(table):
+    # the moments behind the default network's standardisation are float64: in float32 the
+    # squares of values of 1e20 overflow, the scale becomes inf and every input looks alike
+    X_train, X_test = table
+    det = FSSDDetector(max_epochs=5, random_state=0).fit(X_train * 1e20)
+    assert np.isfinite(det.model_.standardize.scale.numpy()).all()
+    assert (det.predict(X_test * 1e20) == 1).mean() > 0.8
+    assert (det.predict(X_test * 1e22) == -1).mean() > 0.9
 
 
 @pytest.mark.parametrize(

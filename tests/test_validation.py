@@ -9,9 +9,58 @@ import torch
 from torch import nn
 
 from sklearn_fssd._utils import as_input_array, resolve_device
-from sklearn_fssd._validation import check_network_input, sample_shape_message
+from sklearn_fssd._validation import (
+    LOWEST_SCORE,
+    check_float32_range,
+    check_network_input,
+    lowest_where_unscorable,
+    on_finite_rows,
+    overflow_rows,
+    sample_shape_message,
+)
 
 from conftest import SmallCNN
+
+
+# ------------------------------------------------------- values beyond float32
+
+
+def test_rows_beyond_float32_are_found_and_float32_rows_never_are():
+    X = np.zeros((4, 2, 2))
+    X[1, 0, 1] = 1e39
+    X[3, 1, 0] = -1e300
+    assert overflow_rows(X).tolist() == [False, True, False, True]
+    assert not overflow_rows(np.full((3, 2), 3e38, dtype=np.float32)).any()
+    assert not overflow_rows(np.full((3, 2), 10**18, dtype=np.int64)).any()
+
+
+def test_fit_data_beyond_float32_is_an_error_naming_the_rows_and_the_fix():
+    X = np.ones((5, 3))
+    X[2, 1] = 1e39
+    with pytest.raises(ValueError, match=r"beyond the float32 range.*1e\+39.*first row 2.*"
+                                         r"StandardScaler"):
+        check_float32_range(X)
+
+
+def test_only_finite_rows_reach_the_combiner():
+    seen = []
+
+    def combine(values):
+        seen.append(values.copy())
+        return values.sum(axis=1)
+
+    values = np.array([[1.0, 2.0], [np.inf, 1.0], [3.0, np.nan], [4.0, 5.0]])
+    out = on_finite_rows(values, combine)
+    np.testing.assert_array_equal(seen[0], [[1.0, 2.0], [4.0, 5.0]])
+    assert out[0] == 3.0 and out[3] == 9.0 and np.isnan(out[1:3]).all()
+
+
+def test_unscorable_rows_get_the_lowest_finite_score_with_a_warning():
+    scores = np.array([[0.5, 1.0], [np.nan, 1.0], [2.0, -np.inf]])
+    with pytest.warns(UserWarning, match="2 of the 3 samples given to Det could not be scored"):
+        out = lowest_where_unscorable(scores, "Det")
+    assert LOWEST_SCORE == -np.finfo(np.float64).max
+    np.testing.assert_array_equal(out, [[0.5, 1.0], [LOWEST_SCORE] * 2, [LOWEST_SCORE] * 2])
 
 
 # ------------------------------------------------------------------- devices
