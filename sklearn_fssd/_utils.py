@@ -15,12 +15,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils.data import DataLoader, Dataset
 
 __all__ = [
     "atomic_write",
     "resolve_device",
     "to_tensor",
     "to_numpy",
+    "as_input_array",
     "iter_batches",
     "torch_seed",
 ]
@@ -101,6 +103,16 @@ def atomic_write(path):
         raise
 
 
+def _available_devices():
+    """The device choices valid on this machine, for error messages."""
+    n_cuda = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    mps = ", 'mps'" if torch.backends.mps.is_available() else ""
+    return (
+        f"'cpu', 'cuda', 'cuda:N', 'auto'{mps} or a torch.device of those (this machine has "
+        f"{n_cuda} CUDA device(s){'' if n_cuda else ': use cpu or auto'})"
+    )
+
+
 def resolve_device(device):
     """Turn the ``device`` parameter into a :class:`torch.device`.
 
@@ -108,7 +120,8 @@ def resolve_device(device):
     ----------
     device : {"auto", "cpu", "cuda"} or str or torch.device
         ``"auto"`` picks CUDA when it is available and the CPU otherwise.
-        ``"cuda:1"`` and the like are accepted.
+        ``"cuda:1"`` and the like are accepted, and ``"mps"`` where PyTorch
+        has it.
 
     Returns
     -------
@@ -116,8 +129,13 @@ def resolve_device(device):
 
     Raises
     ------
+    ValueError
+        For a string that names no device, and for devices the detectors
+        cannot compute on (``"meta"`` holds no data); the message lists the
+        choices valid on this machine.
     RuntimeError
-        When CUDA is asked for on a machine without it.
+        When CUDA (or MPS) is asked for on a machine without it, or a CUDA
+        device index the machine does not have.
 
     Examples
     --------
@@ -130,15 +148,35 @@ def resolve_device(device):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         resolved = torch.device(device)
-    except RuntimeError as exc:
+    except (RuntimeError, ValueError, TypeError) as exc:
         raise ValueError(
-            f"device={device!r} is not a valid torch device; use 'cpu', 'cuda' or 'auto'."
+            f"device={device!r} is not a valid torch device; valid choices: "
+            f"{_available_devices()}."
         ) from exc
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(
-            f"device={device!r} was requested but CUDA is not available on this machine "
-            "(torch.cuda.is_available() is False). Use device='cpu', or device='auto' to "
-            "take CUDA only where it exists."
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RuntimeError(
+                f"device={device!r} was requested but CUDA is not available on this machine "
+                "(torch.cuda.is_available() is False). Use device='cpu', or device='auto' to "
+                "take CUDA only where it exists."
+            )
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise RuntimeError(
+                f"device={device!r} names CUDA device {resolved.index}, but this machine has "
+                f"{torch.cuda.device_count()} (cuda:0 to cuda:{torch.cuda.device_count() - 1}); "
+                f"valid choices: {_available_devices()}."
+            )
+    elif resolved.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise RuntimeError(
+                f"device={device!r} was requested but MPS is not available on this machine "
+                "(torch.backends.mps.is_available() is False); valid choices: "
+                f"{_available_devices()}."
+            )
+    elif resolved.type != "cpu":
+        raise ValueError(
+            f"device={device!r} is a {resolved.type!r} device, which the detectors cannot "
+            f"compute on; valid choices: {_available_devices()}."
         )
     return resolved
 
@@ -164,10 +202,42 @@ def to_tensor(X, device, dtype=None):
 
 
 def to_numpy(tensor):
-    """Detach a tensor, move it to the CPU and return a numpy array."""
+    """Detach a tensor, move it to the CPU and return a numpy array.
+
+    bfloat16, which numpy lacks, becomes float32.
+    """
     if isinstance(tensor, np.ndarray):
         return tensor
-    return tensor.detach().cpu().numpy()
+    tensor = tensor.detach().cpu()
+    if tensor.dtype == torch.bfloat16:
+        tensor = tensor.to(torch.float32)
+    return tensor.resolve_conj().resolve_neg().numpy()
+
+
+def as_input_array(X, name="X"):
+    """The samples a detector is given, ready for scikit-learn's validation.
+
+    A torch tensor becomes a numpy array (detached, on the CPU, also when it
+    requires grad); a torch ``DataLoader`` or ``Dataset`` is refused with the
+    way to collect its samples; anything else is returned as it is.
+
+    Examples
+    --------
+    >>> import torch
+    >>> as_input_array(torch.ones(2, 3, requires_grad=True)).shape
+    (2, 3)
+    """
+    if isinstance(X, torch.Tensor):
+        return to_numpy(X)
+    if isinstance(X, (DataLoader, Dataset)):
+        raise TypeError(
+            f"{name} is a torch {type(X).__name__}; the detectors take the samples as one "
+            "array of shape (n_samples, ...), which they batch themselves (batch_size=). "
+            "Collect the inputs first, e.g. "
+            f"{name} = torch.cat([batch[0] for batch in loader]).numpy() for a DataLoader "
+            "of (input, target) batches."
+        )
+    return X
 
 
 def iter_batches(n_samples, batch_size):

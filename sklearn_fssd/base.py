@@ -24,7 +24,22 @@ from torch import nn
 from torch.nn.parameter import is_lazy
 
 from ._progress import progress
-from ._utils import iter_batches, resolve_device, to_numpy, to_tensor, torch_seed
+from ._utils import (
+    as_input_array,
+    iter_batches,
+    resolve_device,
+    to_numpy,
+    to_tensor,
+    torch_seed,
+)
+from ._validation import (
+    check_float32_range,
+    check_network_input,
+    check_token_range,
+    lowest_where_unscorable,
+    overflow_rows,
+    sample_shape_message,
+)
 
 __all__ = ["BaseTorchDetector"]
 
@@ -159,6 +174,14 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
         copies = [_frozen_copy(m, self.device_, example, seed) for m in modules]
         self.model_ = copies if many else copies[0]
         self._setup_inputs(X)
+        self._check_network_input(X)
+
+    def _check_network_input(self, X):
+        """Forward the first samples of ``X`` through each private copy: a shape
+        mismatch is a clear error here, before any long work."""
+        x = to_tensor(X[:2], self.device_, dtype=None if self.tokens_ else torch.float32)
+        for network in self._networks():
+            check_network_input(network, x, X.shape, X.dtype)
 
     def _networks(self):
         """The private copies of the networks, as a list (one element for one network)."""
@@ -211,11 +234,7 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
                     )
             self._perturb_at = emb_name
             self.vocab_size_ = emb.num_embeddings
-            if X.min() < 0 or X.max() >= self.vocab_size_:
-                raise ValueError(
-                    f"Token ids must lie in [0, {self.vocab_size_}) for the embedding "
-                    f"{emb_name!r}; got values in [{X.min()}, {X.max()}]."
-                )
+            check_token_range(X, self.vocab_size_, emb_name)
         else:
             self._perturb_at = None
 
@@ -237,14 +256,22 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
     def _map_batches(self, X, batch_fn, desc):
         """Apply ``batch_fn(tensor) -> tensor`` to ``X`` batch by batch, as float64 numpy.
 
-        Batches stream: only the outputs of all batches are kept.
+        Batches stream: only the outputs of all batches are kept. Samples with
+        values beyond float32's range do not enter the network (they would be
+        ``inf`` there): their outputs are NaN.
         """
         outputs = []
         batches = iter_batches(len(X), self.batch_size)
         total = -(-len(X) // self.batch_size)
         for sl in progress(batches, total=total, verbose=self.verbose, desc=desc):
-            batch = to_tensor(X[sl], self.device_, dtype=None if self.tokens_ else torch.float32)
-            outputs.append(to_numpy(batch_fn(batch)).astype(np.float64))
+            rows = X[sl]
+            overflow = overflow_rows(rows)
+            if overflow.any():
+                rows = np.where(overflow.reshape(-1, *[1] * (rows.ndim - 1)), 0, rows)
+            batch = to_tensor(rows, self.device_, dtype=None if self.tokens_ else torch.float32)
+            output = to_numpy(batch_fn(batch)).astype(np.float64)
+            output[overflow] = np.nan
+            outputs.append(output)
         if not outputs:
             return np.empty((0,), dtype=np.float64)
         return np.concatenate(outputs)
@@ -259,9 +286,16 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_samples,)
+            Samples that cannot be scored (values beyond float32's range, or
+            features that overflow it) get the lowest score,
+            ``-numpy.finfo(numpy.float64).max``, with a warning: they are
+            out-of-distribution, and the other samples keep their scores.
         """
         check_is_fitted(self)
-        return self._score_samples(self._validate_X(X, reset=False))
+        return self._lowest_where_unscorable(self._score_samples(self._validate_X(X, reset=False)))
+
+    def _lowest_where_unscorable(self, id_scores):
+        return lowest_where_unscorable(id_scores, type(self).__name__)
 
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative = out-of-distribution.
@@ -284,27 +318,45 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
     # ----------------------------------------------------- validation / io
 
     def _validate_X(self, X, reset, name="X"):
+        """The one input check of every detector: fit data (``reset=True``) or data to score.
+
+        Torch tensors are taken as arrays; fit data must be finite in float32;
+        data to score must have the fitted sample shape (and token ids the
+        embedding's range).
+        """
+        X = as_input_array(X, name)
         if reset:
             X = validate_data(self, X, allow_nd=True, dtype="numeric", ensure_min_samples=2,
                               reset=True)
+            check_float32_range(X, name)
             self.input_shape_ = tuple(X.shape[1:])
             return X
+        self._check_sample_shape(getattr(X, "shape", None), name)
         if name == "X":
             X = validate_data(self, X, allow_nd=True, dtype="numeric", reset=False)
         else:
             X = check_array(X, allow_nd=True, dtype="numeric", input_name=name)
-        if tuple(X.shape[1:]) != self.input_shape_:
-            raise ValueError(
-                f"{name} has samples of shape {tuple(X.shape[1:])}, but "
-                f"{type(self).__name__} was fitted on samples of shape {self.input_shape_}; "
-                "pass inputs shaped like the training data."
-            )
-        if getattr(self, "tokens_", False) and not np.issubdtype(X.dtype, np.integer):
-            raise ValueError(
-                f"{name} has dtype {X.dtype}, but the detector was fitted on integer token ids; "
-                "pass token ids as an integer array."
-            )
+            check_float32_range(X, name)
+        self._check_sample_shape(X.shape, name)
+        if getattr(self, "tokens_", False):
+            if not np.issubdtype(X.dtype, np.integer):
+                raise ValueError(
+                    f"{name} has dtype {X.dtype}, but the detector was fitted on integer token "
+                    "ids; pass token ids as an integer array."
+                )
+            check_token_range(X, self.vocab_size_, self._perturb_at, name)
         return X
+
+    def _check_sample_shape(self, shape, name):
+        """Samples shaped as at fit. Tables of another width are left to scikit-learn's
+        own message (``X has 4 features, but ... is expecting 5``)."""
+        if shape is None or len(shape) < 2 or tuple(shape[1:]) == self.input_shape_:
+            return
+        if len(shape) == 2 and len(self.input_shape_) == 1 and name == "X":
+            return
+        raise ValueError(
+            sample_shape_message(name, shape[1:], self.input_shape_, type(self).__name__)
+        )
 
     def __sklearn_clone__(self):
         return clone_keeping_model(self)

@@ -55,6 +55,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._utils import iter_batches, to_tensor
+from ._validation import check_finite_fit, on_finite_rows
 from .base import BaseTorchDetector
 from .ensemble import LayerCombiner
 from .features import FeatureTap, perturbation, resolve_layers
@@ -417,6 +418,7 @@ class _LogitDetector(BaseTorchDetector):
         self.n_classes_ = self._check_logits(X)
         self._prepare_scoring()
         scores = self._score_samples(X)
+        check_finite_fit(scores, type(self).__name__, what="outputs")
         self._set_offset(scores, np.percentile(scores[y_id == 1], 100 * (1 - _AUTO_TPR)))
         return self
 
@@ -1121,6 +1123,7 @@ class MahalanobisDetector(_LogitDetector):
                 "marks none: pass y with -1 for OoD rows, or combine='mean' or 'last'."
             )
         squared = self._squared_distances(X)
+        check_finite_fit(squared, type(self).__name__, what="Mahalanobis distances")
         if self.combine_ in ("stack", "mean"):
             self.combiner_ = LayerCombiner(
                 method=self.combine_, quadratic=False, random_state=self.seed_
@@ -1150,6 +1153,8 @@ class MahalanobisDetector(_LogitDetector):
                 labels = feats.pop().argmax(dim=1)
             else:
                 labels = torch.as_tensor(codes[sl], device=self.device_)
+            for f in feats:
+                check_finite_fit(f, type(self).__name__, first_row=sl.start)
             if accumulators is None:
                 accumulators = [
                     _TiedGaussians(len(seen), self._check_width(name, f.shape[1]), self.device_)
@@ -1216,9 +1221,8 @@ class MahalanobisDetector(_LogitDetector):
         """The score from the squared distances of the layers (of the last layer for "last")."""
         if self.combine_ == "last":
             return -squared[:, -1]
-        if self.combine_ == "mean":
-            return -self.combiner_.decision_function(np.sqrt(squared))
-        return self.combiner_.decision_function(np.sqrt(squared))
+        combined = on_finite_rows(np.sqrt(squared), self.combiner_.decision_function)
+        return -combined if self.combine_ == "mean" else combined
 
     def layer_scores(self, X):
         """Lee et al.'s confidence score of each layer, higher = more in-distribution.
@@ -1232,10 +1236,13 @@ class MahalanobisDetector(_LogitDetector):
         ndarray of shape (n_samples, n_layers)
             Column ``k`` is ``M_k = -min_c`` (squared Mahalanobis distance of
             layer ``layers_[k]`` to class ``c``), after the input
-            pre-processing when ``epsilon > 0``.
+            pre-processing when ``epsilon > 0``. Samples that cannot be
+            scored (see :meth:`score_samples`) get the lowest score,
+            ``-numpy.finfo(numpy.float64).max``, in every column.
         """
         check_is_fitted(self)
-        return -self._squared_distances(self._validate_X(X, reset=False))
+        squared = self._squared_distances(self._validate_X(X, reset=False))
+        return self._lowest_where_unscorable(-squared)
 
     def _score_samples(self, X):
         only = [len(self.layers_) - 1] if self.combine_ == "last" else None

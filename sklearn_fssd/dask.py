@@ -48,6 +48,8 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
         "(dask[array] and distributed)."
     ) from exc
 
+from ._validation import sample_shape_message
+
 __all__ = ["score_dask"]
 
 logger = logging.getLogger(__name__)
@@ -196,11 +198,7 @@ def _check_array(detector, X):
         )
     shape = _fitted_input_shape(detector)
     if shape is not None and tuple(X.shape[1:]) != shape:
-        raise ValueError(
-            f"X has samples of shape {tuple(X.shape[1:])}, but {name} was fitted on samples "
-            f"of shape {shape}; pass a Dask array of shape (n_samples, "
-            f"{', '.join(map(str, shape))})."
-        )
+        raise ValueError(sample_shape_message("X", X.shape[1:], shape, name))
     if X.ndim > 1 and any(len(chunks) > 1 for chunks in X.chunks[1:]):
         logger.info(
             "X is chunked along axes other than the samples (chunks %s); rechunking to whole "

@@ -18,6 +18,7 @@ from torch import nn
 
 from ._progress import skorch_progress
 from ._utils import iter_batches, to_tensor, torch_seed
+from ._validation import check_finite_fit, finite_rows, on_finite_rows
 from .base import BaseTorchDetector, _frozen_copy, _Standardize
 from .ensemble import LayerCombiner
 from .features import FeatureTap, perturbation, resolve_layers
@@ -254,9 +255,14 @@ class FSSDDetector(BaseTorchDetector):
 
         self.combine_ = self._resolve_combine(X, y_id)
         distances = self._distances(X)
+        check_finite_fit(distances, type(self).__name__)
         extra = self._extra_outliers(X_id, y_id, low, high, rng)
-        fit_distances = np.vstack([distances, self._distances(extra)])
-        fit_labels = np.r_[y_id, -np.ones(len(extra), dtype=int)]
+        extra_distances = self._distances(extra)
+        # far synthetic outliers of data near float32's limits can overflow: they are OoD
+        # anyway, and the layer stack cannot take them
+        extra_distances = extra_distances[finite_rows(extra_distances)]
+        fit_distances = np.vstack([distances, extra_distances])
+        fit_labels = np.r_[y_id, -np.ones(len(extra_distances), dtype=int)]
         self.combiner_ = LayerCombiner(
             method=self.combine_,
             quadratic=self.far_outliers and not self.tokens_,
@@ -301,8 +307,9 @@ class FSSDDetector(BaseTorchDetector):
         from skorch import NeuralNetRegressor
 
         flat = X_id.reshape(len(X_id), -1).astype(np.float32)
-        mean = flat.mean(axis=0)
-        scale = flat.std(axis=0)
+        # moments in float64: squares of float32 values above 1.8e19 overflow float32
+        mean = flat.mean(axis=0, dtype=np.float64).astype(np.float32)
+        scale = flat.std(axis=0, dtype=np.float64).astype(np.float32)
         scale[scale == 0] = 1.0
         n_features = flat.shape[1]
         hidden = (int(np.clip(2 * n_features, 16, 128)), int(np.clip(n_features // 2, 4, 32)))
@@ -444,12 +451,15 @@ class FSSDDetector(BaseTorchDetector):
         -------
         ndarray of shape (n_samples, n_layers)
             Column ``k`` is ``FSSD_k`` of layer ``layers_[k]`` (after input
-            pre-processing when ``epsilon > 0``).
+            pre-processing when ``epsilon > 0``). Samples that cannot be
+            scored (see :meth:`score_samples`) get the lowest score,
+            ``-numpy.finfo(numpy.float64).max``, in every column.
         """
         check_is_fitted(self)
-        return self._distances(self._validate_X(X, reset=False))
+        return self._lowest_where_unscorable(self._distances(self._validate_X(X, reset=False)))
 
     def _score_samples(self, X):
         """The layers combined by ``combiner_``: log-odds of in-distribution for
-        ``"stack"``, minus a Mahalanobis distance for ``"typical"``."""
-        return self.combiner_.decision_function(self._distances(X))
+        ``"stack"``, minus a Mahalanobis distance for ``"typical"``. NaN for
+        samples whose distances overflow."""
+        return on_finite_rows(self._distances(X), self.combiner_.decision_function)

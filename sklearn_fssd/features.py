@@ -191,6 +191,22 @@ class FeatureTap:
         self._targets = [modules[name] for name in self.layers]
         self._perturb_module = modules[perturb_at] if perturb_at is not None else None
 
+    def _tensor_of(self, index, output):
+        """The feature tensor of a layer's output; a clear error for outputs without one."""
+        tensor = _first_tensor(output)
+        if isinstance(tensor, torch.Tensor):
+            return tensor
+        name = self.layers[index]
+        layer = f"layer {name!r} of" if name else "the whole network"
+        keys = f" with keys {list(tensor)}" if isinstance(tensor, dict) else ""
+        raise TypeError(
+            f"The output of {layer} {type(self.module).__name__} is a "
+            f"{type(tensor).__name__}{keys}, not a tensor (or a tuple whose first element is "
+            "one). Tap a submodule that returns a tensor (layers=[...], or logits_layer= for "
+            "the baselines), or wrap the network so that forward returns a tensor, e.g. "
+            "return model(x)['logits']."
+        )
+
     def __call__(self, x, delta=None, only=None, reduce=None):
         """Forward ``x`` and return the features of the tapped layers.
 
@@ -227,7 +243,7 @@ class FeatureTap:
                     return
                 if index in captured:  # a module called twice: keep the first call
                     return
-                features = _pool(_first_tensor(output), self.pooling, recurrent)
+                features = _pool(self._tensor_of(index, output), self.pooling, recurrent)
                 captured[index] = features if reduce is None else reduce(index, features)
                 if self.stop_early and all(i in captured for i in wanted):
                     raise _StopForward

@@ -40,7 +40,12 @@ from sklearn_fssd.training import (
 )
 
 from conftest import SmallCNN
-from test_detector import TinyLSTM, assert_same_snapshot, model_snapshot
+from test_detector import (
+    TinyLSTM,
+    assert_same_snapshot,
+    assert_unscorable_rows_are_ood,
+    model_snapshot,
+)
 
 
 def auroc(id_scores, ood_scores):
@@ -656,3 +661,82 @@ def test_a_network_with_one_output_is_not_a_classifier(digits):
 def test_negative_temperature_is_refused(trained_cnn, digits):
     with pytest.raises(ValueError, match="'temperature' parameter of ODINDetector must be"):
         ODINDetector(trained_cnn, temperature=0.0).fit(digits[0][:10])
+
+
+# ------------------------------------------- inputs a hostile tester tries
+
+
+def _summing_classifier():
+    """Logits c * (sum of the pixels) for classes c = 1, 2, 3: a row of 1e38 is a float32
+    input whose logits overflow."""
+    net = nn.Sequential(nn.Flatten(), nn.Dropout(0.1), nn.Linear(64, 3))
+    with torch.no_grad():
+        net[2].weight.copy_(torch.arange(1.0, 4.0)[:, None].expand(3, 64))
+        net[2].bias.zero_()
+    return net
+
+
+@pytest.mark.parametrize("name", [*DETECTORS, "mahalanobis stack"])
+def test_rows_that_overflow_score_lowest_and_leave_the_other_rows_alone(digits, digits_ood,
+                                                                         name):
+    X_train, _, X_test, _ = digits
+    net = _summing_classifier()
+    if name == "mahalanobis stack":
+        det = MahalanobisDetector(net, random_state=0).fit(
+            np.vstack([X_train[:100], digits_ood[:100]]), np.r_[np.ones(100), -np.ones(100)]
+        )
+        assert det.combine_ == "stack"
+    else:
+        det = DETECTORS[name](net).fit(X_train[:100])
+    X = X_test[:6].astype(np.float64)
+    X[2] = 1e38  # a float32 input whose logits overflow
+    X[4, 0, 3, 3] = -1e39  # beyond float32
+    assert_unscorable_rows_are_ood(det, X, [2, 4])
+
+
+@pytest.mark.parametrize("name", DETECTORS)
+def test_fit_refuses_values_beyond_float32_and_overflowing_networks(digits, name):
+    X_train = digits[0][:40].astype(np.float64)
+    X_train[5, 0, 1, 1] = 1e39
+    with pytest.raises(ValueError, match=r"beyond the float32 range.*first row 5.*StandardScaler"):
+        DETECTORS[name](_summing_classifier()).fit(X_train)
+    X_train[5] = 1e38
+    with pytest.raises(ValueError, match=r"overflow float32 \(inf or NaN\).*first row 5"):
+        DETECTORS[name](_summing_classifier()).fit(X_train)
+
+
+@pytest.mark.parametrize("name", DETECTORS)
+def test_fit_names_the_input_shape_the_network_expects(trained_cnn, digits, name):
+    X = digits[0][:20]
+    with pytest.raises(ValueError, match=r"X has shape \(20, 8, 8, 1\).*SmallCNN.*"
+                                         r"X.transpose\(0, 3, 1, 2\)"):
+        DETECTORS[name](trained_cnn).fit(X.transpose(0, 2, 3, 1))
+    det = DETECTORS[name](trained_cnn).fit(X)
+    with pytest.raises(ValueError, match=r"samples of shape \(64,\).*X.reshape\(-1, 1, 8, 8\)"):
+        det.score_samples(X.reshape(20, -1))
+
+
+def test_token_ids_outside_the_embedding_are_refused_at_scoring():
+    torch.manual_seed(0)
+    X = np.random.RandomState(0).randint(0, 4, size=(30, 12))
+    det = EnergyDetector(TinyLSTM()).fit(X)
+    with pytest.raises(ValueError, match=r"Token ids must lie in \[0, 4\).*'embedding'.*"
+                                         r"values in \[1, 7\]"):
+        det.predict(X[:3] * 2 + 1)
+
+
+def test_a_network_returning_a_dict_is_named_and_logits_layer_reads_inside_it(digits):
+    class DictNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.head = nn.Sequential(nn.Flatten(), nn.Linear(64, 3))
+
+        def forward(self, x):
+            return {"logits": self.head(x)}
+
+    X = digits[0][:20]
+    with pytest.raises(TypeError, match=r"The output of the whole network DictNet is a dict "
+                                        r"with keys \['logits'\].*logits_layer=.*"
+                                        r"model\(x\)\['logits'\]"):
+        MSPDetector(DictNet()).fit(X)
+    assert MSPDetector(DictNet(), logits_layer="head").fit(X).score_samples(X).shape == (20,)

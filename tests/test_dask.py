@@ -147,6 +147,28 @@ def test_pyod_face_proba_and_layer_scores(client, detectors, table):
     assert_same_scores(layers, det.layer_scores(X))
 
 
+@pytest.mark.parametrize("name", ["FSSD", "Mahalanobis", "Energy", "PyOD FSSD"])
+def test_huge_rows_score_lowest_on_the_cluster_and_leave_the_other_rows_alone(
+    client, detectors, digits, table, name
+):
+    from sklearn_fssd._validation import LOWEST_SCORE
+
+    det = detectors[name]
+    X = (table[:90] if name == "PyOD FSSD" else digits[2][:90]).astype(np.float64)
+    bad = [3, 40, 41, 89]
+    X[bad] = X[bad] * 1e39 + 1e39  # beyond float32, in three of the four chunks
+    good = np.setdiff1d(np.arange(len(X)), bad)
+    pyod = name.startswith("PyOD")  # decision_function: higher = more abnormal
+    scores = score_dask(det, chunked(X, 25), "decision_function", client=client).compute()
+    labels = score_dask(det, chunked(X, 25), "predict", client=client).compute()
+    assert (scores[bad] == (-LOWEST_SCORE if pyod else LOWEST_SCORE)).all()
+    assert_same_scores(scores[good], det.decision_function(X[good]))
+    # labels follow the scores computed remotely: outliers at the huge rows
+    expected = (scores > det.threshold_).astype(int) if pyod else np.where(scores < 0, -1, 1)
+    np.testing.assert_array_equal(labels, expected)
+    assert (labels[bad] == (1 if pyod else -1)).all()
+
+
 def test_other_axes_rechunked_and_unknown_chunk_sizes(client, detectors, digits):
     det = detectors["FSSD"]
     X = digits[2][:200]

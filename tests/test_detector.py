@@ -14,6 +14,7 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from sklearn_fssd import FSSDDetector
+from sklearn_fssd._validation import LOWEST_SCORE
 
 from conftest import SmallCNN
 
@@ -485,3 +486,165 @@ def test_verbose_shows_clean_bars_and_no_escape_codes(capfd):
     assert out == ""
     FSSDDetector(verbose=False, max_epochs=3, random_state=0).fit(X).score_samples(X)
     assert capfd.readouterr() == ("", "")
+
+
+# ------------------------------------------- inputs a hostile tester tries
+
+
+def assert_unscorable_rows_are_ood(det, X, bad, rtol=1e-5):
+    """Rows ``bad`` of ``X`` get the lowest score from every method of ``det`` (a scikit-learn
+    face) and are predicted OoD; the other rows keep the scores they have alone (up to the
+    float32 rounding of another batch shape, the package's tolerance for any batching)."""
+    good = np.setdiff1d(np.arange(len(X)), bad)
+    with pytest.warns(UserWarning, match=rf"{len(bad)} of the {len(X)} samples given to "
+                                         rf"{type(det).__name__} could not be scored"):
+        scores = det.score_samples(X)
+        decision = det.decision_function(X)
+        predicted = det.predict(X)
+        layers = det.layer_scores(X) if hasattr(det, "layer_scores") else None
+    assert (scores[bad] == LOWEST_SCORE).all()
+    np.testing.assert_allclose(scores[good], det.score_samples(X[good]), rtol=rtol)
+    assert np.isfinite(decision).all() and decision[bad].max() < decision[good].min()
+    np.testing.assert_allclose(decision, scores - det.offset_)
+    assert (predicted[bad] == -1).all()
+    np.testing.assert_array_equal(predicted[good], det.predict(X[good]))
+    if layers is not None:
+        assert (layers[bad] == LOWEST_SCORE).all()
+        np.testing.assert_allclose(layers[good], det.layer_scores(X[good]), rtol=rtol)
+
+
+@pytest.mark.parametrize("scale", [1e19, 1e30, 1e39, 1e300])
+@pytest.mark.parametrize("which", ["table (typical)", "images (stack)"])
+def test_huge_rows_score_lowest_and_leave_the_other_rows_alone(
+    request, table, digits, scale, which
+):
+    if which.startswith("table"):
+        det, X = request.getfixturevalue("fitted_small"), table[1][:8].copy()
+    else:
+        det, X = request.getfixturevalue("image_detector"), digits[2][:8].astype(np.float64)
+    X[[1, 6]] *= scale
+    X[[1, 6]] += scale  # also rows that are 0 (image borders) get huge
+    assert_unscorable_rows_are_ood(det, X, [1, 6])
+
+
+def test_fit_refuses_values_beyond_float32_before_training(table, monkeypatch):
+    X = table[0][:50].copy()
+    X[3, 2] = 1e39  # finite in float64, inf in the float32 network
+    monkeypatch.setattr(FSSDDetector, "_train_default_model",
+                        lambda *args: pytest.fail("training started"))
+    with pytest.raises(ValueError, match=r"X has values beyond the float32 range.*1e\+39.*"
+                                         r"first row 3.*StandardScaler"):
+        FSSDDetector().fit(X)
+
+
+def test_fit_refuses_features_that_overflow_float32(table):
+    net = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 2))
+    X = (table[0][:50] * 1e30).astype(np.float32)  # representable, but its squares are not
+    with pytest.raises(ValueError, match=r"network's features overflow float32.*StandardScaler"):
+        FSSDDetector(net, n_noise=10, random_state=0).fit(X)
+
+
+def test_default_network_standardises_data_near_float32_limits(table):
+    # the moments behind the default network's standardisation are float64: in float32 the
+    # squares of values of 1e20 overflow, the scale becomes inf and every input looks alike
+    X_train, X_test = table
+    det = FSSDDetector(max_epochs=5, random_state=0).fit(X_train * 1e20)
+    assert np.isfinite(det.model_.standardize.scale.numpy()).all()
+    assert (det.predict(X_test * 1e20) == 1).mean() > 0.8
+    assert (det.predict(X_test * 1e22) == -1).mean() > 0.9
+
+
+@pytest.mark.parametrize(
+    "X, message",
+    [
+        (np.zeros((20, 64), np.float32), r"X has shape \(20, 64\).*X.reshape\(-1, 1, 8, 8\)"),
+        (np.zeros((20, 8, 8, 1), np.float32),
+         r"X has shape \(20, 8, 8, 1\).*Conv2d\(1, 8.*X.transpose\(0, 3, 1, 2\)"),
+        (np.zeros((20, 1, 10, 10), np.float32),
+         r"X has shape \(20, 1, 10, 10\).*'fc1' \(Linear\(in_features=256.*size the network"),
+    ],
+    ids=["flat-rows", "channels-last", "10x10-into-8x8"],
+)
+def test_fit_names_the_input_shape_the_network_expects(X, message, monkeypatch):
+    monkeypatch.setattr(FSSDDetector, "_singularities",
+                        lambda *args: pytest.fail("work started before the shape check"))
+    with pytest.raises(ValueError, match=message):
+        FSSDDetector(SmallCNN()).fit(X)
+
+
+@pytest.mark.parametrize(
+    "transform, message",
+    [
+        (lambda X: X.transpose(0, 2, 3, 1),
+         r"samples of shape \(8, 8, 1\), but FSSDDetector was fitted on samples of shape "
+         r"\(1, 8, 8\).*channels-last.*X.transpose\(0, 3, 1, 2\)"),
+        (lambda X: X.reshape(len(X), -1),
+         r"samples of shape \(64,\).*\(n_samples, 1, 8, 8\).*X.reshape\(-1, 1, 8, 8\)"),
+    ],
+    ids=["channels-last", "flat-rows"],
+)
+def test_scoring_names_the_fitted_sample_shape_and_the_fix(image_detector, digits, transform,
+                                                           message):
+    X = transform(digits[2][:4])
+    for method in (image_detector.score_samples, image_detector.layer_scores):
+        with pytest.raises(ValueError, match=message):
+            method(X)
+
+
+def test_token_ids_outside_the_embedding_are_refused_at_scoring():
+    torch.manual_seed(0)
+    X = np.random.RandomState(0).randint(0, 4, size=(30, 12))
+    det = FSSDDetector(TinyLSTM(), n_noise=10, random_state=0).fit(X)
+    message = (r"Token ids must lie in \[0, 4\) for the embedding 'embedding' "
+               r"\(num_embeddings=4\); X holds values in \[{}, {}\]")
+    for bad, low, high in [(X[:3] + 1, 1, 4), (X[:3] - 1, -1, 2)]:
+        for method in (det.score_samples, det.layer_scores, det.predict):
+            with pytest.raises(ValueError, match=message.format(low, high)):
+                method(bad)
+
+
+def test_bool_inputs_to_an_embedding_network_name_the_integer_ids_it_needs():
+    X = np.random.RandomState(0).randint(0, 4, size=(30, 12))
+    with pytest.raises(ValueError, match=r"Embedding\(4, 6\).*dtype bool.*X.astype\(np.int64\)"):
+        FSSDDetector(TinyLSTM()).fit(X > 1)
+
+
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_tensors_are_scored_like_arrays(image_detector, trained_cnn, digits, requires_grad):
+    X_train, _, X_test, _ = digits
+    # the tensor shares the array's memory: float32 convolutions round by its alignment
+    tensor = torch.from_numpy(X_test[:10]).requires_grad_(requires_grad)
+    np.testing.assert_array_equal(image_detector.score_samples(tensor),
+                                  image_detector.score_samples(X_test[:10]))
+    fitted = FSSDDetector(trained_cnn, n_noise=10, random_state=0)
+    fitted.fit(torch.from_numpy(X_train[:50]).requires_grad_(requires_grad))
+    assert fitted.layer_scores(tensor).shape == (10, 4)
+
+
+def test_a_dataloader_is_refused_with_the_way_to_collect_it(image_detector, digits):
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.from_numpy(digits[2][:8])), batch_size=4
+    )
+    for call in (image_detector.score_samples, FSSDDetector().fit):
+        with pytest.raises(TypeError, match=r"X is a torch DataLoader.*\.numpy\(\)"):
+            call(loader)
+
+
+@pytest.mark.parametrize("device", ["meta", "gpu", torch.device("meta")])
+def test_devices_the_detector_cannot_use_are_refused_at_fit(table, device):
+    det = FSSDDetector(device=device)  # __init__ only stores
+    with pytest.raises(ValueError, match="valid choices: 'cpu', 'cuda', 'cuda:N', 'auto'"):
+        det.fit(table[0][:20])
+
+
+def test_a_network_returning_a_dict_works_when_its_layers_are_tapped(table):
+    class DictNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.fc2 = nn.Linear(5, 8), nn.Linear(8, 3)
+
+        def forward(self, x):
+            return {"logits": self.fc2(torch.relu(self.fc1(x)))}
+
+    det = FSSDDetector(DictNet(), n_noise=10, random_state=0).fit(table[0][:50])
+    assert det.layers_ == ["fc1", "fc2"] and det.score_samples(table[1][:5]).shape == (5,)

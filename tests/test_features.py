@@ -331,6 +331,27 @@ def test_feature_tap_layer_never_called_is_an_error_naming_it():
     assert _no_hooks(net)
 
 
+class DictHead(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 3)
+
+    def forward(self, x):
+        return {"logits": self.fc(x), "hidden": x}
+
+
+@pytest.mark.parametrize("layer, where", [("head", "layer 'head' of"), ("", "the whole network")])
+def test_feature_tap_of_a_layer_returning_a_dict_names_it_and_the_fix(layer, where):
+    net = nn.Sequential()
+    net.add_module("head", DictHead())
+    with pytest.raises(TypeError, match=rf"The output of {where} Sequential is a dict with keys "
+                                        r"\['logits', 'hidden'\].*model\(x\)\['logits'\]"):
+        FeatureTap(net, [layer])(torch.zeros(1, 2))
+    assert _no_hooks(net)
+    # the tensor inside it can be tapped
+    assert FeatureTap(net, ["head.fc"])(torch.zeros(4, 2))[0].shape == (4, 3)
+
+
 def test_feature_tap_delta_on_the_input_equals_tapping_x_plus_delta():
     _seed()
     net = TinyLeNet().eval()

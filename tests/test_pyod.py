@@ -157,3 +157,33 @@ def test_fssd_exposes_layers_and_layer_scores(clf, data):
     _, X_test, _, _ = data
     assert clf.layers_ == clf.estimator_.layers_
     assert clf.layer_scores(X_test).shape == (len(X_test), len(clf.layers_))
+
+
+def test_huge_rows_are_the_most_abnormal_and_leave_the_other_rows_alone(clf, data):
+    _, X_test, _, _ = data
+    X = X_test[:8].copy()
+    X[2] *= 1e39  # beyond float32
+    X[5] *= 1e30  # features overflow float32
+    good = [0, 1, 3, 4, 6, 7]
+    with pytest.warns(UserWarning, match="2 of the 8 samples .*could not be scored"):
+        scores = clf.decision_function(X)
+        labels = clf.predict(X)
+        linear, unify = clf.predict_proba(X), clf.predict_proba(X, method="unify")
+        layers = clf.layer_scores(X)
+    assert (scores[[2, 5]] == np.finfo(np.float64).max).all()
+    assert_allclose(scores[good], clf.decision_function(X[good]), rtol=1e-5)
+    assert_array_equal(labels[[2, 5]], [1, 1])
+    assert_array_equal(labels[good], clf.predict(X[good]))
+    for proba in (linear, unify):
+        assert np.isfinite(proba).all()
+        assert_array_equal(proba[[2, 5]], [[0.0, 1.0], [0.0, 1.0]])
+    assert (layers[[2, 5]] == -np.finfo(np.float64).max).all()
+
+
+def test_fit_refuses_values_beyond_float32_before_training(data, monkeypatch):
+    X_train = data[0].copy()
+    X_train[7, 1] = -1e39
+    monkeypatch.setattr(FSSDDetector, "_train_default_model",
+                        lambda *args: pytest.fail("training started"))
+    with pytest.raises(ValueError, match=r"beyond the float32 range.*first row 7.*StandardScaler"):
+        FSSD().fit(X_train)
