@@ -293,6 +293,7 @@ def plots(out, fssd, data, scores, robust, seed):
     from sklearn.metrics import roc_curve
     import torch
 
+    from benchmarks._plots import draw_order, legend_outside, method_styles
     from sklearn_fssd.features import FeatureTap
 
     files = {}
@@ -335,29 +336,32 @@ def plots(out, fssd, data, scores, robust, seed):
     files["pca"] = _save(fig, out / "fmnist_mnist_pca.png")
 
     # ROC curves
-    fig, ax = plt.subplots(figsize=(5.5, 5))
-    for name, s in scores.items():
+    fig, ax = plt.subplots(figsize=(8, 5))
+    looks = method_styles(list(scores))
+    for name in draw_order(scores):
+        s = scores[name]
         y = np.r_[np.ones(len(s["id"])), np.zeros(len(s["ood"]))]
         fpr, tpr, _ = roc_curve(y, np.r_[s["id"], s["ood"]])
-        ax.plot(fpr, tpr, label=name, lw=1.2)
-    ax.plot([0, 1], [0, 1], "k:", lw=0.8)
+        ax.plot(fpr, tpr, **{**looks[name], "marker": None})
+    ax.plot([0, 1], [0, 1], color="0.6", ls=":", lw=0.8, label="chance")
     ax.set_xlabel("FPR (MNIST accepted)")
     ax.set_ylabel("TPR (FMNIST accepted)")
-    ax.legend(fontsize=7)
+    legend_outside(ax)
     fig.tight_layout()
     files["roc"] = _save(fig, out / "fmnist_mnist_roc.png")
 
     # Fig. 5: robustness
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
     for ax, kind in zip(axes, ["gaussian", "impulse"]):
         rows = [r for r in robust if r["corruption"] == kind]
-        for name in rows[0]["auroc"]:
+        looks = method_styles(list(rows[0]["auroc"]))
+        for name in draw_order(rows[0]["auroc"]):
             ax.plot([r["severity"] for r in rows], [r["auroc"][name] for r in rows],
-                    marker="o", label=name)
+                    **looks[name])
         ax.set_title(f"{kind} noise on ID test")
         ax.set_xlabel("severity")
     axes[0].set_ylabel("AUROC (%) corrupted FMNIST vs MNIST")
-    axes[1].legend(fontsize=7)
+    legend_outside(axes[1])
     fig.tight_layout()
     files["robustness"] = _save(fig, out / "fmnist_mnist_robustness.png")
     return files
@@ -366,7 +370,7 @@ def plots(out, fssd, data, scores, robust, seed):
 def _save(fig, path):
     import matplotlib.pyplot as plt
 
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")  # keeps legends placed outside the axes
     plt.close(fig)
     return path.name
 
