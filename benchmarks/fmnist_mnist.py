@@ -442,8 +442,8 @@ def markdown(res):
         f"{res['config']['oe_epochs']} epochs (default 10); device {res['config']['device']}.",
         "Fashion-MNIST test accuracy: " + ", ".join(
             f"{k} {100 * v:.1f} %" for k, v in res["test_accuracy"].items()) + ".",
-        f"Networks trained this run: {res['networks']['trained'] or 'none'}; "
-        f"loaded from cache: {res['networks']['loaded'] or 'none'}. "
+        f"Networks trained this run: {len(res['networks']['trained'])}, loaded from the "
+        f"cache: {len(res['networks']['loaded'])} (their files are named in the JSON). "
         f"Training {sum(res['networks']['train_s'].values()):.0f} s, robustness "
         f"{res['robustness_s']:.0f} s, plots {res['plots_s']:.0f} s, total {res['total_s']:.0f} s.",
         "",
