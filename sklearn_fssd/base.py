@@ -1,7 +1,8 @@
 """The shared base of every detector over a torch network.
 
 :class:`BaseTorchDetector` holds what FSSD and the baselines have in common:
-the user's network turned into a private frozen copy, input validation for
+the user's network turned into a private frozen copy (without the user's
+hooks), input validation for
 tables, images and token sequences, the +1 (ID) / -1 (OoD) labels of
 ``fit(X, y)``, batching, ``offset_`` from ``contamination``, ``predict`` and
 ``decision_function``, and persistence (``clone`` keeps the network,
@@ -10,6 +11,7 @@ pickles made on CUDA load on CPU). A detector implements ``fit`` and
 """
 
 import copy
+import functools
 import io
 import warnings
 from numbers import Integral, Real
@@ -65,16 +67,68 @@ def _has_lazy_parameters(module):
     return any(is_lazy(p) for p in module.parameters())
 
 
+def _is_torch_hook(hook):
+    """Whether a hook belongs to torch itself rather than to the user.
+
+    torch implements lazy initialisation, weight and spectral norm, pruning and
+    quantisation observers with hooks; they are part of what the network
+    computes. Everything else (functions, lambdas, methods, callable objects
+    defined outside torch) is the user's.
+    """
+    while True:
+        if isinstance(hook, functools.partial):
+            hook = hook.func
+        elif type(hook).__name__ == "_WrappedHook" and hasattr(hook, "hook"):
+            hook = hook.hook  # torch's wrapper of load_state_dict pre-hooks
+        else:
+            break
+    origin = getattr(hook, "__module__", None) or ""
+    return origin == "torch" or origin.startswith("torch.")
+
+
+def _copy_without_user_hooks(module):
+    """``copy.deepcopy(module)``, except that the user's hooks are left out.
+
+    Forward, forward-pre, backward, state-dict and load-state-dict hooks of
+    every submodule stay on the user's module only: the copy's passes must
+    not call them (a hook that stores outputs would see every batch the
+    detector runs, and its memory would grow without bound), and the hooks
+    are not even deep-copied (their owners may be large or not copyable).
+    torch's own hooks (:func:`_is_torch_hook`) are copied, bound to the copy.
+    """
+    originals = list(module.modules())
+    hook_dicts = [
+        {name: value for name, value in vars(sub).items()
+         if "hook" in name and isinstance(value, dict)}
+        for sub in originals
+    ]
+    # the copy gets fresh, empty hook dictionaries in place of the user's
+    memo = {id(value): type(value)() for dicts in hook_dicts for value in dicts.values()}
+    copied = copy.deepcopy(module, memo)
+    for sub, dicts, twin in zip(originals, hook_dicts, copied.modules()):
+        kept = {key for value in dicts.values() for key, hook in value.items()
+                if callable(hook) and _is_torch_hook(hook)}
+        for name, value in dicts.items():
+            target = memo[id(value)]  # the copy's dictionary
+            for key in value:
+                if key in kept:  # the hook itself, or its flags (with_kwargs, always_call)
+                    target[key] = copy.deepcopy(value[key], memo)
+        if not twin._backward_hooks and not twin._backward_pre_hooks:
+            twin._is_full_backward_hook = None
+    return copied
+
+
 def _frozen_copy(module, device, example=None, seed=None):
-    """A private copy of the user's network: eval mode, no parameter gradients.
+    """A private copy of the user's network: eval mode, no parameter gradients, no user hooks.
 
     The user's own module is never touched (parameters, buffers, training
-    flag, requires_grad stay as they were). Lazy modules (``nn.LazyLinear``
-    and the like) of a network that never ran are materialised in the copy
-    by one forward pass of ``example`` under ``seed``, so that the copy's
-    initial weights are reproducible.
+    flag, requires_grad and hooks stay as they were); the copy carries none
+    of the user's hooks (see :func:`_copy_without_user_hooks`). Lazy modules
+    (``nn.LazyLinear`` and the like) of a network that never ran are
+    materialised in the copy by one forward pass of ``example`` under
+    ``seed``, so that the copy's initial weights are reproducible.
     """
-    frozen = copy.deepcopy(module)
+    frozen = _copy_without_user_hooks(module)
     frozen.eval()
     if _has_lazy_parameters(frozen):
         if example is None:

@@ -6,7 +6,7 @@ Every detector here is a scikit-learn outlier detector built on
 in-distribution, ``decision_function = score_samples - offset_``, ``predict``
 in {+1, -1}, ``contamination``, ``device``, ``batch_size``, pickling and
 cloning, and the user's network left exactly as it was (the detectors work on
-a private copy in eval mode).
+a private copy in eval mode, without the hooks registered on the network).
 
 ``score_samples`` (higher = more in-distribution) of each detector:
 

@@ -50,7 +50,9 @@ class FSSDDetector(BaseTorchDetector):
     ----------
     model : torch.nn.Module, fitted skorch net, list of them, or None, default=None
         The trained network. It is never changed: the detector works on a
-        private copy in eval mode. ``None`` builds a small autoencoder sized
+        private copy in eval mode, which carries none of the hooks registered
+        on the network (torch's own, such as pruning, excepted), so they never
+        see the detector's passes. ``None`` builds a small autoencoder sized
         to ``X`` and trains it (through skorch) on the in-distribution part
         of ``X`` to reconstruct its input, which needs no labels.
         A list (or tuple) of networks, e.g. independently trained copies of

@@ -40,7 +40,12 @@ from sklearn_fssd.training import (
 )
 
 from conftest import SmallCNN
-from test_detector import TinyLSTM, assert_same_snapshot, model_snapshot
+from test_detector import (
+    TinyLSTM,
+    assert_same_snapshot,
+    assert_user_hooks_stay_with_the_user,
+    model_snapshot,
+)
 
 
 def auroc(id_scores, ood_scores):
@@ -536,6 +541,20 @@ def test_user_module_is_left_exactly_as_it_was(digits, name):
     det.predict(X_test[:30])
     assert_same_snapshot(before, model_snapshot(module))
     assert module.training and module.drop.training
+
+
+@pytest.mark.parametrize("name", DETECTORS)
+def test_user_hooks_never_fire_in_the_detectors_passes(digits, name):
+    X_train, y_train, X_test, _ = digits
+    torch.manual_seed(0)
+
+    def run(module):
+        det = DETECTORS[name](module)
+        det.fit(X_train[:60], **({"class_labels": y_train[:60]} if name == "mahalanobis" else {}))
+        det.score_samples(X_test[:20])
+        return det
+
+    assert_user_hooks_stay_with_the_user(SmallCNN().eval(), run)
 
 
 @pytest.mark.parametrize("name", DETECTORS)

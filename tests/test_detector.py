@@ -1,7 +1,9 @@
 """Behaviour of FSSDDetector that users rely on."""
 
 import copy
+import functools
 import pickle
+import threading
 
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import nn
+from torch.nn.utils import prune
 
 from sklearn_fssd import FSSDDetector
 
@@ -285,6 +288,89 @@ def test_skorch_net_is_left_exactly_as_it_was(trained_cnn, digits):
     det.predict(X_test[:30])
     assert_same_snapshot(before, model_snapshot(trained_cnn.module_))
     assert len(trained_cnn.history) == history
+
+
+class HookRecorder:
+    """Hooks of every kind on every submodule of a user's network; each call is recorded.
+
+    The hooks are methods of this object, which holds a lock: it cannot be
+    deep-copied, so a detector that copied the user's hooks would fail.
+    """
+
+    KINDS = (
+        "_forward_pre_hooks", "_forward_hooks", "_backward_pre_hooks", "_backward_hooks",
+        "_state_dict_pre_hooks", "_state_dict_hooks", "_load_state_dict_pre_hooks",
+        "_load_state_dict_post_hooks",
+    )
+
+    def __init__(self):
+        self.calls = []
+        self._lock = threading.Lock()
+
+    def record(self, module, *args, **kwargs):
+        with self._lock:
+            self.calls.append(type(module).__name__)
+
+    def attach(self, module):
+        for sub in module.modules():
+            sub.register_forward_pre_hook(self.record)
+            sub.register_forward_pre_hook(self.record, with_kwargs=True)
+            sub.register_forward_hook(self.record, always_call=True)
+            sub.register_full_backward_pre_hook(self.record)
+            sub.register_full_backward_hook(self.record)
+            sub.register_state_dict_pre_hook(self.record)
+            sub.register_state_dict_post_hook(functools.partial(self.record))  # takes attributes
+            sub.register_load_state_dict_pre_hook(self.record)
+            sub.register_load_state_dict_post_hook(self.record)
+        return self
+
+    @classmethod
+    def counts(cls, module):
+        return {kind: sum(len(getattr(m, kind)) for m in module.modules()) for kind in cls.KINDS}
+
+
+def assert_user_hooks_stay_with_the_user(module, run):
+    """``run(module)`` (fit and score a detector) never calls the hooks of ``module``, whose
+    hooks are all still there and still fire; returns the fitted detector."""
+    recorder = HookRecorder().attach(module)
+    before = HookRecorder.counts(module)
+    det = run(module)
+    for network in det.model_ if isinstance(det.model_, list) else [det.model_]:
+        network.state_dict()
+        assert not any(HookRecorder.counts(network).values())
+    assert recorder.calls == []
+    assert HookRecorder.counts(module) == before
+    module(torch.zeros((2, *det.input_shape_)))
+    assert recorder.calls  # the user's network still calls its hooks
+    return det
+
+
+def test_user_hooks_never_fire_in_the_detectors_passes(digits):
+    X_train, _, X_test, _ = digits
+    torch.manual_seed(0)
+
+    def run(module):
+        det = FSSDDetector(module, epsilon=0.01, random_state=0).fit(X_train[:100])
+        det.score_samples(X_test[:20])
+        det.layer_scores(X_test[:20])
+        return det
+
+    assert_user_hooks_stay_with_the_user(SmallCNN().eval(), run)
+
+
+def test_torch_own_hooks_still_run_in_the_private_copy(digits):
+    X_train, _, X_test, _ = digits
+    torch.manual_seed(0)
+    module = SmallCNN().eval()
+    prune.l1_unstructured(module.fc1, "weight", amount=0.5)  # a forward pre-hook of torch's
+    x = torch.from_numpy(X_test[:20])
+    with torch.no_grad():
+        module(x)
+        module.fc1.weight_orig.mul_(2.0)  # fc1.weight is stale until the hook recomputes it
+    det = FSSDDetector(module, layers=["fc2"], random_state=0).fit(X_train[:100])
+    with torch.no_grad():
+        torch.testing.assert_close(det.model_(x), module(x))
+    assert det.model_.fc1._forward_pre_hooks  # copied, bound to the copy
 
 
 # ------------------------------------------------------------ sequences
