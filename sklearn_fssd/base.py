@@ -173,6 +173,13 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
     ``_score_samples(X)`` on validated ``X``.
     """
 
+    #: Parameters that scoring reads. ``fit`` stores each one as a fitted
+    #: attribute (``epsilon`` as ``epsilon_``...) and scoring reads that, so
+    #: that scores always use the values the fitted state (``offset_``, the
+    #: layer combination...) was fitted with: ``set_params`` after ``fit``
+    #: takes effect at the next ``fit``.
+    _scoring_params = ()
+
     _parameter_constraints = {
         "model": [HasMethods(["forward"]), HasMethods(["fit", "predict"]), None],
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
@@ -189,10 +196,12 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
 
         Sets ``device_``, ``model_`` (when ``model`` is given: the private
         copy, or a list of copies when ``model`` is a list of networks),
-        ``tokens_`` and, for token inputs, ``vocab_size_``. ``seed`` (drawn
-        from ``random_state`` when None) initialises lazy modules that never
-        ran.
+        ``tokens_`` and, for token inputs, ``vocab_size_``, and the fitted
+        copies of the ``_scoring_params``. ``seed`` (drawn from
+        ``random_state`` when None) initialises lazy modules that never ran.
         """
+        for name in self._scoring_params:
+            setattr(self, f"{name}_", getattr(self, name))
         self.device_ = resolve_device(self.device)
         if self.model is None:
             return

@@ -338,6 +338,8 @@ class _LogitDetector(BaseTorchDetector):
     per network) and may adapt the private network in ``_prepare_scoring``.
     """
 
+    _scoring_params = ("logits_layer",)
+
     _parameter_constraints = {
         **BaseTorchDetector._parameter_constraints,
         "model": [HasMethods(["forward"]), HasMethods(["fit", "predict"])],
@@ -348,7 +350,7 @@ class _LogitDetector(BaseTorchDetector):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
     def _logit_taps(self, perturbable=False):
-        name = "" if self.logits_layer is None else self.logits_layer  # "": the whole module
+        name = "" if self.logits_layer_ is None else self.logits_layer_  # "": the whole module
         return [
             FeatureTap(net, [name], perturb_at=self._perturb_at if perturbable else None)
             for net in self._networks()
@@ -357,9 +359,9 @@ class _LogitDetector(BaseTorchDetector):
     def _check_logits(self, X):
         """Check ``logits_layer`` and the logits of every network; return their number."""
         networks = self._networks()
-        if self.logits_layer is not None:
+        if self.logits_layer_ is not None:
             for net in networks:
-                resolve_layers(net, [self.logits_layer])
+                resolve_layers(net, [self.logits_layer_])
         x = self._to_batch(X[:2])
         with torch.inference_mode():
             widths = [tap(x)[0].shape[1] for tap in self._logit_taps()]
@@ -448,6 +450,17 @@ def _common(extra=""):
     return _COMMON_PARAMETERS.replace("{extra}", extra)
 
 
+def _fitted_params(names):
+    """The Attributes entry of the parameters a detector copies at fit (its ``_scoring_params``)."""
+    return (
+        f"    {', '.join(f'{name}_' for name in names)} : object\n"
+        f"        {', '.join(f'``{name}``' for name in names)} as they were at ``fit``.\n"
+        "        Scoring uses these, as ``offset_`` (and any fitted combination) was\n"
+        "        fitted with them: a parameter changed by ``set_params`` takes effect\n"
+        "        at the next ``fit``."
+    )
+
+
 _COMMON_ATTRIBUTES = """\
     model_ : torch.nn.Module
         The detector's private copy of the network (eval mode, on ``device_``).
@@ -496,6 +509,7 @@ class MSPDetector(_LogitDetector):
     Attributes
     ----------
 {_COMMON_ATTRIBUTES}
+{_fitted_params(_LogitDetector._scoring_params)}
 
     See Also
     --------
@@ -542,6 +556,7 @@ class MSPDetector(_LogitDetector):
 
 
 class ODINDetector(_LogitDetector):
+    _scoring_params = ("logits_layer", "temperature", "epsilon")
     __doc__ = f"""ODIN: temperature scaling and input pre-processing (Liang et al., 2018).
 
     ``score_samples(x) = max_c softmax(f(x~) / T)_c`` with
@@ -568,6 +583,7 @@ class ODINDetector(_LogitDetector):
     Attributes
     ----------
 {_COMMON_ATTRIBUTES}
+{_fitted_params(_scoring_params)}
 
     See Also
     --------
@@ -615,8 +631,8 @@ class ODINDetector(_LogitDetector):
 
     def _batch_scores(self, taps, x):
         (tap,) = taps
-        temperature = float(self.temperature)
-        if self.epsilon == 0:
+        temperature = float(self.temperature_)
+        if self.epsilon_ == 0:
             with torch.inference_mode():
                 (logits,) = tap(x)
             return softmax_probabilities(logits, temperature).max(dim=1).values
@@ -624,13 +640,14 @@ class ODINDetector(_LogitDetector):
             delta = self._delta_like(x)
             (logits,) = tap(x, delta=delta)
             log_confidence = torch.log_softmax(logits / temperature, dim=1).max(dim=1).values
-            step = perturbation(log_confidence, delta, self.epsilon)
+            step = perturbation(log_confidence, delta, self.epsilon_)
         with torch.inference_mode():
             (logits,) = tap(x, delta=step)
         return softmax_probabilities(logits, temperature).max(dim=1).values
 
 
 class EnergyDetector(_LogitDetector):
+    _scoring_params = ("logits_layer", "temperature")
     __doc__ = f"""Energy score (Liu et al., 2020).
 
     ``score_samples(x) = T * logsumexp(f(x) / T)``: minus the free energy
@@ -649,6 +666,7 @@ class EnergyDetector(_LogitDetector):
     Attributes
     ----------
 {_COMMON_ATTRIBUTES}
+{_fitted_params(_scoring_params)}
 
     Examples
     --------
@@ -689,7 +707,7 @@ class EnergyDetector(_LogitDetector):
         (tap,) = taps
         with torch.inference_mode():
             (logits,) = tap(x)
-        return energy_score(logits, float(self.temperature))
+        return energy_score(logits, float(self.temperature_))
 
 
 # --------------------------------------------------------------------------
@@ -720,6 +738,7 @@ class DeepEnsembleDetector(_LogitDetector):
     model_ : list of torch.nn.Module
         The detector's private copies of the networks (eval mode, on ``device_``).
 {_COMMON_ATTRIBUTES.split(chr(10), 2)[2]}
+{_fitted_params(_LogitDetector._scoring_params)}
 
     See Also
     --------
@@ -775,6 +794,7 @@ class DeepEnsembleDetector(_LogitDetector):
 
 
 class MCDropoutDetector(_LogitDetector):
+    _scoring_params = ("logits_layer", "n_passes", "statistic")
     __doc__ = f"""Monte-Carlo Dropout (Gal & Ghahramani, 2016).
 
     The network runs ``n_passes`` times with its dropout active and
@@ -817,6 +837,7 @@ class MCDropoutDetector(_LogitDetector):
     Attributes
     ----------
 {_COMMON_ATTRIBUTES}
+{_fitted_params(_scoring_params)}
     dropout_layers_ : list of str
         Names of the sampled dropout modules.
 
@@ -901,7 +922,7 @@ class MCDropoutDetector(_LogitDetector):
         moments = _Moments()
         try:
             with torch.inference_mode():
-                for t in range(self.n_passes):
+                for t in range(self.n_passes_):
                     for index, module in enumerate(dropouts):
                         module.offsets = offsets
                         module.calls = 0
@@ -914,9 +935,9 @@ class MCDropoutDetector(_LogitDetector):
         finally:
             for module in dropouts:
                 module.release()
-        if self.statistic == "mean":
+        if self.statistic_ == "mean":
             return moments.mean.max(dim=1).values
-        if self.statistic == "entropy":
+        if self.statistic_ == "entropy":
             mean = moments.mean
             return (mean * torch.log(mean.clamp_min(1e-300))).sum(dim=1)
         return -moments.variance().sum(dim=1)
@@ -928,6 +949,7 @@ class MCDropoutDetector(_LogitDetector):
 
 
 class MahalanobisDetector(_LogitDetector):
+    _scoring_params = ("logits_layer", "epsilon", "pooling")
     __doc__ = f"""Mahalanobis distance to class-conditional Gaussians (Lee et al., 2018).
 
     For each tapped layer ``k``, the features of in-distribution training
@@ -1009,6 +1031,7 @@ class MahalanobisDetector(_LogitDetector):
     n_classes_ : int
         Number of classes with a Gaussian.
 {_COMMON_ATTRIBUTES.split(chr(10), 4)[4]}
+{_fitted_params(_scoring_params)}
 
     Examples
     --------
@@ -1137,10 +1160,10 @@ class MahalanobisDetector(_LogitDetector):
         predicted = class_labels is None
         names = list(self.layers_)
         if predicted:  # the classes are the network's predictions
-            names.append("" if self.logits_layer is None else self.logits_layer)
+            names.append("" if self.logits_layer_ is None else self.logits_layer_)
         else:
             self.class_labels_, codes = np.unique(class_labels, return_inverse=True)
-        tap = FeatureTap(self.model_, names, pooling=self.pooling)
+        tap = FeatureTap(self.model_, names, pooling=self.pooling_)
         accumulators = None
         seen = np.zeros(n_logits if predicted else len(self.class_labels_), dtype=bool)
         for sl in iter_batches(len(X_id), self.batch_size):
@@ -1189,7 +1212,7 @@ class MahalanobisDetector(_LogitDetector):
             squared = class_mahalanobis(features, self.means_[k], self.precisions_[k])
             return squared.min(dim=1).values
 
-        if self.epsilon == 0:
+        if self.epsilon_ == 0:
             with torch.inference_mode():
                 return torch.stack(tap(x, only=only, reduce=reduce), dim=1)
         columns = []
@@ -1197,7 +1220,7 @@ class MahalanobisDetector(_LogitDetector):
             with torch.enable_grad():
                 delta = self._delta_like(x)
                 (squared,) = tap(x, delta=delta, only=[k], reduce=reduce)
-                step = perturbation(-squared, delta, self.epsilon)
+                step = perturbation(-squared, delta, self.epsilon_)
             with torch.inference_mode():
                 (squared,) = tap(x, delta=step, only=[k], reduce=reduce)
             columns.append(squared)
@@ -1205,7 +1228,7 @@ class MahalanobisDetector(_LogitDetector):
 
     def _squared_distances(self, X, only=None):
         only = list(range(len(self.layers_))) if only is None else list(only)
-        tap = FeatureTap(self.model_, self.layers_, pooling=self.pooling,
+        tap = FeatureTap(self.model_, self.layers_, pooling=self.pooling_,
                          perturb_at=self._perturb_at)
         squared = self._map_batches(
             X, lambda x: self._batch_squared(tap, x, only), desc="Mahalanobis"

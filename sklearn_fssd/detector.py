@@ -142,6 +142,10 @@ class FSSDDetector(BaseTorchDetector):
         The fitted layer combination.
     offset_ : float
         ``decision_function = score_samples - offset_``.
+    epsilon_, pooling_ : float, str
+        ``epsilon`` and ``pooling`` as they were at ``fit``. Scoring uses
+        these, as the combination and ``offset_`` were fitted with them: a
+        parameter changed by ``set_params`` takes effect at the next ``fit``.
     device_ : torch.device
     input_shape_ : tuple
         Shape of one sample.
@@ -163,6 +167,8 @@ class FSSDDetector(BaseTorchDetector):
     >>> det.predict(np.vstack([X[:1], 100 * X[:1]])).tolist()
     [1, -1]
     """
+
+    _scoring_params = ("epsilon", "pooling")
 
     _parameter_constraints = {
         **BaseTorchDetector._parameter_constraints,
@@ -387,7 +393,7 @@ class FSSDDetector(BaseTorchDetector):
     # -------------------------------------------------------------- scoring
 
     def _tap(self, network):
-        return FeatureTap(network, self.layers_, pooling=self.pooling,
+        return FeatureTap(network, self.layers_, pooling=self.pooling_,
                           perturb_at=self._perturb_at)
 
     def _batch_distances(self, tap, centres, x, workspace):
@@ -398,7 +404,7 @@ class FSSDDetector(BaseTorchDetector):
                 workspace[k] = torch.empty_like(feats)
             return fssd_distance(feats, centres[k], workspace=workspace[k])
 
-        if self.epsilon == 0:
+        if self.epsilon_ == 0:
             with torch.inference_mode():
                 return torch.stack(tap(x, reduce=reduce), dim=1)
         columns = []
@@ -407,7 +413,7 @@ class FSSDDetector(BaseTorchDetector):
             with torch.enable_grad():
                 delta = self._delta_like(x)
                 (dist,) = tap(x, delta=delta, only=[k], reduce=distance)
-                step = perturbation(dist, delta, self.epsilon)
+                step = perturbation(dist, delta, self.epsilon_)
             with torch.inference_mode():
                 (dist,) = tap(x, delta=step, only=[k], reduce=reduce)
                 columns.append(dist)

@@ -307,7 +307,9 @@ def test_mc_dropout_without_dropout_is_msp_with_zero_variance(trained_cnn, digit
 
 def test_mc_dropout_samples_dropout_with_batchnorm_in_eval_mode(trained_cnn, digits):
     X_train, _, X_test, _ = digits
-    det = MCDropoutDetector(trained_cnn, dropout_rate=0.5, n_passes=8, random_state=0)
+    det = MCDropoutDetector(
+        trained_cnn, dropout_rate=0.5, n_passes=8, statistic="variance", random_state=0
+    )
     det.fit(X_train[:100])
     assert det.dropout_layers_ == ["drop"]
     bn = det.model_.bn1
@@ -315,7 +317,7 @@ def test_mc_dropout_samples_dropout_with_batchnorm_in_eval_mode(trained_cnn, dig
     modes = []
     handle = bn.register_forward_pre_hook(lambda module, inputs: modes.append(module.training))
     try:
-        variance = det.set_params(statistic="variance").score_samples(X_test[:40])
+        variance = det.score_samples(X_test[:40])
     finally:
         handle.remove()
     assert len(modes) == 8 and not any(modes)
@@ -579,6 +581,31 @@ def test_scores_do_not_depend_on_the_batch(trained_cnn, digits, name):
     np.testing.assert_allclose(det.score_samples(X_test[:40]), full, rtol=1e-5, atol=1e-5)
     alone = np.concatenate([det.score_samples(X_test[i : i + 1]) for i in (0, 13, 39)])
     np.testing.assert_allclose(alone, full[[0, 13, 39]], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "name, param, value",
+    [
+        ("msp", "logits_layer", "fc1"),
+        ("odin", "temperature", 1.0),
+        ("odin", "epsilon", 0.0),
+        ("energy", "temperature", 10.0),
+        ("mahalanobis", "epsilon", 0.0),
+        ("mahalanobis", "pooling", "flatten"),
+        ("mc_dropout", "n_passes", 2),
+        ("mc_dropout", "statistic", "variance"),
+    ],
+)
+def test_set_params_after_fit_takes_effect_at_the_next_fit(trained_cnn, digits, name, param, value):
+    X_train, _, X_test, _ = digits
+    det = DETECTORS[name](trained_cnn).fit(X_train[:150])
+    scores = det.score_samples(X_test[:30])
+    det.set_params(**{param: value})  # offset_ (and the stack) were fitted at the old value
+    np.testing.assert_array_equal(det.score_samples(X_test[:30]), scores)
+    assert getattr(det, f"{param}_") != value
+    refitted = det.fit(X_train[:150])
+    assert getattr(refitted, f"{param}_") == value
+    assert not np.allclose(refitted.score_samples(X_test[:30]), scores)
 
 
 def test_contamination_sets_the_share_flagged_in_training(trained_cnn, digits):

@@ -238,6 +238,20 @@ def test_scores_do_not_depend_on_the_batch(trained_cnn, digits, epsilon):
     np.testing.assert_allclose(alone, full[[0, 13, 39]], rtol=1e-5)
 
 
+@pytest.mark.parametrize("param, value", [("epsilon", 0.05), ("pooling", "avg")])
+def test_set_params_after_fit_takes_effect_at_the_next_fit(trained_cnn, digits, param, value):
+    X_train, _, X_test, _ = digits
+    det = FSSDDetector(trained_cnn, random_state=0).fit(X_train[:200])
+    scores, layers = det.score_samples(X_test[:30]), det.layer_scores(X_test[:30])
+    det.set_params(**{param: value})  # the stack and offset_ were fitted at the old value
+    np.testing.assert_array_equal(det.score_samples(X_test[:30]), scores)
+    np.testing.assert_array_equal(det.layer_scores(X_test[:30]), layers)
+    assert getattr(det, f"{param}_") != value
+    refitted = det.fit(X_train[:200])
+    assert getattr(refitted, f"{param}_") == value
+    assert not np.allclose(refitted.layer_scores(X_test[:30]), layers)
+
+
 def test_avg_pooling_gives_channel_sized_features(trained_cnn, digits):
     X_train, _, _, _ = digits
     det = FSSDDetector(trained_cnn, layers=["conv1", "conv2"], pooling="avg", random_state=0)
