@@ -227,7 +227,19 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
         """The private copies of the networks, as a list (one element for one network)."""
         return list(self.model_) if isinstance(self.model_, (list, tuple)) else [self.model_]
 
+    #: Appended to the error for labels outside {-1, +1}: where else such labels may belong.
+    _y_hint = ""
+
     def _check_y(self, X, y):
+        """The +1 (in-distribution) / -1 (OoD) labels of ``fit(X, y)``; ``None``: all +1.
+
+        The one label check of every detector. Labels in another binary
+        convention (0/1, booleans, -1 mixed with other values) are an error:
+        fitted as given, PyOD's 1 = outlier would reverse the detector. Any
+        other ``y`` (class labels, for one) is not an OoD labelling: it is
+        ignored with a warning, as scikit-learn's outlier detectors ignore
+        ``y``, and every sample is taken as in-distribution.
+        """
         if y is None:
             return np.ones(len(X), dtype=int)
         y = np.asarray(y)
@@ -237,12 +249,26 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
                 f"{y.shape}."
             )
         labels = set(np.unique(y).tolist())
+        shown = sorted(labels, key=str)[:10] + (["..."] if len(labels) > 10 else [])
+        other_binary = (
+            y.dtype.kind == "b"
+            or (0 in labels and labels <= {0, 1})
+            or (-1 in labels and not labels <= {1, -1})
+        )
+        if other_binary:
+            raise ValueError(
+                f"y holds labels {shown}, but {type(self).__name__}.fit reads y as +1 "
+                "(in-distribution) / -1 (out-of-distribution). If 1 marks outliers and 0 "
+                "inliers (PyOD's convention), pass np.where(y == 1, -1, 1); if 1 marks "
+                "in-distribution samples, np.where(y == 1, 1, -1); if every sample is "
+                f"in-distribution, pass no y.{self._y_hint}"
+            )
         if not labels <= {1, -1}:
             warnings.warn(
-                f"y holds labels {sorted(labels, key=str)}, not +1 (in-distribution) / -1 "
-                "(out-of-distribution), so it is ignored and the detector is fitted without "
-                "OoD labels. If 1 marks OoD samples (PyOD's convention), pass "
-                "np.where(y == 1, -1, 1).",
+                f"y holds labels {shown}, which are not out-of-distribution labels (+1 "
+                "in-distribution / -1 out-of-distribution), so y is ignored, as scikit-learn's "
+                "outlier detectors ignore it, and every sample is taken as in-distribution."
+                f"{self._y_hint}",
                 UserWarning,
             )
             return np.ones(len(X), dtype=int)

@@ -41,7 +41,6 @@ The maths is kept in small functions that take tensors
 """
 
 import math
-import warnings
 from numbers import Integral, Real
 
 import threading
@@ -405,7 +404,9 @@ class _LogitDetector(BaseTorchDetector):
             labels; only the in-distribution rows set the
             ``contamination="auto"`` threshold. Labelled data is what
             ``GridSearchCV(..., scoring="roc_auc")`` needs to tune the
-            hyper-parameters.
+            hyper-parameters. 0/1 or boolean labels are an error (PyOD's
+            1 = outlier converts as ``np.where(y == 1, -1, 1)``); labels that
+            mark no OoD rows, such as classes, are ignored with a warning.
 
         Returns
         -------
@@ -950,6 +951,7 @@ class MCDropoutDetector(_LogitDetector):
 
 class MahalanobisDetector(_LogitDetector):
     _scoring_params = ("logits_layer", "epsilon", "pooling")
+    _y_hint = " The classes of the samples go to fit(X, class_labels=...)."
     __doc__ = f"""Mahalanobis distance to class-conditional Gaussians (Lee et al., 2018).
 
     For each tapped layer ``k``, the features of in-distribution training
@@ -1097,7 +1099,9 @@ class MahalanobisDetector(_LogitDetector):
         y : array-like of shape (n_samples,) with values in {+1, -1}, optional
             +1 = in-distribution, -1 = out-of-distribution. The Gaussians
             come from the +1 rows; with -1 rows the layers are stacked by a
-            logistic regression fitted on all rows.
+            logistic regression fitted on all rows. 0/1 or boolean labels are
+            an error, other labels (classes) are ignored with a warning: the
+            classes go to ``class_labels``.
         class_labels : array-like of shape (n_samples,), optional
             The class of each row (any values; ignored on OoD rows). Without
             it, the network's predicted classes are used.
@@ -1108,17 +1112,6 @@ class MahalanobisDetector(_LogitDetector):
             The fitted detector.
         """
         X = self._validate_X(X, reset=True)
-        if y is not None:
-            y = np.asarray(y)
-            labels = set(np.unique(y).tolist()) if y.ndim == 1 else set()
-            if y.ndim == 1 and len(y) == len(X) and not labels <= {1, -1}:
-                warnings.warn(
-                    f"y holds labels {sorted(labels, key=str)}, not +1 (in-distribution) / -1 "
-                    "(out-of-distribution), so it is ignored. MahalanobisDetector takes the "
-                    "classes of the samples as fit(X, class_labels=...); y marks OoD rows.",
-                    UserWarning,
-                )
-                y = None
         y_id = self._check_y(X, y)
         if class_labels is not None:
             class_labels = np.asarray(class_labels)

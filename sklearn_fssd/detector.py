@@ -235,7 +235,10 @@ class FSSDDetector(BaseTorchDetector):
             +1 = in-distribution, -1 = out-of-distribution. The layers are
             then stacked by a logistic regression fitted on these labels
             (the paper's protocol). Without ``y`` (or with only +1) the
-            layers are combined without OoD data.
+            layers are combined without OoD data. 0/1 or boolean labels are
+            an error (PyOD's 1 = outlier converts as ``np.where(y == 1, -1,
+            1)``); labels that mark no OoD rows, such as classes, are ignored
+            with a warning.
 
         Returns
         -------

@@ -263,6 +263,13 @@ def test_class_labels_passed_as_y_are_refused_with_a_hint(gaussian_classes):
         MahalanobisDetector(_identity_classifier(3)).fit(X, class_labels=labels[:10])
 
 
+def test_two_classes_passed_as_y_are_refused_with_both_fixes(gaussian_classes):
+    X, labels, _ = gaussian_classes
+    two = labels[labels < 2]  # 0/1: PyOD's outlier labels, or two classes
+    with pytest.raises(ValueError, match=r"np.where\(y == 1, -1, 1\).*fit\(X, class_labels=\.\.\.\)"):
+        MahalanobisDetector(_identity_classifier(3), layers=["0"]).fit(X[labels < 2], two)
+
+
 # ----------------------------------------------------------- Deep Ensemble
 
 
@@ -606,6 +613,15 @@ def test_set_params_after_fit_takes_effect_at_the_next_fit(trained_cnn, digits, 
     refitted = det.fit(X_train[:150])
     assert getattr(refitted, f"{param}_") == value
     assert not np.allclose(refitted.score_samples(X_test[:30]), scores)
+
+
+@pytest.mark.parametrize("name", DETECTORS)
+def test_pyod_labels_are_refused_by_every_detector(trained_cnn, digits, name):
+    X_train, _, _, _ = digits
+    det = DETECTORS[name](trained_cnn)
+    with pytest.raises(ValueError, match=rf"{type(det).__name__}\.fit reads y as \+1 .*"
+                       r"np.where\(y == 1, -1, 1\)"):
+        det.fit(X_train[:40], np.r_[np.zeros(20), np.ones(20)])
 
 
 def test_contamination_sets_the_share_flagged_in_training(trained_cnn, digits):

@@ -527,8 +527,50 @@ def test_empty_or_bad_labels(table):
         FSSDDetector().fit(X_train[:0])
     with pytest.raises(ValueError, match="no in-distribution sample"):
         FSSDDetector().fit(X_train[:10], -np.ones(10))
-    with pytest.warns(UserWarning, match="np.where\\(y == 1, -1, 1\\)"):
-        FSSDDetector(max_epochs=1).fit(X_train[:20], np.r_[np.zeros(10), np.ones(10)])
+    with pytest.raises(ValueError, match="NaN"):
+        FSSDDetector().fit(np.where(X_train < 2, X_train, np.nan))
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.r_[np.zeros(10), np.ones(10)],  # PyOD's convention: 1 = outlier
+        np.zeros(20, dtype=int),
+        np.r_[np.zeros(10, bool), np.ones(10, bool)],
+        np.r_[-np.ones(10), np.zeros(5), np.ones(5)],
+    ],
+    ids=["zero-one", "all-zero", "boolean", "minus-one-zero-one"],
+)
+def test_labels_of_another_binary_convention_are_refused_with_the_conversion(table, y):
+    X_train, _ = table
+    det = FSSDDetector(max_epochs=1)
+    with pytest.raises(ValueError, match=r"y holds labels \[.*\], but FSSDDetector.fit reads y as "
+                       r"\+1 \(in-distribution\) / -1.*np.where\(y == 1, -1, 1\)"):
+        det.fit(X_train[:20], y)
+    assert not hasattr(det, "model_")  # refused before any work
+
+
+def test_grid_search_with_pyod_labels_fails_instead_of_reversing_the_detector(table):
+    X_train, X_test = table
+    rng = np.random.RandomState(0)
+    X_ood = rng.uniform(-4, 4, size=(100, X_train.shape[1]))
+    X_val = np.vstack([X_test[:100], X_ood])
+    y_pyod = np.r_[np.zeros(100), np.ones(100)]  # 1 = outlier
+    search = GridSearchCV(
+        FSSDDetector(max_epochs=1, random_state=0), {"epsilon": [0.0, 0.01]}, scoring="roc_auc",
+        cv=StratifiedKFold(2, shuffle=True, random_state=0),
+    )
+    with pytest.raises(ValueError, match=r"np.where\(y == 1, -1, 1\)"):
+        search.fit(X_val, y_pyod)
+
+
+def test_labels_that_are_no_ood_labelling_are_ignored_with_a_warning(table):
+    X_train, _ = table
+    classes = np.arange(60) % 3
+    with pytest.warns(UserWarning, match=r"labels \[0, 1, 2\].*not out-of-distribution labels"):
+        det = FSSDDetector(max_epochs=1, random_state=0).fit(X_train[:60], classes)
+    plain = FSSDDetector(max_epochs=1, random_state=0).fit(X_train[:60])
+    np.testing.assert_array_equal(det.score_samples(X_train[:20]), plain.score_samples(X_train[:20]))
 
 
 # ------------------------------------------------------------------ CUDA
