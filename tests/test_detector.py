@@ -570,7 +570,9 @@ def test_labels_that_are_no_ood_labelling_are_ignored_with_a_warning(table):
     with pytest.warns(UserWarning, match=r"labels \[0, 1, 2\].*not out-of-distribution labels"):
         det = FSSDDetector(max_epochs=1, random_state=0).fit(X_train[:60], classes)
     plain = FSSDDetector(max_epochs=1, random_state=0).fit(X_train[:60])
-    np.testing.assert_array_equal(det.score_samples(X_train[:20]), plain.score_samples(X_train[:20]))
+    np.testing.assert_array_equal(
+        det.score_samples(X_train[:20]), plain.score_samples(X_train[:20])
+    )
 
 
 # ------------------------------------------------------------------ CUDA
