@@ -1104,7 +1104,9 @@ class MahalanobisDetector(_LogitDetector):
             classes go to ``class_labels``.
         class_labels : array-like of shape (n_samples,), optional
             The class of each row (any values; ignored on OoD rows). Without
-            it, the network's predicted classes are used.
+            it, the network's predicted classes are used. The shared
+            covariance needs more in-distribution rows than classes: with one
+            row per class, ``fit`` raises a ``ValueError``.
 
         Returns
         -------
@@ -1177,6 +1179,7 @@ class MahalanobisDetector(_LogitDetector):
         present = np.flatnonzero(seen)
         if predicted:
             self.class_labels_ = present
+        self._check_class_counts(accumulators[0].counts[present].cpu().numpy(), predicted)
         self.means_ = [acc.means[present] for acc in accumulators]
         self.covariances_ = [acc.covariance() for acc in accumulators]
         # the pseudo-inverse with the cutoff of float32 matrices, the precision the
@@ -1186,6 +1189,34 @@ class MahalanobisDetector(_LogitDetector):
             torch.linalg.pinv(cov, hermitian=True, rtol=cov.shape[0] * _FLOAT32_EPS)
             for cov in self.covariances_
         ]
+
+    def _check_class_counts(self, counts, predicted):
+        """Refuse classes that leave nothing to estimate the shared covariance from.
+
+        The tied covariance is the spread of the samples around their class
+        means: with one sample per class it is 0 and every score would be 0
+        (as scikit-learn's LinearDiscriminantAnalysis, more samples than
+        classes are needed).
+        """
+        if counts.max() >= 2:
+            return
+        table = {
+            label.item() if hasattr(label, "item") else label: int(count)
+            for label, count in zip(self.class_labels_[:10], counts[:10])
+        }
+        where = (
+            "the classes are the network's predicted classes; pass class_labels=... to give "
+            "the true ones, or "
+            if predicted else ""
+        )
+        raise ValueError(
+            "MahalanobisDetector estimates one covariance shared by the classes from how the "
+            "in-distribution samples spread around their class means, and every class has a "
+            f"single sample (samples per class: {table}{', ...' if len(counts) > 10 else ''}), "
+            "so every score would be 0. It needs more samples than classes: "
+            f"{where}fit on more in-distribution samples, several per class (about as many as "
+            "a layer has features, for a covariance of full rank)."
+        )
 
     def _check_width(self, name, width):
         if width * width * 8 > _MAX_COVARIANCE_BYTES:

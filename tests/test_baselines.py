@@ -216,6 +216,22 @@ def test_mahalanobis_preprocessing_is_the_gradient_sign_step_by_hand(gaussian_cl
     assert (scores > plain).all()  # the step brings every input closer to its class
 
 
+@pytest.mark.parametrize("given", [True, False], ids=["class_labels", "predicted_classes"])
+def test_mahalanobis_needs_more_samples_than_classes(given):
+    X = 3 * np.eye(3, dtype=np.float32)  # one sample per class, given or predicted (argmax)
+    fit_params = {"class_labels": np.array([0, 1, 2])} if given else {}
+    hint = "" if given else r"the classes are the network.s predicted classes; pass class_labels=.*"
+    with pytest.raises(ValueError, match=r"every class has a single sample \(samples per class: "
+                       r"\{0: 1, 1: 1, 2: 1\}\), so every score would be 0\. It needs more "
+                       rf"samples than classes: {hint}fit on more in-distribution samples"):
+        MahalanobisDetector(_identity_classifier(3), layers=["0"]).fit(X, **fit_params)
+    # one class with two samples: a covariance to estimate, scores that differ
+    X2 = np.vstack([X, [[2.0, 0.5, 0.0]]]).astype(np.float32)
+    det = MahalanobisDetector(_identity_classifier(3), layers=["0"], combine="last")
+    scores = det.fit(X2, **({"class_labels": np.array([0, 1, 2, 0])} if given else {}))
+    assert np.ptp(scores.score_samples(np.float32([[3, 0, 0], [2, 1, 0], [0, 0, 9]]))) > 0
+
+
 def test_class_mahalanobis_by_hand():
     rng = np.random.RandomState(0)
     f, mu = rng.normal(size=(5, 3)), rng.normal(size=(2, 3))
@@ -266,7 +282,8 @@ def test_class_labels_passed_as_y_are_refused_with_a_hint(gaussian_classes):
 def test_two_classes_passed_as_y_are_refused_with_both_fixes(gaussian_classes):
     X, labels, _ = gaussian_classes
     two = labels[labels < 2]  # 0/1: PyOD's outlier labels, or two classes
-    with pytest.raises(ValueError, match=r"np.where\(y == 1, -1, 1\).*fit\(X, class_labels=\.\.\.\)"):
+    with pytest.raises(ValueError,
+                       match=r"np.where\(y == 1, -1, 1\).*fit\(X, class_labels=\.\.\.\)"):
         MahalanobisDetector(_identity_classifier(3), layers=["0"]).fit(X[labels < 2], two)
 
 
