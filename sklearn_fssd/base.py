@@ -1,7 +1,8 @@
 """The shared base of every detector over a torch network.
 
 :class:`BaseTorchDetector` holds what FSSD and the baselines have in common:
-the user's network turned into a private frozen copy, input validation for
+the user's network turned into a private frozen copy (without the user's
+hooks), input validation for
 tables, images and token sequences, the +1 (ID) / -1 (OoD) labels of
 ``fit(X, y)``, batching, ``offset_`` from ``contamination``, ``predict`` and
 ``decision_function``, and persistence (``clone`` keeps the network,
@@ -10,6 +11,7 @@ pickles made on CUDA load on CPU). A detector implements ``fit`` and
 """
 
 import copy
+import functools
 import io
 import warnings
 from numbers import Integral, Real
@@ -80,16 +82,68 @@ def _has_lazy_parameters(module):
     return any(is_lazy(p) for p in module.parameters())
 
 
+def _is_torch_hook(hook):
+    """Whether a hook belongs to torch itself rather than to the user.
+
+    torch implements lazy initialisation, weight and spectral norm, pruning and
+    quantisation observers with hooks; they are part of what the network
+    computes. Everything else (functions, lambdas, methods, callable objects
+    defined outside torch) is the user's.
+    """
+    while True:
+        if isinstance(hook, functools.partial):
+            hook = hook.func
+        elif type(hook).__name__ == "_WrappedHook" and hasattr(hook, "hook"):
+            hook = hook.hook  # torch's wrapper of load_state_dict pre-hooks
+        else:
+            break
+    origin = getattr(hook, "__module__", None) or ""
+    return origin == "torch" or origin.startswith("torch.")
+
+
+def _copy_without_user_hooks(module):
+    """``copy.deepcopy(module)``, except that the user's hooks are left out.
+
+    Forward, forward-pre, backward, state-dict and load-state-dict hooks of
+    every submodule stay on the user's module only: the copy's passes must
+    not call them (a hook that stores outputs would see every batch the
+    detector runs, and its memory would grow without bound), and the hooks
+    are not even deep-copied (their owners may be large or not copyable).
+    torch's own hooks (:func:`_is_torch_hook`) are copied, bound to the copy.
+    """
+    originals = list(module.modules())
+    hook_dicts = [
+        {name: value for name, value in vars(sub).items()
+         if "hook" in name and isinstance(value, dict)}
+        for sub in originals
+    ]
+    # the copy gets fresh, empty hook dictionaries in place of the user's
+    memo = {id(value): type(value)() for dicts in hook_dicts for value in dicts.values()}
+    copied = copy.deepcopy(module, memo)
+    for sub, dicts, twin in zip(originals, hook_dicts, copied.modules()):
+        kept = {key for value in dicts.values() for key, hook in value.items()
+                if callable(hook) and _is_torch_hook(hook)}
+        for name, value in dicts.items():
+            target = memo[id(value)]  # the copy's dictionary
+            for key in value:
+                if key in kept:  # the hook itself, or its flags (with_kwargs, always_call)
+                    target[key] = copy.deepcopy(value[key], memo)
+        if not twin._backward_hooks and not twin._backward_pre_hooks:
+            twin._is_full_backward_hook = None
+    return copied
+
+
 def _frozen_copy(module, device, example=None, seed=None):
-    """A private copy of the user's network: eval mode, no parameter gradients.
+    """A private copy of the user's network: eval mode, no parameter gradients, no user hooks.
 
     The user's own module is never touched (parameters, buffers, training
-    flag, requires_grad stay as they were). Lazy modules (``nn.LazyLinear``
-    and the like) of a network that never ran are materialised in the copy
-    by one forward pass of ``example`` under ``seed``, so that the copy's
-    initial weights are reproducible.
+    flag, requires_grad and hooks stay as they were); the copy carries none
+    of the user's hooks (see :func:`_copy_without_user_hooks`). Lazy modules
+    (``nn.LazyLinear`` and the like) of a network that never ran are
+    materialised in the copy by one forward pass of ``example`` under
+    ``seed``, so that the copy's initial weights are reproducible.
     """
-    frozen = copy.deepcopy(module)
+    frozen = _copy_without_user_hooks(module)
     frozen.eval()
     if _has_lazy_parameters(frozen):
         if example is None:
@@ -134,6 +188,13 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
     ``_score_samples(X)`` on validated ``X``.
     """
 
+    #: Parameters that scoring reads. ``fit`` stores each one as a fitted
+    #: attribute (``epsilon`` as ``epsilon_``...) and scoring reads that, so
+    #: that scores always use the values the fitted state (``offset_``, the
+    #: layer combination...) was fitted with: ``set_params`` after ``fit``
+    #: takes effect at the next ``fit``.
+    _scoring_params = ()
+
     _parameter_constraints = {
         "model": [HasMethods(["forward"]), HasMethods(["fit", "predict"]), None],
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
@@ -150,10 +211,12 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
 
         Sets ``device_``, ``model_`` (when ``model`` is given: the private
         copy, or a list of copies when ``model`` is a list of networks),
-        ``tokens_`` and, for token inputs, ``vocab_size_``. ``seed`` (drawn
-        from ``random_state`` when None) initialises lazy modules that never
-        ran.
+        ``tokens_`` and, for token inputs, ``vocab_size_``, and the fitted
+        copies of the ``_scoring_params``. ``seed`` (drawn from
+        ``random_state`` when None) initialises lazy modules that never ran.
         """
+        for name in self._scoring_params:
+            setattr(self, f"{name}_", getattr(self, name))
         self.device_ = resolve_device(self.device)
         if self.model is None:
             return
@@ -187,7 +250,19 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
         """The private copies of the networks, as a list (one element for one network)."""
         return list(self.model_) if isinstance(self.model_, (list, tuple)) else [self.model_]
 
+    #: Appended to the error for labels outside {-1, +1}: where else such labels may belong.
+    _y_hint = ""
+
     def _check_y(self, X, y):
+        """The +1 (in-distribution) / -1 (OoD) labels of ``fit(X, y)``; ``None``: all +1.
+
+        The one label check of every detector. Labels in another binary
+        convention (0/1, booleans, -1 mixed with other values) are an error:
+        fitted as given, PyOD's 1 = outlier would reverse the detector. Any
+        other ``y`` (class labels, for one) is not an OoD labelling: it is
+        ignored with a warning, as scikit-learn's outlier detectors ignore
+        ``y``, and every sample is taken as in-distribution.
+        """
         if y is None:
             return np.ones(len(X), dtype=int)
         y = np.asarray(y)
@@ -197,12 +272,26 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
                 f"{y.shape}."
             )
         labels = set(np.unique(y).tolist())
+        shown = sorted(labels, key=str)[:10] + (["..."] if len(labels) > 10 else [])
+        other_binary = (
+            y.dtype.kind == "b"
+            or (0 in labels and labels <= {0, 1})
+            or (-1 in labels and not labels <= {1, -1})
+        )
+        if other_binary:
+            raise ValueError(
+                f"y holds labels {shown}, but {type(self).__name__}.fit reads y as +1 "
+                "(in-distribution) / -1 (out-of-distribution). If 1 marks outliers and 0 "
+                "inliers (PyOD's convention), pass np.where(y == 1, -1, 1); if 1 marks "
+                "in-distribution samples, np.where(y == 1, 1, -1); if every sample is "
+                f"in-distribution, pass no y.{self._y_hint}"
+            )
         if not labels <= {1, -1}:
             warnings.warn(
-                f"y holds labels {sorted(labels, key=str)}, not +1 (in-distribution) / -1 "
-                "(out-of-distribution), so it is ignored and the detector is fitted without "
-                "OoD labels. If 1 marks OoD samples (PyOD's convention), pass "
-                "np.where(y == 1, -1, 1).",
+                f"y holds labels {shown}, which are not out-of-distribution labels (+1 "
+                "in-distribution / -1 out-of-distribution), so y is ignored, as scikit-learn's "
+                "outlier detectors ignore it, and every sample is taken as in-distribution."
+                f"{self._y_hint}",
                 UserWarning,
             )
             return np.ones(len(X), dtype=int)

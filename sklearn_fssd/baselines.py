@@ -6,7 +6,7 @@ Every detector here is a scikit-learn outlier detector built on
 in-distribution, ``decision_function = score_samples - offset_``, ``predict``
 in {+1, -1}, ``contamination``, ``device``, ``batch_size``, pickling and
 cloning, and the user's network left exactly as it was (the detectors work on
-a private copy in eval mode).
+a private copy in eval mode, without the hooks registered on the network).
 
 ``score_samples`` (higher = more in-distribution) of each detector:
 
@@ -41,7 +41,6 @@ The maths is kept in small functions that take tensors
 """
 
 import math
-import warnings
 from numbers import Integral, Real
 
 import threading
@@ -339,6 +338,8 @@ class _LogitDetector(BaseTorchDetector):
     per network) and may adapt the private network in ``_prepare_scoring``.
     """
 
+    _scoring_params = ("logits_layer",)
+
     _parameter_constraints = {
         **BaseTorchDetector._parameter_constraints,
         "model": [HasMethods(["forward"]), HasMethods(["fit", "predict"])],
@@ -349,7 +350,7 @@ class _LogitDetector(BaseTorchDetector):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
     def _logit_taps(self, perturbable=False):
-        name = "" if self.logits_layer is None else self.logits_layer  # "": the whole module
+        name = "" if self.logits_layer_ is None else self.logits_layer_  # "": the whole module
         return [
             FeatureTap(net, [name], perturb_at=self._perturb_at if perturbable else None)
             for net in self._networks()
@@ -358,9 +359,9 @@ class _LogitDetector(BaseTorchDetector):
     def _check_logits(self, X):
         """Check ``logits_layer`` and the logits of every network; return their number."""
         networks = self._networks()
-        if self.logits_layer is not None:
+        if self.logits_layer_ is not None:
             for net in networks:
-                resolve_layers(net, [self.logits_layer])
+                resolve_layers(net, [self.logits_layer_])
         x = self._to_batch(X[:2])
         with torch.inference_mode():
             widths = [tap(x)[0].shape[1] for tap in self._logit_taps()]
@@ -404,7 +405,9 @@ class _LogitDetector(BaseTorchDetector):
             labels; only the in-distribution rows set the
             ``contamination="auto"`` threshold. Labelled data is what
             ``GridSearchCV(..., scoring="roc_auc")`` needs to tune the
-            hyper-parameters.
+            hyper-parameters. 0/1 or boolean labels are an error (PyOD's
+            1 = outlier converts as ``np.where(y == 1, -1, 1)``); labels that
+            mark no OoD rows, such as classes, are ignored with a warning.
 
         Returns
         -------
@@ -448,6 +451,17 @@ _COMMON_PARAMETERS = """\
 
 def _common(extra=""):
     return _COMMON_PARAMETERS.replace("{extra}", extra)
+
+
+def _fitted_params(names):
+    """The Attributes entry of the parameters a detector copies at fit (its ``_scoring_params``)."""
+    return (
+        f"    {', '.join(f'{name}_' for name in names)} : object\n"
+        f"        {', '.join(f'``{name}``' for name in names)} as they were at ``fit``.\n"
+        "        Scoring uses these, as ``offset_`` (and any fitted combination) was\n"
+        "        fitted with them: a parameter changed by ``set_params`` takes effect\n"
+        "        at the next ``fit``."
+    )
 
 
 _COMMON_ATTRIBUTES = """\
@@ -498,6 +512,7 @@ class MSPDetector(_LogitDetector):
     Attributes
     ----------
 {_COMMON_ATTRIBUTES}
+{_fitted_params(_LogitDetector._scoring_params)}
 
     See Also
     --------
@@ -544,6 +559,7 @@ class MSPDetector(_LogitDetector):
 
 
 class ODINDetector(_LogitDetector):
+    _scoring_params = ("logits_layer", "temperature", "epsilon")
     __doc__ = f"""ODIN: temperature scaling and input pre-processing (Liang et al., 2018).
 
     ``score_samples(x) = max_c softmax(f(x~) / T)_c`` with
@@ -570,6 +586,7 @@ class ODINDetector(_LogitDetector):
     Attributes
     ----------
 {_COMMON_ATTRIBUTES}
+{_fitted_params(_scoring_params)}
 
     See Also
     --------
@@ -617,8 +634,8 @@ class ODINDetector(_LogitDetector):
 
     def _batch_scores(self, taps, x):
         (tap,) = taps
-        temperature = float(self.temperature)
-        if self.epsilon == 0:
+        temperature = float(self.temperature_)
+        if self.epsilon_ == 0:
             with torch.inference_mode():
                 (logits,) = tap(x)
             return softmax_probabilities(logits, temperature).max(dim=1).values
@@ -626,13 +643,14 @@ class ODINDetector(_LogitDetector):
             delta = self._delta_like(x)
             (logits,) = tap(x, delta=delta)
             log_confidence = torch.log_softmax(logits / temperature, dim=1).max(dim=1).values
-            step = perturbation(log_confidence, delta, self.epsilon)
+            step = perturbation(log_confidence, delta, self.epsilon_)
         with torch.inference_mode():
             (logits,) = tap(x, delta=step)
         return softmax_probabilities(logits, temperature).max(dim=1).values
 
 
 class EnergyDetector(_LogitDetector):
+    _scoring_params = ("logits_layer", "temperature")
     __doc__ = f"""Energy score (Liu et al., 2020).
 
     ``score_samples(x) = T * logsumexp(f(x) / T)``: minus the free energy
@@ -651,6 +669,7 @@ class EnergyDetector(_LogitDetector):
     Attributes
     ----------
 {_COMMON_ATTRIBUTES}
+{_fitted_params(_scoring_params)}
 
     Examples
     --------
@@ -691,7 +710,7 @@ class EnergyDetector(_LogitDetector):
         (tap,) = taps
         with torch.inference_mode():
             (logits,) = tap(x)
-        return energy_score(logits, float(self.temperature))
+        return energy_score(logits, float(self.temperature_))
 
 
 # --------------------------------------------------------------------------
@@ -722,6 +741,7 @@ class DeepEnsembleDetector(_LogitDetector):
     model_ : list of torch.nn.Module
         The detector's private copies of the networks (eval mode, on ``device_``).
 {_COMMON_ATTRIBUTES.split(chr(10), 2)[2]}
+{_fitted_params(_LogitDetector._scoring_params)}
 
     See Also
     --------
@@ -777,6 +797,7 @@ class DeepEnsembleDetector(_LogitDetector):
 
 
 class MCDropoutDetector(_LogitDetector):
+    _scoring_params = ("logits_layer", "n_passes", "statistic")
     __doc__ = f"""Monte-Carlo Dropout (Gal & Ghahramani, 2016).
 
     The network runs ``n_passes`` times with its dropout active and
@@ -819,6 +840,7 @@ class MCDropoutDetector(_LogitDetector):
     Attributes
     ----------
 {_COMMON_ATTRIBUTES}
+{_fitted_params(_scoring_params)}
     dropout_layers_ : list of str
         Names of the sampled dropout modules.
 
@@ -903,7 +925,7 @@ class MCDropoutDetector(_LogitDetector):
         moments = _Moments()
         try:
             with torch.inference_mode():
-                for t in range(self.n_passes):
+                for t in range(self.n_passes_):
                     for index, module in enumerate(dropouts):
                         module.offsets = offsets
                         module.calls = 0
@@ -916,9 +938,9 @@ class MCDropoutDetector(_LogitDetector):
         finally:
             for module in dropouts:
                 module.release()
-        if self.statistic == "mean":
+        if self.statistic_ == "mean":
             return moments.mean.max(dim=1).values
-        if self.statistic == "entropy":
+        if self.statistic_ == "entropy":
             mean = moments.mean
             return (mean * torch.log(mean.clamp_min(1e-300))).sum(dim=1)
         return -moments.variance().sum(dim=1)
@@ -930,6 +952,8 @@ class MCDropoutDetector(_LogitDetector):
 
 
 class MahalanobisDetector(_LogitDetector):
+    _scoring_params = ("logits_layer", "epsilon", "pooling")
+    _y_hint = " The classes of the samples go to fit(X, class_labels=...)."
     __doc__ = f"""Mahalanobis distance to class-conditional Gaussians (Lee et al., 2018).
 
     For each tapped layer ``k``, the features of in-distribution training
@@ -1011,6 +1035,7 @@ class MahalanobisDetector(_LogitDetector):
     n_classes_ : int
         Number of classes with a Gaussian.
 {_COMMON_ATTRIBUTES.split(chr(10), 4)[4]}
+{_fitted_params(_scoring_params)}
 
     Examples
     --------
@@ -1076,10 +1101,14 @@ class MahalanobisDetector(_LogitDetector):
         y : array-like of shape (n_samples,) with values in {+1, -1}, optional
             +1 = in-distribution, -1 = out-of-distribution. The Gaussians
             come from the +1 rows; with -1 rows the layers are stacked by a
-            logistic regression fitted on all rows.
+            logistic regression fitted on all rows. 0/1 or boolean labels are
+            an error, other labels (classes) are ignored with a warning: the
+            classes go to ``class_labels``.
         class_labels : array-like of shape (n_samples,), optional
             The class of each row (any values; ignored on OoD rows). Without
-            it, the network's predicted classes are used.
+            it, the network's predicted classes are used. The shared
+            covariance needs more in-distribution rows than classes: with one
+            row per class, ``fit`` raises a ``ValueError``.
 
         Returns
         -------
@@ -1087,17 +1116,6 @@ class MahalanobisDetector(_LogitDetector):
             The fitted detector.
         """
         X = self._validate_X(X, reset=True)
-        if y is not None:
-            y = np.asarray(y)
-            labels = set(np.unique(y).tolist()) if y.ndim == 1 else set()
-            if y.ndim == 1 and len(y) == len(X) and not labels <= {1, -1}:
-                warnings.warn(
-                    f"y holds labels {sorted(labels, key=str)}, not +1 (in-distribution) / -1 "
-                    "(out-of-distribution), so it is ignored. MahalanobisDetector takes the "
-                    "classes of the samples as fit(X, class_labels=...); y marks OoD rows.",
-                    UserWarning,
-                )
-                y = None
         y_id = self._check_y(X, y)
         if class_labels is not None:
             class_labels = np.asarray(class_labels)
@@ -1140,10 +1158,10 @@ class MahalanobisDetector(_LogitDetector):
         predicted = class_labels is None
         names = list(self.layers_)
         if predicted:  # the classes are the network's predictions
-            names.append("" if self.logits_layer is None else self.logits_layer)
+            names.append("" if self.logits_layer_ is None else self.logits_layer_)
         else:
             self.class_labels_, codes = np.unique(class_labels, return_inverse=True)
-        tap = FeatureTap(self.model_, names, pooling=self.pooling)
+        tap = FeatureTap(self.model_, names, pooling=self.pooling_)
         accumulators = None
         seen = np.zeros(n_logits if predicted else len(self.class_labels_), dtype=bool)
         for sl in iter_batches(len(X_id), self.batch_size):
@@ -1166,6 +1184,7 @@ class MahalanobisDetector(_LogitDetector):
         present = np.flatnonzero(seen)
         if predicted:
             self.class_labels_ = present
+        self._check_class_counts(accumulators[0].counts[present].cpu().numpy(), predicted)
         self.means_ = [acc.means[present] for acc in accumulators]
         self.covariances_ = [acc.covariance() for acc in accumulators]
         # the pseudo-inverse with the cutoff of float32 matrices, the precision the
@@ -1175,6 +1194,34 @@ class MahalanobisDetector(_LogitDetector):
             torch.linalg.pinv(cov, hermitian=True, rtol=cov.shape[0] * _FLOAT32_EPS)
             for cov in self.covariances_
         ]
+
+    def _check_class_counts(self, counts, predicted):
+        """Refuse classes that leave nothing to estimate the shared covariance from.
+
+        The tied covariance is the spread of the samples around their class
+        means: with one sample per class it is 0 and every score would be 0
+        (as scikit-learn's LinearDiscriminantAnalysis, more samples than
+        classes are needed).
+        """
+        if counts.max() >= 2:
+            return
+        table = {
+            label.item() if hasattr(label, "item") else label: int(count)
+            for label, count in zip(self.class_labels_[:10], counts[:10])
+        }
+        where = (
+            "the classes are the network's predicted classes; pass class_labels=... to give "
+            "the true ones, or "
+            if predicted else ""
+        )
+        raise ValueError(
+            "MahalanobisDetector estimates one covariance shared by the classes from how the "
+            "in-distribution samples spread around their class means, and every class has a "
+            f"single sample (samples per class: {table}{', ...' if len(counts) > 10 else ''}), "
+            "so every score would be 0. It needs more samples than classes: "
+            f"{where}fit on more in-distribution samples, several per class (about as many as "
+            "a layer has features, for a covariance of full rank)."
+        )
 
     def _check_width(self, name, width):
         if width * width * 8 > _MAX_COVARIANCE_BYTES:
@@ -1194,7 +1241,7 @@ class MahalanobisDetector(_LogitDetector):
             squared = class_mahalanobis(features, self.means_[k], self.precisions_[k])
             return squared.min(dim=1).values
 
-        if self.epsilon == 0:
+        if self.epsilon_ == 0:
             with torch.inference_mode():
                 return torch.stack(tap(x, only=only, reduce=reduce), dim=1)
         columns = []
@@ -1202,7 +1249,7 @@ class MahalanobisDetector(_LogitDetector):
             with torch.enable_grad():
                 delta = self._delta_like(x)
                 (squared,) = tap(x, delta=delta, only=[k], reduce=reduce)
-                step = perturbation(-squared, delta, self.epsilon)
+                step = perturbation(-squared, delta, self.epsilon_)
             with torch.inference_mode():
                 (squared,) = tap(x, delta=step, only=[k], reduce=reduce)
             columns.append(squared)
@@ -1210,7 +1257,7 @@ class MahalanobisDetector(_LogitDetector):
 
     def _squared_distances(self, X, only=None):
         only = list(range(len(self.layers_))) if only is None else list(only)
-        tap = FeatureTap(self.model_, self.layers_, pooling=self.pooling,
+        tap = FeatureTap(self.model_, self.layers_, pooling=self.pooling_,
                          perturb_at=self._perturb_at)
         squared = self._map_batches(
             X, lambda x: self._batch_squared(tap, x, only), desc="Mahalanobis"

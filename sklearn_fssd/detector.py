@@ -52,7 +52,9 @@ class FSSDDetector(BaseTorchDetector):
     ----------
     model : torch.nn.Module, fitted skorch net, list of them, or None, default=None
         The trained network. It is never changed: the detector works on a
-        private copy in eval mode. ``None`` builds a small autoencoder sized
+        private copy in eval mode, which carries none of the hooks registered
+        on the network (torch's own, such as pruning, excepted), so they never
+        see the detector's passes. ``None`` builds a small autoencoder sized
         to ``X`` and trains it (through skorch) on the in-distribution part
         of ``X`` to reconstruct its input, which needs no labels.
         A list (or tuple) of networks, e.g. independently trained copies of
@@ -143,6 +145,10 @@ class FSSDDetector(BaseTorchDetector):
         The fitted layer combination.
     offset_ : float
         ``decision_function = score_samples - offset_``.
+    epsilon_, pooling_ : float, str
+        ``epsilon`` and ``pooling`` as they were at ``fit``. Scoring uses
+        these, as the combination and ``offset_`` were fitted with them: a
+        parameter changed by ``set_params`` takes effect at the next ``fit``.
     device_ : torch.device
     input_shape_ : tuple
         Shape of one sample.
@@ -164,6 +170,8 @@ class FSSDDetector(BaseTorchDetector):
     >>> det.predict(np.vstack([X[:1], 100 * X[:1]])).tolist()
     [1, -1]
     """
+
+    _scoring_params = ("epsilon", "pooling")
 
     _parameter_constraints = {
         **BaseTorchDetector._parameter_constraints,
@@ -230,7 +238,10 @@ class FSSDDetector(BaseTorchDetector):
             +1 = in-distribution, -1 = out-of-distribution. The layers are
             then stacked by a logistic regression fitted on these labels
             (the paper's protocol). Without ``y`` (or with only +1) the
-            layers are combined without OoD data.
+            layers are combined without OoD data. 0/1 or boolean labels are
+            an error (PyOD's 1 = outlier converts as ``np.where(y == 1, -1,
+            1)``); labels that mark no OoD rows, such as classes, are ignored
+            with a warning.
 
         Returns
         -------
@@ -396,7 +407,7 @@ class FSSDDetector(BaseTorchDetector):
     # -------------------------------------------------------------- scoring
 
     def _tap(self, network):
-        return FeatureTap(network, self.layers_, pooling=self.pooling,
+        return FeatureTap(network, self.layers_, pooling=self.pooling_,
                           perturb_at=self._perturb_at)
 
     def _batch_distances(self, tap, centres, x, workspace):
@@ -407,7 +418,7 @@ class FSSDDetector(BaseTorchDetector):
                 workspace[k] = torch.empty_like(feats)
             return fssd_distance(feats, centres[k], workspace=workspace[k])
 
-        if self.epsilon == 0:
+        if self.epsilon_ == 0:
             with torch.inference_mode():
                 return torch.stack(tap(x, reduce=reduce), dim=1)
         columns = []
@@ -416,7 +427,7 @@ class FSSDDetector(BaseTorchDetector):
             with torch.enable_grad():
                 delta = self._delta_like(x)
                 (dist,) = tap(x, delta=delta, only=[k], reduce=distance)
-                step = perturbation(dist, delta, self.epsilon)
+                step = perturbation(dist, delta, self.epsilon_)
             with torch.inference_mode():
                 (dist,) = tap(x, delta=step, only=[k], reduce=reduce)
                 columns.append(dist)

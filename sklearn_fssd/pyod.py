@@ -17,6 +17,12 @@ from numbers import Real
 
 from pyod.models.base import BaseDetector
 from sklearn.base import clone
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    InvalidParameterError,
+    validate_parameter_constraints,
+)
 from sklearn.utils.validation import check_is_fitted
 
 from .base import clone_keeping_model
@@ -33,8 +39,10 @@ class PyODDetector(BaseDetector):
     estimator : estimator with ``fit`` and ``score_samples``
         Higher ``score_samples`` = more normal (scikit-learn's sign), e.g.
         :class:`~sklearn_fssd.FSSDDetector`. It is cloned at ``fit``.
-    contamination : float in (0, 0.5], default=0.1
-        Share of outliers in the training data; sets ``threshold_``.
+    contamination : float in (0, 0.5] or PyThresh thresholder, default=0.1
+        Share of outliers in the training data; sets ``threshold_``. As in
+        PyOD, a thresholder object (with ``fit``) may set it instead; there
+        is no ``"auto"`` (that is the scikit-learn face's).
 
     Attributes
     ----------
@@ -58,9 +66,28 @@ class PyODDetector(BaseDetector):
     [0, 1]
     """
 
+    _parameter_constraints = {
+        "contamination": [Interval(Real, 0, 0.5, closed="right"), HasMethods(["fit"])],
+    }
+
     def __init__(self, estimator, contamination=0.1):
         super().__init__(contamination=contamination)
         self.estimator = estimator
+
+    def _check_contamination(self):
+        """PyOD's contamination: a float in (0, 0.5] or a thresholder, checked before any work."""
+        try:
+            validate_parameter_constraints(
+                self._parameter_constraints,
+                {"contamination": self.contamination},
+                caller_name=type(self).__name__,
+            )
+        except InvalidParameterError as exc:
+            raise InvalidParameterError(
+                f"{exc} PyOD detectors take the share of outliers in the training data "
+                "(PyOD's default is 0.1); contamination='auto' belongs to the scikit-learn "
+                "face, sklearn_fssd.FSSDDetector."
+            ) from None
 
     def _make_estimator(self):
         return clone(self.estimator)
@@ -77,6 +104,7 @@ class PyODDetector(BaseDetector):
         -------
         self
         """
+        self._check_contamination()
         self._set_n_classes(y)
         self.estimator_ = self._make_estimator().fit(X)
         self.decision_scores_ = -self.estimator_.score_samples(X)
@@ -133,7 +161,9 @@ class FSSD(PyODDetector):
 
     Parameters
     ----------
-    contamination : float in (0, 0.5], default=0.1
+    contamination : float in (0, 0.5] or PyThresh thresholder, default=0.1
+        As for :class:`PyODDetector` (no ``"auto"``: ``fit`` refuses it
+        before any training).
     model, layers, epsilon, singularity, n_noise, noise_range, pooling, \
 combine, far_outliers, max_epochs, batch_size, device, random_state, verbose
         As for :class:`~sklearn_fssd.FSSDDetector`.

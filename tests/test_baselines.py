@@ -41,10 +41,14 @@ from sklearn_fssd.training import (
 
 from conftest import SmallCNN
 from test_detector import (
+    FEATURE_ROUNDING,
     TinyLSTM,
     assert_same_snapshot,
     assert_unscorable_rows_are_ood,
+    assert_user_hooks_stay_with_the_user,
+    assert_within,
     model_snapshot,
+    tapped_features,
 )
 
 
@@ -216,6 +220,22 @@ def test_mahalanobis_preprocessing_is_the_gradient_sign_step_by_hand(gaussian_cl
     assert (scores > plain).all()  # the step brings every input closer to its class
 
 
+@pytest.mark.parametrize("given", [True, False], ids=["class_labels", "predicted_classes"])
+def test_mahalanobis_needs_more_samples_than_classes(given):
+    X = 3 * np.eye(3, dtype=np.float32)  # one sample per class, given or predicted (argmax)
+    fit_params = {"class_labels": np.array([0, 1, 2])} if given else {}
+    hint = "" if given else r"the classes are the network.s predicted classes; pass class_labels=.*"
+    with pytest.raises(ValueError, match=r"every class has a single sample \(samples per class: "
+                       r"\{0: 1, 1: 1, 2: 1\}\), so every score would be 0\. It needs more "
+                       rf"samples than classes: {hint}fit on more in-distribution samples"):
+        MahalanobisDetector(_identity_classifier(3), layers=["0"]).fit(X, **fit_params)
+    # one class with two samples: a covariance to estimate, scores that differ
+    X2 = np.vstack([X, [[2.0, 0.5, 0.0]]]).astype(np.float32)
+    det = MahalanobisDetector(_identity_classifier(3), layers=["0"], combine="last")
+    scores = det.fit(X2, **({"class_labels": np.array([0, 1, 2, 0])} if given else {}))
+    assert np.ptp(scores.score_samples(np.float32([[3, 0, 0], [2, 1, 0], [0, 0, 9]]))) > 0
+
+
 def test_class_mahalanobis_by_hand():
     rng = np.random.RandomState(0)
     f, mu = rng.normal(size=(5, 3)), rng.normal(size=(2, 3))
@@ -263,6 +283,14 @@ def test_class_labels_passed_as_y_are_refused_with_a_hint(gaussian_classes):
         MahalanobisDetector(_identity_classifier(3)).fit(X, class_labels=labels[:10])
 
 
+def test_two_classes_passed_as_y_are_refused_with_both_fixes(gaussian_classes):
+    X, labels, _ = gaussian_classes
+    two = labels[labels < 2]  # 0/1: PyOD's outlier labels, or two classes
+    with pytest.raises(ValueError,
+                       match=r"np.where\(y == 1, -1, 1\).*fit\(X, class_labels=\.\.\.\)"):
+        MahalanobisDetector(_identity_classifier(3), layers=["0"]).fit(X[labels < 2], two)
+
+
 # ----------------------------------------------------------- Deep Ensemble
 
 
@@ -307,7 +335,9 @@ def test_mc_dropout_without_dropout_is_msp_with_zero_variance(trained_cnn, digit
 
 def test_mc_dropout_samples_dropout_with_batchnorm_in_eval_mode(trained_cnn, digits):
     X_train, _, X_test, _ = digits
-    det = MCDropoutDetector(trained_cnn, dropout_rate=0.5, n_passes=8, random_state=0)
+    det = MCDropoutDetector(
+        trained_cnn, dropout_rate=0.5, n_passes=8, statistic="variance", random_state=0
+    )
     det.fit(X_train[:100])
     assert det.dropout_layers_ == ["drop"]
     bn = det.model_.bn1
@@ -315,7 +345,7 @@ def test_mc_dropout_samples_dropout_with_batchnorm_in_eval_mode(trained_cnn, dig
     modes = []
     handle = bn.register_forward_pre_hook(lambda module, inputs: modes.append(module.training))
     try:
-        variance = det.set_params(statistic="variance").score_samples(X_test[:40])
+        variance = det.score_samples(X_test[:40])
     finally:
         handle.remove()
     assert len(modes) == 8 and not any(modes)
@@ -544,6 +574,20 @@ def test_user_module_is_left_exactly_as_it_was(digits, name):
 
 
 @pytest.mark.parametrize("name", DETECTORS)
+def test_user_hooks_never_fire_in_the_detectors_passes(digits, name):
+    X_train, y_train, X_test, _ = digits
+    torch.manual_seed(0)
+
+    def run(module):
+        det = DETECTORS[name](module)
+        det.fit(X_train[:60], **({"class_labels": y_train[:60]} if name == "mahalanobis" else {}))
+        det.score_samples(X_test[:20])
+        return det
+
+    assert_user_hooks_stay_with_the_user(SmallCNN().eval(), run)
+
+
+@pytest.mark.parametrize("name", DETECTORS)
 def test_pickle_and_clone_give_identical_scores(trained_cnn, digits, name):
     X_train, _, X_test, _ = digits
     det = DETECTORS[name](trained_cnn).fit(X_train[:150])
@@ -556,15 +600,93 @@ def test_pickle_and_clone_give_identical_scores(trained_cnn, digits, name):
     np.testing.assert_array_equal(cloned.fit(X_train[:150]).score_samples(X_test[:40]), scores)
 
 
+def softmax_rounding_bound(det, net, X):
+    """How far float32 rounding of the logits z may move the maximum softmax probability.
+
+    With p = softmax(z / T), dp_i = p_i sum_j p_j (dz_i - dz_j) / T, so |dp_i| <=
+    2 p_i (1 - p_i) max|dz| / T <= max|dz| / (2 T), and max|dz| <= FEATURE_ROUNDING * max|z|;
+    times 2 for the logits of the pre-processed input (ODIN) and of the dropout passes (MC
+    Dropout, whose kept units are scaled by 1 / (1 - p) = 1.4 here) instead of z's.
+    """
+    temperature = getattr(det, "temperature_", 1.0)
+    return FEATURE_ROUNDING * np.abs(logits_of(net, X)).max(axis=1) / temperature
+
+
+def mahalanobis_rounding_bound(det, X, layer_scores):
+    """How far float32 rounding of the features may move each layer's d^2 and the score.
+
+    Each element of a change e of the features f is at most r = FEATURE_ROUNDING * max|f|
+    (twice that with pre-processing), so the squared distance to the closest class,
+    d^2 = (f - mu)^T P (f - mu), moves by at most r ||2 P (f - mu)||_1 + r^2 sum|P_ij|. An
+    ill-conditioned covariance makes that large (P keeps variances down to n_features * eps32
+    times the largest): float64 cannot help, the features come rounded. The "mean"
+    combination scores minus the mean of (log d_k - centre_k) / scale_k over the layers, which
+    moves by the mean of dd_k^2 / (2 d_k^2 scale_k), d_k^2 = -layer_scores as scored.
+    """
+    features = tapped_features(det.model_, det.layers_, X, pooling=det.pooling_)
+    layer_bound = []
+    for f, means, precision in zip(features, det.means_, det.precisions_):
+        closest = class_mahalanobis(f, means, precision).argmin(dim=1)
+        sensitivity = (2 * (f - means[closest]) @ precision).abs().sum(dim=1)
+        r = (2 if det.epsilon_ else 1) * FEATURE_ROUNDING * f.abs().amax(dim=1)
+        layer_bound.append((r * sensitivity + r**2 * precision.abs().sum()).numpy())
+    layer_bound = np.stack(layer_bound, axis=1)
+    score_bound = (layer_bound / (-2 * layer_scores) / det.combiner_.scale_).mean(axis=1)
+    return layer_bound, score_bound
+
+
 @pytest.mark.parametrize("name", ["odin", "mahalanobis", "mc_dropout"])
 def test_scores_do_not_depend_on_the_batch(trained_cnn, digits, name):
     X_train, _, X_test, _ = digits
     det = DETECTORS[name](trained_cnn).set_params(batch_size=256).fit(X_train[:150])
-    full = det.score_samples(X_test[:40])
+    X = X_test[:40]
+    full = det.score_samples(X)
+    if name == "mahalanobis":
+        assert det.combine_ == "mean"
+        full_layers = det.layer_scores(X)
+        layer_bound, bound = mahalanobis_rounding_bound(det, X, full_layers)
+    else:
+        bound = softmax_rounding_bound(det, trained_cnn, X)
     det.set_params(batch_size=7)
-    np.testing.assert_allclose(det.score_samples(X_test[:40]), full, rtol=1e-5, atol=1e-5)
+    assert_within(det.score_samples(X), full, bound)
+    if name == "mahalanobis":
+        assert_within(det.layer_scores(X), full_layers, layer_bound)
     alone = np.concatenate([det.score_samples(X_test[i : i + 1]) for i in (0, 13, 39)])
-    np.testing.assert_allclose(alone, full[[0, 13, 39]], rtol=1e-5, atol=1e-5)
+    assert_within(alone, full[[0, 13, 39]], bound[[0, 13, 39]])
+
+
+@pytest.mark.parametrize(
+    "name, param, value",
+    [
+        ("msp", "logits_layer", "fc1"),
+        ("odin", "temperature", 1.0),
+        ("odin", "epsilon", 0.0),
+        ("energy", "temperature", 10.0),
+        ("mahalanobis", "epsilon", 0.0),
+        ("mahalanobis", "pooling", "flatten"),
+        ("mc_dropout", "n_passes", 2),
+        ("mc_dropout", "statistic", "variance"),
+    ],
+)
+def test_set_params_after_fit_takes_effect_at_the_next_fit(trained_cnn, digits, name, param, value):
+    X_train, _, X_test, _ = digits
+    det = DETECTORS[name](trained_cnn).fit(X_train[:150])
+    scores = det.score_samples(X_test[:30])
+    det.set_params(**{param: value})  # offset_ (and the stack) were fitted at the old value
+    np.testing.assert_array_equal(det.score_samples(X_test[:30]), scores)
+    assert getattr(det, f"{param}_") != value
+    refitted = det.fit(X_train[:150])
+    assert getattr(refitted, f"{param}_") == value
+    assert not np.allclose(refitted.score_samples(X_test[:30]), scores)
+
+
+@pytest.mark.parametrize("name", DETECTORS)
+def test_pyod_labels_are_refused_by_every_detector(trained_cnn, digits, name):
+    X_train, _, _, _ = digits
+    det = DETECTORS[name](trained_cnn)
+    with pytest.raises(ValueError, match=rf"{type(det).__name__}\.fit reads y as \+1 .*"
+                       r"np.where\(y == 1, -1, 1\)"):
+        det.fit(X_train[:40], np.r_[np.zeros(20), np.ones(20)])
 
 
 def test_contamination_sets_the_share_flagged_in_training(trained_cnn, digits):

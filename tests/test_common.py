@@ -17,7 +17,8 @@ _BATCH_ROUNDING = (
     "float32 matrix products round differently for different batch shapes, so a "
     "score can move by about 1e-7 (relative) when the other samples of its batch "
     "change; the check demands 1e-7. tests/test_detector.py and tests/test_baselines.py "
-    "assert invariance to batch and batch_size at rtol=1e-5."
+    "assert invariance to batch and batch_size within the bound that float32 rounding of the "
+    "features allows (FEATURE_ROUNDING in tests/test_detector.py)."
 )
 
 _MODULE_HASH = (
@@ -28,11 +29,33 @@ _MODULE_HASH = (
     "as it was (parameters, buffers, modes, requires_grad, hooks)."
 )
 
+_ZERO_ONE_LABELS = (
+    "the check fits with y = 0/1 labels, its generic target. The detectors refuse y in a "
+    "binary convention other than +1 (in-distribution) / -1 (OoD): PyOD's 0/1 (1 = outlier) "
+    "fitted as given would reverse the detector (tests/test_detector.py::"
+    "test_labels_of_another_binary_convention_are_refused_with_the_conversion). What the check "
+    "covers besides (pickling, refitting, n_features_in_, NaN, pipelines) is asserted in "
+    "tests/test_detector.py and tests/test_baselines.py."
+)
+
 # Each entry: check name -> why it is expected to fail (non-strict: a check that
 # passes on a lucky draw of data is fine). Every estimator runs a float32 network,
 # so every one may hit the batch rounding (seen on FSSD, Mahalanobis and Energy);
 # estimators given a torch network also fail check_estimators_overwrite_params.
-EXPECTED_FAILURES = {"check_methods_subset_invariance": _BATCH_ROUNDING}
+EXPECTED_FAILURES = {
+    "check_methods_subset_invariance": _BATCH_ROUNDING,
+    **dict.fromkeys(
+        [
+            "check_estimators_nan_inf",
+            "check_estimators_pickle",
+            "check_fit_check_is_fitted",
+            "check_fit_idempotent",
+            "check_n_features_in",
+            "check_pipeline_consistency",
+        ],
+        _ZERO_ONE_LABELS,
+    ),
+}
 
 
 def _expected_failures(estimator):

@@ -139,6 +139,38 @@ def test_contamination_is_checked():
         FSSD(contamination=0.7)
 
 
+@pytest.mark.parametrize("contamination", ["auto", 0.7, 0.0, None])
+def test_contamination_outside_pyods_range_is_refused_before_training(
+    data, contamination, monkeypatch
+):
+    X_train, _, _, _ = data
+
+    def train(*args, **kwargs):
+        raise AssertionError("the network was trained before contamination was checked")
+
+    monkeypatch.setattr(FSSDDetector, "_train_default_model", train)
+    clf = FSSD(max_epochs=1).set_params(contamination=contamination)  # as a search would
+    with pytest.raises(ValueError, match=r"'contamination' parameter of FSSD must be a float in "
+                       r"the range \(0.0, 0.5\] or an object implementing 'fit'\. Got "
+                       rf"{contamination!r} instead\..*0\.1.*FSSDDetector"):
+        clf.fit(X_train)
+    assert not hasattr(clf, "estimator_")
+
+
+def test_a_thresholder_object_sets_the_threshold(data):
+    X_train, _, _, _ = data
+
+    class TopTenPercent:  # PyThresh's interface: fit(scores) sets labels_ and thresh_
+        def fit(self, scores):
+            self.thresh_ = float(np.percentile(scores, 90))
+            self.labels_ = (scores > self.thresh_).astype(int)
+            return self
+
+    clf = FSSD(contamination=TopTenPercent(), max_epochs=2, random_state=0).fit(X_train)
+    assert clf.threshold_ == np.percentile(clf.decision_scores_, 90)
+    assert clf.labels_.sum() == 30
+
+
 def test_far_outside_inputs_are_outliers(clf, data):
     _, X_test, _, y_test = data
     assert clf.predict(100 * X_test[y_test == 0]).mean() > 0.95
