@@ -300,7 +300,8 @@ def test_singularity_from_given_ood_samples(trained_cnn, digits, digits_ood):
     det = FSSDDetector(trained_cnn, layers="fc2", singularity=digits_ood[:100], random_state=0)
     det.fit(X_train)
     with torch.no_grad():
-        expected = trained_cnn.module_.eval()(torch.from_numpy(digits_ood[:100])).mean(0)
+        module = copy.deepcopy(trained_cnn.module_).eval()  # the session fixture stays as it is
+        expected = module(torch.from_numpy(digits_ood[:100])).mean(0)
     np.testing.assert_allclose(det.singularities_[0].numpy(), expected.numpy(), rtol=1e-4, atol=1e-5)
 
 
