@@ -5,6 +5,7 @@
     python -m benchmarks speed [--quick]          # benchmarks/speed.py
     python -m benchmarks genome [--quick]         # benchmarks/genome.py
     python -m benchmarks dask-scaling [--quick]   # benchmarks/dask_scaling.py (needs the [dask] extra)
+    python -m benchmarks conformal [--quick]      # benchmarks/conformal.py
 """
 
 import importlib
@@ -17,6 +18,7 @@ BENCHMARKS = {
     "default-network": "benchmarks.default_network",
     "genome": "benchmarks.genome",
     "dask-scaling": "benchmarks.dask_scaling",
+    "conformal": "benchmarks.conformal",
 }
 
 

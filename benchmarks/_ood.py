@@ -107,3 +107,46 @@ def write(res, out, stem, text):
     (out / f"{stem}.json").write_text(json.dumps(res, indent=2, default=float))
     (out / f"{stem}.md").write_text(text)
     return text
+
+
+def provenance(argv_command, seed, started):
+    """What a results file records about its run: the command, the git commit (and whether the
+    working tree had changes), package versions, seed, wall time since ``started``
+    (``time.perf_counter()``) and the machine."""
+    import os
+    import platform
+    import subprocess
+    import time
+    from importlib.metadata import PackageNotFoundError, version
+
+    import torch
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def git(*words):
+        try:
+            return subprocess.run(["git", *words], cwd=root, capture_output=True, text=True,
+                                  timeout=10, check=True).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return None
+
+    import sklearn_fssd
+
+    versions = {"sklearn-fssd": sklearn_fssd.__version__}
+    for name in ["torch", "scikit-learn", "numpy", "scipy", "skorch", "pyod"]:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = None
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "command": argv_command,
+        "git_commit": git("rev-parse", "HEAD"),
+        "git_dirty": None if status is None else bool(status),
+        "versions": versions,
+        "seed": seed,
+        "wall_s": time.perf_counter() - started,
+        "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                    "machine": platform.machine(), "cpus": os.cpu_count(),
+                    "torch_threads": torch.get_num_threads()},
+    }
