@@ -29,6 +29,8 @@ def test_conformal_quick_reports_target_and_observed_false_alarm_rates(tmp_path)
         assert r["expected_far"] <= r["alpha"] < r["expected_far"] + 1 / (r["n_calibration"] + 1)
         # 100 draws from a pool of 1,000, tested on 1,000 images: the mean is near k/(n+1)
         assert abs(r["far_mean"] - r["expected_far"]) < 0.03
+        # the rest of the pool is exchangeable with the calibration draws by construction
+        assert abs(r["far_rest_of_pool_mean"] - r["expected_far"]) < 0.01
         assert 0.0 <= r["detection_mean"] <= 1.0
     assert all(check["same"] for check in res["estimator_check"])
     # contamination=alpha is the alpha-quantile of the fit images' own scores, by construction
