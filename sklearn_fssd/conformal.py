@@ -377,7 +377,8 @@ class ConformalDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             ``(1 + #{calibration scores <= score}) / (n_calibration + 1)``;
             ``predict`` is -1 exactly where it is <= ``alpha``.
         """
-        return conformal_p_values(self.calibration_scores_, self.score_samples(X))
+        id_scores = self.score_samples(X)  # checks that self is fitted
+        return conformal_p_values(self.calibration_scores_, id_scores)
 
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative exactly when the p-value is <= ``alpha``.

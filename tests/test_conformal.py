@@ -173,8 +173,9 @@ def test_parameters_and_unfitted_use_are_clear_errors():
         ConformalDetector(object()).fit(X)
     with pytest.raises(ValueError, match="holds out 50 of the 50 in-distribution rows"):
         ConformalDetector(RecordingDetector(), calibration_size=50).fit(X)
-    with pytest.raises(NotFittedError):
-        ConformalDetector(RecordingDetector()).predict(X)
+    for method in ["predict", "p_values", "decision_function", "score_samples"]:
+        with pytest.raises(NotFittedError):
+            getattr(ConformalDetector(RecordingDetector()), method)(X)
     with pytest.raises(NotFittedError, match="FrozenEstimator"):
         ConformalDetector(RecordingDetector(), calibration_size="all").fit(X)
     X_nan = X.copy()
