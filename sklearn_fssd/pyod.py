@@ -186,7 +186,8 @@ class FSSD(PyODDetector):
     calibration_size : None, float in (0, 1) or int >= 1, default=None
         ``None``: PyOD's threshold. Otherwise rows held out from fitting to
         set a conformal ``threshold_`` that flags at most a share
-        ``contamination`` of new inliers (see :class:`PyODDetector`).
+        ``contamination`` of new inliers (see :class:`PyODDetector`); they
+        are drawn with ``random_state``.
     model, layers, epsilon, singularity, n_noise, noise_range, pooling, \
 combine, far_outliers, max_epochs, batch_size, device, random_state, verbose
         As for :class:`~sklearn_fssd.FSSDDetector`.
