@@ -105,6 +105,7 @@ class PyODDetector(BaseDetector):
     def _fit_estimator(self, X):
         """The fitted estimator: on all of ``X``, or on the rows not held out to calibrate."""
         if self.calibration_size is None:
+            self.__dict__.pop("conformal_", None)  # from an earlier fit with calibration_size
             return self._make_estimator().fit(X)
         if not isinstance(self.contamination, Real) or self.calibration_size == "all":
             raise ValueError(

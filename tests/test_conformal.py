@@ -324,13 +324,10 @@ def test_pyod_threshold_and_labels_follow_the_conformal_rule_when_asked(table):
     # PyOD's quantile threshold would be another number
     assert clf.threshold_ != pytest.approx(np.percentile(clf.decision_scores_, 95))
     assert clf.layer_scores(X_test).shape == (len(X_test), len(clf.layers_))
-
-
-def test_pyod_unchanged_when_not_asked(table):
-    X, _ = table
-    clf = FSSD(contamination=0.1, max_epochs=3, random_state=0).fit(X)
+    # refitted without calibration: PyOD's rule again, and no stale calibration left behind
+    clf.set_params(calibration_size=None).fit(X)
     assert not hasattr(clf, "conformal_")
-    assert clf.threshold_ == pytest.approx(np.percentile(clf.decision_scores_, 90))
+    assert clf.threshold_ == pytest.approx(np.percentile(clf.decision_scores_, 95))
 
 
 def test_as_pyod_with_calibration_and_its_errors(table):
