@@ -67,12 +67,12 @@ def test_provenance_names_the_run_that_wrote_a_results_file():
     p = provenance("python -m benchmarks speed --quick", seed=7, started=started)
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parents[1],
                           capture_output=True, text=True).stdout.strip()
-    assert p["commit"] == (head or None)
+    assert p["git_commit"] == (head or None)
     assert p["command"] == "python -m benchmarks speed --quick" and p["seed"] == 7
     assert 2.0 <= p["wall_s"] < 60
     import torch
     assert p["versions"]["torch"] == torch.__version__
-    assert p["machine"]["cores"] == os.cpu_count()
+    assert p["machine"]["cpus"] == os.cpu_count()
     assert p["utc"].endswith("+00:00")
 
 
@@ -83,7 +83,7 @@ def test_promises_quick_times_the_demo_in_a_fresh_interpreter(tmp_path):
     res = json.loads((tmp_path / "promises.json").read_text())
     assert 0 < res["demo_s"] and list(res["example_s"]) == ["plot_compare_baselines.py"]
     assert res["kept"]["demo_s"] == (res["demo_s"] <= 15)
-    assert res["provenance"]["command"] == "python -m benchmarks promises --quick"
+    assert res["command"] == "python -m benchmarks promises --quick"
     assert "| demo (`python -m sklearn_fssd.demo`) |" in (tmp_path / "promises.md").read_text()
 
 
