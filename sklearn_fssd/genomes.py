@@ -74,8 +74,9 @@ import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
 from ._utils import atomic_write
-from .datasets import DEFAULT_DATA_HOME, CorruptDataError, DatasetNotFoundError, _env_roots
-from .datasets import get_data_home
+from .datasets import CorruptDataError, DatasetNotFoundError, get_data_home
+from .datasets._fetch import DEFAULT_DATA_HOME
+from .datasets._fetch import env_roots as _env_roots
 
 __all__ = [
     "GENOMES",
