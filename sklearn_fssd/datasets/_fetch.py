@@ -9,14 +9,13 @@ the registry (:mod:`._registry`). Every file written here goes through
 
 import gzip
 import hashlib
-import http.client
 import logging
 import os
-import urllib.error
-import urllib.request
 import warnings
 import zlib
 from pathlib import Path
+
+import pooch
 
 from .._utils import atomic_write
 from ._errors import CorruptDataError, DatasetNotFoundError
@@ -77,6 +76,7 @@ def get_data_home(data_home=None):
     return os.path.expanduser(DEFAULT_DATA_HOME)
 
 
+# By hand: pooch caches into one folder; data here may sit in several roots and system folders.
 def data_dirs(subfolder, data_home):
     """``subfolder`` of every data root, in search order, as ``(folder, origin)`` pairs.
 
@@ -226,6 +226,7 @@ def locate(collection, names, *, data_home, download, verify, gz=False, validate
 # --------------------------------------------------------------------------- #
 
 
+# By hand, not pooch.file_hash: IDX digests are of uncompressed content; bytes hashed = bytes parsed
 def sha256(data):
     return hashlib.sha256(data).hexdigest()
 
@@ -276,11 +277,11 @@ def read_verified(path, *, key, verify, gz, remedy, shown=None):
 def _download(urls, dest, *, name, key, verify, gz, validate):
     """Download ``dest`` from the first of ``urls`` that gives a good file."""
     errors = []
-    for url in urls:
+    for url in urls:  # by hand: pooch knows one URL per file, not a list of mirrors
         try:
             _download_one(url, dest, name=name, key=key, verify=verify, gz=gz, validate=validate)
             return
-        except OSError as exc:  # CorruptDataError, HTTPError and URLError are OSErrors
+        except OSError as exc:  # CorruptDataError and requests' errors are OSErrors
             logger.warning("Download of %s failed: %s", url, exc)
             errors.append((url, exc))
     if len(errors) == 1:
@@ -293,40 +294,63 @@ def _download(urls, dest, *, name, key, verify, gz, validate):
     raise OSError(message) from errors[-1][1]
 
 
+class _DeclaredLength:
+    """A stand-in progress bar for :class:`pooch.HTTPDownloader`: it only keeps ``total``.
+
+    pooch sets ``total`` to the Content-Length (0 when the server sends none) once
+    the server has answered, so ``None`` afterwards means no response came.
+    """
+
+    total = None
+
+    def update(self, n):
+        pass
+
+    def reset(self):
+        pass
+
+    def close(self):
+        pass
+
+
 def _download_one(url, dest, *, name, key, verify, gz, validate):
     """Download ``url`` to a temporary file beside ``dest``, check it, then move it in place.
 
+    pooch's HTTP downloader (requests: proxies, timeouts, redirects) streams the
+    file into :func:`~sklearn_fssd._utils.atomic_write` rather than through
+    :func:`pooch.retrieve`, whose own move into place comes before the checks
+    this registry needs (the digest of the uncompressed content, the format).
     The temporary file is removed on any failure; one left by a killed process is
-    removed by a later download of ``dest`` (see :func:`~sklearn_fssd._utils.atomic_write`).
+    removed by a later download of ``dest``.
     """
     logger.info("Downloading %s to %s", url, dest)
     remedy = (
         "Nothing was saved. The transfer may have been damaged (try again) or the server "
         "holds another version of the file."
     )
+    declared = _DeclaredLength()
+    # identity encoding: the bytes saved are those the Content-Length counts
+    fetch = pooch.HTTPDownloader(progressbar=declared, chunk_size=1 << 16,
+                                 timeout=DOWNLOAD_TIMEOUT, headers={"Accept-Encoding": "identity"})
     with atomic_write(dest) as out:
+        failure = None
         try:
-            with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:
-                length = response.headers.get("Content-Length")
-                received = 0
-                while True:
-                    chunk = response.read(1 << 20)
-                    if not chunk:
-                        break
-                    out.write(chunk)
-                    received += len(chunk)
-        except urllib.error.URLError as exc:  # HTTPError included; the server or network
-            raise OSError(f"Download of {url} failed: {exc}") from exc
-        except http.client.HTTPException as exc:  # IncompleteRead and the like
+            fetch(url, out, None)
+        except OSError as exc:  # requests' errors are OSErrors: HTTP status, network, transfer
+            failure = exc
+        received = out.tell()
+        if declared.total is None:  # no answer, or an HTTP error status
+            raise OSError(f"Download of {url} failed: {failure}") from failure
+        if declared.total and received != declared.total:
             raise CorruptDataError(
-                f"Download of {url} failed ({exc!r}). {remedy}", path=url
-            ) from exc
-        if length is not None and length.strip().isdigit() and received != int(length):
-            raise CorruptDataError(
-                f"Download of {url} was truncated: received {received} of {int(length)} bytes. "
-                f"{remedy}",
+                f"Download of {url} was truncated: received {received} of {declared.total} "
+                f"bytes. {remedy}",
                 path=url,
-            )
+            ) from failure
+        if failure is not None:  # broken off, with no length to compare
+            raise CorruptDataError(
+                f"Download of {url} failed ({failure!r}). {remedy}", path=url
+            ) from failure
         out.flush()
         shown = f"{url} (downloaded)"
         data = read_verified(out.name, key=key, verify=verify, gz=gz, remedy=remedy, shown=shown)

@@ -2,8 +2,7 @@
 
 IDX (MNIST and its relatives), ``.npz`` (read without pickles) and MATLAB
 ``.mat``. Every problem raises :class:`CorruptDataError` naming the file and
-what to do about it (``remedy``). No parser library reads IDX with its header
-checked against the file size, so that one is written here.
+what to do about it (``remedy``).
 """
 
 import io
@@ -15,6 +14,7 @@ import numpy as np
 from ._errors import CorruptDataError
 
 
+# By hand: pooch fetches files but parses none, and no dependency of ours reads IDX.
 def parse_idx(data, shown, *, ndim, tail, remedy):
     """Unsigned-byte IDX array from ``data``, with the header checked strictly."""
     magic_expected = 0x0800 | ndim
@@ -62,6 +62,7 @@ def parse_idx_file(data, shown, name, remedy):
 
 
 def read_npz(data, shown, remedy):
+    """The arrays of the ``.npz`` file ``data``, read without pickles."""
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             return {k: npz[k] for k in npz.files}
@@ -72,6 +73,7 @@ def read_npz(data, shown, remedy):
 
 
 def read_mat(data, shown, remedy):
+    """The variables of the MATLAB ``.mat`` file ``data``."""
     from scipy.io import loadmat
     from scipy.io.matlab import MatReadError
 
