@@ -21,7 +21,7 @@ from .._utils import atomic_write
 from ._errors import CorruptDataError, DatasetNotFoundError
 from ._registry import BASE_URLS, COLLECTIONS, SHA256, SYSTEM_DIRS
 
-logger = logging.getLogger("sklearn_fssd.datasets")
+logger = logging.getLogger(__name__)
 
 #: Environment variable naming one or more data roots (``os.pathsep``-separated).
 ENV_VAR = "SKLEARN_FSSD_DATA"

@@ -27,7 +27,7 @@ class OutlierExposureLoss(nn.CrossEntropyLoss):
     """Cross-entropy plus the Outlier Exposure term (Hendrycks et al., 2019).
 
     Rows whose target is a class index ``0..K-1`` are in-distribution and get
-    the cross-entropy; rows whose target is :data:`OUTLIER_LABEL` (-1) are
+    the cross-entropy; rows whose target is -1 (``OUTLIER_LABEL``) are
     auxiliary outliers, pushed towards the uniform posterior::
 
         loss = mean_in CE(z, y) + lam * mean_out KL(U || softmax(z))
@@ -52,7 +52,7 @@ class OutlierExposureLoss(nn.CrossEntropyLoss):
     >>> import torch
     >>> loss = OutlierExposureLoss(lam=0.5)
     >>> logits = torch.tensor([[2.0, 0.0], [1.0, 1.0]])
-    >>> target = torch.tensor([0, OUTLIER_LABEL])
+    >>> target = torch.tensor([0, -1])  # an in-distribution row, an outlier
     >>> bool(loss(logits, target) == torch.nn.functional.cross_entropy(logits[:1], target[:1]))
     True
     """
