@@ -4,6 +4,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmarks import odds, speed
@@ -29,7 +30,16 @@ def test_odds_quick_ranks_fssd_against_pyod(tmp_path, monkeypatch):
     monkeypatch.setenv("SKLEARN_FSSD_DATA", root)
     ranks = odds.main(["--quick", "--out", str(tmp_path)])
     assert set(ranks) == {"FSSD", "IForest", "KNN"}
-    assert all(1.0 <= r <= 3.0 for r in ranks.values())
+    rows = json.loads((tmp_path / "odds.json").read_text())["rows"]
+    roc = {(r["dataset"], r["detector"]): r["roc_auc"] for r in rows}
+    assert roc["wbc", "FSSD"] > 0.85  # a floor, as PyOD's own tests assert
+    # rank 1 = the highest ROC-AUC on each data set, averaged over the data sets
+    from scipy.stats import rankdata
+
+    names = sorted(ranks)
+    per_set = [rankdata([-roc[d, n] for n in names]) for d in ("wbc", "vertebral")]
+    expected = dict(zip(names, np.mean(per_set, axis=0)))
+    assert ranks == pytest.approx(expected)
     text = (tmp_path / "odds.md").read_text()
     assert "| wbc |" in text and "| vertebral |" in text and "average rank" in text
 
@@ -41,8 +51,11 @@ def test_dask_scaling_quick_on_the_test_cluster(tmp_path, dask_client):
     results = dask_scaling.main(["--quick", "--out", str(tmp_path), "--scheduler", address])
     runs = {row["run"]: row for row in results["runs"]}
     assert list(runs) == ["in-process", "in-process, 1 thread", "1 worker", "2 workers"]
-    assert runs["in-process"]["time_vs_in_process"] == pytest.approx(1.0)
-    assert runs["1 worker"]["speedup_vs_first_count"] == pytest.approx(1.0)
+    for row in runs.values():  # every ratio is against the right reference run
+        assert row["time_vs_in_process"] == pytest.approx(
+            row["seconds"] / runs["in-process"]["seconds"], rel=1e-2)
+    assert runs["2 workers"]["speedup_vs_first_count"] == pytest.approx(
+        runs["2 workers"]["samples_per_s"] / runs["1 worker"]["samples_per_s"], rel=1e-2)
     assert all(row["samples_per_s"] > 0 for row in runs.values())
     assert runs["2 workers"]["samples_per_s_per_worker"] == pytest.approx(
         runs["2 workers"]["samples_per_s"] / 2
