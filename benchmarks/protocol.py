@@ -143,6 +143,8 @@ class Case:
     tune_on : dict of str -> str, optional
         Test kind -> the kind tuned on in its other-kind column; default
         :func:`reference_tune_on`.
+    y_test : ndarray, optional
+        Classes of ``X_test``, for the networks' accuracy; never handed to a method.
     """
 
     name: str
@@ -154,6 +156,7 @@ class Case:
     kinds: dict
     auxiliary: dict = field(default_factory=dict)
     tune_on: dict = None
+    y_test: np.ndarray = None
 
     def __post_init__(self):
         if len(self.kinds) < 2:
