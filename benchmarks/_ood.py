@@ -83,6 +83,17 @@ def layer_reports(fssd, X_id, X_ood):
     return {name: report(L_id[:, k], L_ood[:, k]) for k, name in enumerate(fssd.layers_)}
 
 
+def layer_table(layers, digits=1):
+    """Markdown lines: the AUROC of each layer (rows) on each OoD kind (columns), from
+    ``kind -> layer_reports(...)``."""
+    kinds = list(layers)
+    lines = ["| layer | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
+    for layer in layers[kinds[0]]:
+        lines.append(f"| {layer} | " + " | ".join(fmt(layers[k][layer]["auroc"], digits)
+                                                  for k in kinds) + " |")
+    return lines
+
+
 def accuracy(net, X, y, n_chunks=10):
     """Classification accuracy of ``net`` on ``(X, y)``, in chunks, without gradients."""
     import torch

@@ -23,12 +23,13 @@ and the kinds of :func:`benchmarks.ood_kinds.image_kinds`, made from the 7,500 F
 test images used nowhere else: uniform noise, Gaussian noise, far out (images times 10), and
 Fashion-MNIST corrupted by noise and by blur (dataset shift).
 
-Protocol (:mod:`benchmarks.protocol`): every method in three settings, a table each. No OoD
-data: every detector fitted on the training images alone, with its library defaults (ODIN:
-temperature 1000 and epsilon 0.0014, the values its paper settles on; MC Dropout: the
-network's own dropout rates). Tuned on one other OoD kind: every column is tuned on MNIST, the
-paper's tuning kind, and the MNIST column on notMNIST. The paper's setting: tuned on the test
-kind, kept only to compare with the paper's Table 2 (its MNIST column).
+Protocol (:mod:`benchmarks.protocol`), methods (:mod:`benchmarks.methods`): every method in
+three settings, a table each. No OoD data: every detector fitted on the training images alone,
+with its library defaults (ODIN: temperature 1000 and epsilon 0.0014, the values its paper
+settles on; MC Dropout: the network's own dropout rates). Tuned on one other OoD kind: every
+column is tuned on MNIST, the paper's tuning kind, and the MNIST column on notMNIST. The
+paper's setting: tuned on the test kind, kept only to compare with the paper's Table 2 (its
+MNIST column).
 
 What a method fits and tunes on OoD validation data: the layer stack (logistic regression) of
 FSSD on the validation images; epsilon of FSSD (0, 0.01, ..., 0.2, the paper's grid), ODIN
@@ -62,9 +63,11 @@ from tqdm.auto import tqdm
 
 from benchmarks import _ood as ood
 from benchmarks import protocol
-from benchmarks._ood import command, fmt, search
+from benchmarks._ood import command, fmt
 from benchmarks._provenance import provenance
-from benchmarks.protocol import Kind, Method
+from benchmarks.methods import (DROPOUT_RATES, FSSD_EPSILONS, MAHA_EPSILONS, ODIN_EPSILONS,
+                                ODIN_TEMPERATURES, ood_methods)
+from benchmarks.protocol import Kind
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CACHE = Path(__file__).resolve().parent / "cache"
@@ -75,17 +78,6 @@ PAPER_AUROC = {
 }
 
 MAIN_METHODS = ["Base", "ODIN", "Maha", "DE", "MCD", "OE", "FSSD"]
-
-#: Grids of the methods' own papers (ODIN: Liang et al., 2018; Mahalanobis: Lee et al., 2018;
-#: FSSD: Huang et al.); the dropout rates are ours.
-ODIN_TEMPERATURES = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
-ODIN_EPSILONS = [0, 0.0005, 0.001, 0.0014, 0.002, 0.0024, 0.005, 0.01, 0.05, 0.1, 0.2]
-MAHA_EPSILONS = [0, 0.0005, 0.001, 0.0014, 0.002, 0.005, 0.01]
-FSSD_EPSILONS = [round(e, 2) for e in np.arange(0, 0.21, 0.01)]
-DROPOUT_RATES = [0.1, 0.25, 0.5]
-
-#: LeNet's layers that FSSD taps by default; Mahalanobis stacks the same ones.
-FSSD_LAYERS = ["conv1", "conv2", "fc1", "fc2"]
 
 #: The auxiliary outliers of Outlier Exposure, as the case names them.
 AUX = "OE outliers (notMNIST A-E)"
@@ -208,93 +200,6 @@ def networks(case, cfg, seed, cache, only=None):
     return base, ensemble, oe, log
 
 
-# ---------------------------------------------------------------- methods
-
-
-def methods(base, ensemble, oe, cfg, seed):
-    """name -> :class:`~benchmarks.protocol.Method`, built from networks and settings only:
-    every sample a method fits on comes through its ``seen`` argument."""
-    from sklearn_fssd import (DeepEnsembleDetector, EnergyDetector, FSSDDetector,
-                              MahalanobisDetector, MCDropoutDetector, MSPDetector, ODINDetector)
-
-    dev = {"device": cfg["device"]}
-    chosen = {}  # tuning kind -> FSSD's epsilon, which the network ensemble takes
-
-    def fit_rows(seen):
-        """The training images fits without OoD data use (the same ones in every call)."""
-        return np.random.RandomState(seed).permutation(len(seen.X_train))[: cfg["n_fit"]]
-
-    def tuned(estimator, grid, seen, X=None, y=None, **fit_params):
-        X, y = (seen.X_val, seen.y_val) if X is None else (X, y)
-        return search(estimator, grid, X, y, cv=cfg["cv"], seed=seed, n_jobs=cfg["n_jobs"],
-                      **fit_params)
-
-    def without_ood(make_detector):
-        return Method(lambda seen: (make_detector().fit(seen.X_train[fit_rows(seen)]), {}),
-                      uses_ood=False)
-
-    def odin(seen):
-        det = ODINDetector(base, **dev)
-        if seen.ood_kind is None:
-            fitted = det.fit(seen.X_train[fit_rows(seen)])
-            return fitted, {"temperature": det.temperature, "epsilon": det.epsilon}
-        return tuned(det, {"temperature": cfg["temperatures"], "epsilon": cfg["odin_eps"]}, seen)
-
-    def maha(seen):
-        # class Gaussians on training images with their classes (Lee et al.); the layer
-        # stack on them against the validation OoD samples
-        rows = fit_rows(seen)
-        X, c = seen.X_train[rows], seen.y_train[rows]
-        det = MahalanobisDetector(base, layers=FSSD_LAYERS, **dev, random_state=seed)
-        if seen.ood_kind is None:
-            return det.fit(X, class_labels=c), {"epsilon": det.epsilon}
-        X_ood = seen.X_val_ood
-        return tuned(det, {"epsilon": cfg["maha_eps"]}, seen, X=np.concatenate([X, X_ood]),
-                     y=np.r_[np.ones(len(X), int), -np.ones(len(X_ood), int)],
-                     class_labels=np.r_[c, np.zeros(len(X_ood), c.dtype)])
-
-    def mcd(seen):
-        det = MCDropoutDetector(base, **dev, n_passes=cfg["n_passes"], random_state=seed)
-        if seen.ood_kind is None:
-            params = {"dropout_rate": "the network's own"}
-            det.fit(seen.X_train[fit_rows(seen)])
-        else:
-            det, params = tuned(det, {"dropout_rate": cfg["dropout_rates"]}, seen)
-        return det, {**params, "n_passes": cfg["n_passes"]}
-
-    def fssd(seen):
-        det = FSSDDetector(base, **dev, random_state=seed)
-        if seen.ood_kind is None:
-            return det.fit(seen.X_train[fit_rows(seen)]), {"epsilon": det.epsilon}
-        det, params = tuned(det, {"epsilon": cfg["fssd_eps"]}, seen)
-        chosen[seen.ood_kind] = params["epsilon"]
-        return det, params
-
-    def fssd_eps0(seen, model=base, epsilon=0.0):
-        det = FSSDDetector(model, **dev, epsilon=epsilon, random_state=seed)
-        if seen.ood_kind is None:
-            return det.fit(seen.X_train[fit_rows(seen)]), {"epsilon": epsilon}
-        return det.fit(seen.X_val, seen.y_val), {"epsilon": epsilon}
-
-    def fssd_networks(seen):
-        epsilon = 0.0 if seen.ood_kind is None else chosen[seen.ood_kind]
-        det, params = fssd_eps0(seen, ensemble, epsilon)
-        return det, {**params, "n_networks": len(ensemble)}
-
-    return {
-        "Base": without_ood(lambda: MSPDetector(base, **dev)),
-        "ODIN": Method(odin),
-        "Maha": Method(maha),
-        "DE": without_ood(lambda: DeepEnsembleDetector(ensemble, **dev)),
-        "MCD": Method(mcd),
-        "OE": without_ood(lambda: MSPDetector(oe, **dev)),
-        "FSSD": Method(fssd),
-        "Energy": without_ood(lambda: EnergyDetector(base, **dev)),
-        "FSSD (eps=0)": Method(fssd_eps0),
-        "FSSD network ensemble": Method(fssd_networks),
-    }
-
-
 # ---------------------------------------------------------------- plots
 
 
@@ -394,7 +299,8 @@ def run(args):
     accuracy = {name: ood.accuracy(net, case.X_test, case.y_test)
                 for name, net in [("base", base), ("oe", oe)]
                 + [(f"ensemble_{i}", n) for i, n in enumerate(ensemble)]}
-    ev = protocol.evaluate(case, methods(base, ensemble, oe, cfg, seed), transfer=args.transfer)
+    made = ood_methods(base, cfg, seed, ensemble=ensemble, oe=oe)
+    ev = protocol.evaluate(case, made, transfer=args.transfer)
     fssd = ev.detectors["FSSD", None]  # fitted on training images only
     layers = {kind: ood.layer_reports(fssd, case.X_test, k.test) for kind, k in case.kinds.items()}
     out = Path(args.out)
@@ -421,7 +327,6 @@ def run(args):
 
 def markdown(res):
     cfg, net = res["config"], res["networks"]
-    kinds = list(res["kinds"])
     lines = [
         "# Fashion-MNIST with LeNet against seven OoD kinds, in three settings", "",
         f"Command: `{res['command']}`. Seed {res['seed']}, commit {res['git_commit']}, "
@@ -439,19 +344,11 @@ def markdown(res):
         + "; ".join(f"**{k}**: {v['note']}" + (f" (family {v['family']})" if v["family"]
                                                  else "")
                     for k, v in res["kinds"].items()) + ".", "",
-        "Settings (`benchmarks/protocol.py`): **no OoD data**, every detector fitted on "
-        "Fashion-MNIST training images only; **tuned on one other OoD kind**, whatever a "
-        "method tunes or fits on OoD data (layer stacks, epsilon, temperature, dropout rate) "
-        "sees the validation samples of one kind, never the column's; **the paper's setting**, "
-        "validation and test OoD of one kind, only to compare with the paper's Table 2. "
-        "Base (MSP), Energy, DE and OE use no OoD data: the same fit in every setting. "
-        "**OE's network was trained with notMNIST letters A-E**, so its numbers are never free "
-        "of OoD data, and its notMNIST column (letters F-J) is a kind it was trained against.",
-        "",
-        "In-distribution is the positive class; metrics in %; FPR95 = share of the OoD kind "
-        "accepted at 95 % of Fashion-MNIST accepted (lower is better).", "",
+        protocol.describe(res, "Fashion-MNIST") + " **OE's network was trained with notMNIST "
+        "letters A-E**, so its numbers are never free of OoD data, and its notMNIST column "
+        "(letters F-J) is a kind it was trained against.", "",
+        "## The three settings", "", *protocol.tables(res),
     ]
-    lines += protocol.tables(res)
     paper = res["settings"]["same_kind"]["columns"]["MNIST"]["methods"]
     lines += ["## The paper's Table 2 (MNIST column of the paper's setting)", "",
               "| method | AUROC | paper AUROC | AUPR-In | AUPR-Out | FPR95 |",
@@ -459,24 +356,9 @@ def markdown(res):
     for name, r in paper.items():
         lines.append(f"| {name} | {fmt(r['auroc'])} | {fmt(res['paper_auroc'].get(name))} "
                      f"| {fmt(r['aupr_in'])} | {fmt(r['aupr_out'])} | {fmt(r['fpr_at_95_tpr'])} |")
-    lines += ["", "## Fits: parameters chosen and seconds", "",
-              "| method | fitted on | parameters | fit s | score s |", "|---|---|---|---|---|"]
-    for name, fits in res["fits"].items():
-        for tuned, f in fits.items():
-            params = ", ".join(f"{k}={v}" for k, v in f["params"].items())
-            lines.append(f"| {name} | {tuned} | {params} | {f['fit_s']:.1f} "
-                         f"| {f['score_s']:.1f} |")
     lines += ["", "## FSSD per single layer, no OoD data (raw FSSD_k, AUROC %)", "",
-              "| layer | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
-    for layer in next(iter(res["fssd_layers"].values())):
-        lines.append(f"| {layer} | " + " | ".join(
-            fmt(res["fssd_layers"][k][layer]["auroc"]) for k in kinds) + " |")
-    for name, matrix in res.get("transfer", {}).items():
-        lines += ["", f"## {name}: tuned on one kind (rows), tested on each (AUROC %)", "",
-                  "| tuned on | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
-        lines += [f"| {t} | " + " | ".join(fmt(row[k]) for k in kinds) + " |"
-                  for t, row in matrix.items()]
-    lines += ["", "## Plots", ""]
+              *ood.layer_table(res["fssd_layers"]), "", *protocol.details(res)]
+    lines += ["## Plots", ""]
     lines += [f"![{k}]({v})" for k, v in res["plots"].items()]
     return "\n".join(lines) + "\n"
 

@@ -26,16 +26,17 @@ one that does is fitted once per tuning kind (``None`` for no OoD data), and its
 Leakage guard: :func:`seen_for` is the one place that hands data to methods; before a fitted
 detector's scores enter a column, :func:`audit` finds by fingerprints of rows which pools it
 saw, and :func:`leaks` (the rules written out on their own) raises :class:`LeakError` for any
-the column may not show: a test sample, ever; beyond the training data, in the other-kind
-setting, validation samples of more than one kind or of the column's kind or family, in the
-paper's setting, of another kind. A case refuses pools (training, validation, test, auxiliary
-data the networks were trained with) that share a row, so a fingerprint names one pool. What a
-method's function captures besides its :class:`Seen` argument (a network trained on the
-training data, say) is up to the benchmark: build methods from networks and settings, never
-from data arrays.
+the column may not show: a test or auxiliary sample, ever; without OoD data, anything but
+training samples; in the other-kind setting, validation samples of more than one kind or of
+the column's kind or family; in the paper's setting, validation samples of another kind. A
+case refuses pools (training, validation, test, auxiliary data the networks were trained with)
+that share a row, so a fingerprint names one pool. What a method's function captures besides
+its :class:`Seen` argument (a network trained on the training data, say) is up to the
+benchmark: build methods from networks and settings, never from data arrays.
 
-A new in-distribution/OoD pair is a :class:`Case` (see ``benchmarks/ood_kinds.py`` for image
-kinds) and a dict of methods; :func:`evaluate` and :func:`tables` do the rest.
+A new in-distribution/OoD pair is a :class:`Case` (``benchmarks/ood_kinds.py`` makes image
+kinds) and its trained network: ``evaluate(case, benchmarks.methods.ood_methods(net, cfg,
+seed))``, then :func:`describe`, :func:`tables` and :func:`details` write the Markdown.
 """
 
 import hashlib
@@ -52,7 +53,7 @@ SETTINGS = {
     "no_ood": "no OoD data",
     "other_kind": "tuned on one other OoD kind",
     "same_kind": "the paper's setting: tuned on the test kind itself (only to compare with "
-                 "the paper's Table 2)",
+                 "the papers)",
 }
 
 #: The metrics each table gives, as :func:`benchmarks._ood.report` names them, and their titles.
@@ -371,6 +372,23 @@ def evaluate(case, methods, *, transfer=False, check=True):
     return Evaluation(res, detectors, scores)
 
 
+def describe(results, id_name):
+    """A Markdown paragraph that says what the three settings of ``results`` are."""
+    fixed = [name for name, fits in results["fits"].items() if list(fits) == ["no_ood"]]
+    return (f"Settings (`benchmarks/protocol.py`): **{SETTINGS['no_ood']}**, every detector "
+            f"fitted on in-distribution ({id_name}) training samples only; "
+            f"**{SETTINGS['other_kind']}**, "
+            "whatever a method tunes or fits on OoD data (layer stacks, epsilon, temperature, "
+            "dropout rate) sees the validation samples of one kind, never the column's (the "
+            "tuning kind of each column is named above its table); **the paper's setting**, "
+            "validation and test OoD of one kind, only to compare with the paper. "
+            + (f"{', '.join(fixed)} use no OoD data: the same fit in every setting. "
+               if fixed else "")
+            + f"In-distribution ({id_name}) is the positive class; metrics in %; FPR95 = share "
+            "of the OoD kind accepted when 95 % of the in-distribution test samples are "
+            "(lower is better).")
+
+
 def tables(results, digits=1):
     """Markdown lines: per setting, a table of AUROC per kind and the mean over the kinds
     (rows methods), then the means of every metric of :data:`METRICS` per setting."""
@@ -393,9 +411,27 @@ def tables(results, digits=1):
               "Settings: " + "; ".join(f"{s} = {b['label']}"
                                        for s, b in results["settings"].items()) + ".", "",
               "| method | " + " | ".join(heads) + " |", "|---|" + "---|" * len(heads)]
-    first = next(iter(results["settings"].values()))
-    for name in first["mean"]:
+    for name in results["fits"]:
         cells = [fmt(block["mean"][name][m], digits) for block in results["settings"].values()
                  for m in METRICS]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def details(results, digits=1):
+    """Markdown lines: each fit's parameters and seconds; with ``transfer``, each method's
+    AUROC per tuning kind (rows) and test kind (columns)."""
+    lines = ["## Fits: parameters chosen and seconds", "",
+              "| method | fitted on | parameters | fit s | score s |", "|---|---|---|---|---|"]
+    for name, fits in results["fits"].items():
+        for tuned, f in fits.items():
+            params = ", ".join(f"{k}={v}" for k, v in f["params"].items())
+            lines.append(f"| {name} | {tuned} | {params} | {f['fit_s']:.1f} "
+                         f"| {f['score_s']:.1f} |")
+    kinds = list(results["tune_on"])
+    for name, matrix in results.get("transfer", {}).items():
+        lines += ["", f"## {name}: tuned on one kind (rows), tested on each (AUROC %)", "",
+                  "| tuned on | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
+        lines += [f"| {t} | " + " | ".join(fmt(row[k], digits) for k in kinds) + " |"
+                  for t, row in matrix.items()]
     return lines + [""]

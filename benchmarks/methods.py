@@ -1,0 +1,123 @@
+"""The methods every OoD benchmark compares, as :class:`benchmarks.protocol.Method` objects.
+
+:func:`ood_methods` builds them from trained networks and the run's settings only, so every
+sample a method fits on comes through the :class:`~benchmarks.protocol.Seen` argument the
+protocol hands it. Without OoD data (``seen.ood_kind is None``) each detector is fitted on
+``n_fit`` training samples with its library defaults (ODIN: temperature 1000 and epsilon
+0.0014, the values its paper settles on; MC Dropout: the network's own dropout rates;
+Mahalanobis and FSSD: no pre-processing). With OoD data, each tunes with
+:func:`benchmarks._ood.search` (``GridSearchCV``) on the validation samples:
+
+- ODIN: ``temperatures`` x ``odin_eps``.
+- Mahalanobis: its class Gaussians on the ``n_fit`` training samples with their classes (Lee et
+  al.), its layer stack on them against the validation OoD samples, ``maha_eps`` searched;
+  the layers FSSD taps by default.
+- MC Dropout: ``dropout_rates`` (if given; else the network's own rates in every setting).
+- FSSD: its layer stack on the validation samples, ``fssd_eps`` searched; FSSD (eps=0) the
+  stack alone; the FSSD network ensemble takes the epsilon FSSD chose on the same kind.
+- MSP ("Base"), Energy, Deep Ensemble and Outlier Exposure (MSP of the OE network) use no OoD
+  data: one fit serves every setting.
+"""
+
+import numpy as np
+
+from benchmarks._ood import search
+from benchmarks.protocol import Method
+
+#: Grids of the methods' own papers, for inputs in [0, 1] (ODIN: Liang et al., 2018;
+#: Mahalanobis: Lee et al., 2018; FSSD: Huang et al.); the dropout rates are ours.
+ODIN_TEMPERATURES = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
+ODIN_EPSILONS = [0, 0.0005, 0.001, 0.0014, 0.002, 0.0024, 0.005, 0.01, 0.05, 0.1, 0.2]
+MAHA_EPSILONS = [0, 0.0005, 0.001, 0.0014, 0.002, 0.005, 0.01]
+FSSD_EPSILONS = [round(e, 2) for e in np.arange(0, 0.21, 0.01)]
+DROPOUT_RATES = [0.1, 0.25, 0.5]
+
+
+def ood_methods(net, cfg, seed, *, ensemble=None, oe=None):
+    """name -> :class:`~benchmarks.protocol.Method`: Base, ODIN, Maha, [DE], MCD, [OE], FSSD,
+    Energy, FSSD (eps=0)[, FSSD network ensemble]; DE and the FSSD network ensemble with the
+    networks of ``ensemble`` (a list whose first is ``net``), OE with the network ``oe``.
+
+    ``cfg`` holds ``device``, ``n_jobs`` (of each grid search), ``cv``, ``n_fit``, the grids
+    ``temperatures``, ``odin_eps``, ``maha_eps``, ``fssd_eps``, ``dropout_rates`` (empty: not
+    tuned) and ``n_passes`` of MC Dropout.
+    """
+    from sklearn_fssd import (DeepEnsembleDetector, EnergyDetector, FSSDDetector,
+                              MahalanobisDetector, MCDropoutDetector, MSPDetector, ODINDetector)
+    from sklearn_fssd.features import resolve_layers
+
+    dev = {"device": cfg["device"]}
+    chosen = {}  # tuning kind -> FSSD's epsilon, which the network ensemble takes
+
+    def fit_rows(seen):
+        """The training samples fits without OoD data use (the same ones in every call)."""
+        return np.random.RandomState(seed).permutation(len(seen.X_train))[: cfg["n_fit"]]
+
+    def tuned(estimator, grid, seen, X=None, y=None, **fit_params):
+        X, y = (seen.X_val, seen.y_val) if X is None else (X, y)
+        return search(estimator, grid, X, y, cv=cfg["cv"], seed=seed, n_jobs=cfg["n_jobs"],
+                      **fit_params)
+
+    def without_ood(make_detector):
+        return Method(lambda seen: (make_detector().fit(seen.X_train[fit_rows(seen)]), {}),
+                      uses_ood=False)
+
+    def odin(seen):
+        det = ODINDetector(net, **dev)
+        if seen.ood_kind is None:
+            fitted = det.fit(seen.X_train[fit_rows(seen)])
+            return fitted, {"temperature": det.temperature, "epsilon": det.epsilon}
+        return tuned(det, {"temperature": cfg["temperatures"], "epsilon": cfg["odin_eps"]}, seen)
+
+    def maha(seen):
+        rows = fit_rows(seen)
+        X, c = seen.X_train[rows], seen.y_train[rows]
+        det = MahalanobisDetector(net, layers=resolve_layers(net, "auto"), **dev,
+                                  random_state=seed)
+        if seen.ood_kind is None:
+            return det.fit(X, class_labels=c), {"epsilon": det.epsilon}
+        X_ood = seen.X_val_ood
+        return tuned(det, {"epsilon": cfg["maha_eps"]}, seen, X=np.concatenate([X, X_ood]),
+                     y=np.r_[np.ones(len(X), int), -np.ones(len(X_ood), int)],
+                     class_labels=np.r_[c, np.zeros(len(X_ood), c.dtype)])
+
+    def mcd(seen):
+        det = MCDropoutDetector(net, **dev, n_passes=cfg["n_passes"], random_state=seed)
+        if seen.ood_kind is None or not cfg["dropout_rates"]:
+            params = {"dropout_rate": "the network's own"}
+            det.fit(seen.X_train[fit_rows(seen)])
+        else:
+            det, params = tuned(det, {"dropout_rate": cfg["dropout_rates"]}, seen)
+        return det, {**params, "n_passes": cfg["n_passes"]}
+
+    def fssd(seen):
+        det = FSSDDetector(net, **dev, random_state=seed)
+        if seen.ood_kind is None:
+            return det.fit(seen.X_train[fit_rows(seen)]), {"epsilon": det.epsilon}
+        det, params = tuned(det, {"epsilon": cfg["fssd_eps"]}, seen)
+        chosen[seen.ood_kind] = params["epsilon"]
+        return det, params
+
+    def fssd_eps0(seen, model=net, epsilon=0.0):
+        det = FSSDDetector(model, **dev, epsilon=epsilon, random_state=seed)
+        if seen.ood_kind is None:
+            return det.fit(seen.X_train[fit_rows(seen)]), {"epsilon": epsilon}
+        return det.fit(seen.X_val, seen.y_val), {"epsilon": epsilon}
+
+    def fssd_networks(seen):
+        epsilon = 0.0 if seen.ood_kind is None else chosen[seen.ood_kind]
+        det, params = fssd_eps0(seen, ensemble, epsilon)
+        return det, {**params, "n_networks": len(ensemble)}
+
+    made = {"Base": without_ood(lambda: MSPDetector(net, **dev)), "ODIN": Method(odin),
+            "Maha": Method(maha)}
+    if ensemble is not None:
+        made["DE"] = without_ood(lambda: DeepEnsembleDetector(ensemble, **dev))
+    made["MCD"] = Method(mcd, uses_ood=bool(cfg["dropout_rates"]))
+    if oe is not None:
+        made["OE"] = without_ood(lambda: MSPDetector(oe, **dev))
+    made.update({"FSSD": Method(fssd), "Energy": without_ood(lambda: EnergyDetector(net, **dev)),
+                 "FSSD (eps=0)": Method(fssd_eps0)})
+    if ensemble is not None:
+        made["FSSD network ensemble"] = Method(fssd_networks)
+    return made
