@@ -445,26 +445,51 @@ def test_fssd_taps_every_genome_lstm_layer_and_perturbs_embeddings(conv_channels
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
 
 
-def test_genome_benchmark_quick_runs_and_reuses_its_network(tmp_path):
+def test_genome_benchmark_quick_runs_the_protocol_and_reuses_its_network(tmp_path):
     if not _real_debs():
         pytest.skip("the Debian genome packages are not downloaded "
                     "(python -m sklearn_fssd.genomes --download)")
-    from benchmarks import genome
+    from benchmarks import genome, protocol
 
     out, cache = tmp_path / "out", tmp_path / "cache"
     first = genome.main(["--quick", "--out", str(out), "--cache", str(cache)])
-    assert set(genome.MAIN_METHODS) <= set(first["methods"])
+    species = [g.species for g in GENOMES if g.role == "ood"]
     assert first["network"]["trained"] and not first["network"]["loaded"]
-    for r in first["methods"].values():
-        assert 0 <= r["auroc"] <= 100 and r["fit_s"] >= 0
-    assert set(first["per_species_auroc"]["FSSD"]) == set(first["ood_classes"])
-    assert list(first["fssd_layers"]) == ["embedding", "conv", "lstm1", "lstm2", "fc"]
+    # each held-out species a kind; the Enterobacterales never tune each other's column
+    tune_on = {s: "Mycolicibacterium smegmatis mc2 155" if s.startswith(("Klebsiella",
+                                                                           "Buchnera"))
+               else "Klebsiella pneumoniae HS11286" for s in species}
+    assert first["tune_on"] == tune_on
+    for setting, block in first["settings"].items():
+        assert list(block["columns"]) == species
+        for kind, col in block["columns"].items():
+            assert set(genome.MAIN_METHODS) <= set(col["methods"])
+            assert col["tuned_on"] == {"no_ood": None, "other_kind": tune_on[kind],
+                                       "same_kind": kind}[setting]
+            assert all(0 <= r["auroc"] <= 100 for r in col["methods"].values())
+    assert list(first["settings"]) == list(protocol.SETTINGS)
+    assert list(first["fssd_layers"][species[0]]) == ["embedding", "conv", "lstm1", "lstm2", "fc"]
+    assert set(first["dropped"]["equal on either strand to an earlier pool"]) == {
+        "id val", "id test", *(f"{s} {part}" for s in species for part in ("val", "test"))}
     text = (out / "genome.md").read_text()
-    assert "| FSSD |" in text and "AUROC per OoD species" in text
+    assert "| FSSD |" in text and "### no OoD data (AUROC %)" in text
     assert json.loads((out / "genome.json").read_text())["command"].endswith("--quick")
     second = genome.main(["--quick", "--out", str(out), "--cache", str(cache)])
     assert second["network"]["loaded"] and not second["network"]["trained"]
-    assert second["methods"]["FSSD"]["auroc"] == pytest.approx(first["methods"]["FSSD"]["auroc"])
+    assert second["settings"]["same_kind"]["mean"]["FSSD"]["auroc"] == pytest.approx(
+        first["settings"]["same_kind"]["mean"]["FSSD"]["auroc"])
+
+
+def test_reverse_complements_count_as_copies():
+    from benchmarks.genome import reverse_complement, strands_apart
+
+    train = np.array([[0, 1, 2, 4], [3, 3, 0, 1]])
+    assert reverse_complement(train).tolist() == [[4, 1, 2, 3], [2, 3, 0, 0]]
+    val = np.array([[4, 1, 2, 3], [1, 1, 1, 1], [0, 0, 0, 0]])  # [0]: train[0], other strand
+    # the other strand of val[1] and of val[2], and train[0]
+    test = np.array([[2, 2, 2, 2], [3, 3, 3, 3], [0, 1, 2, 4]])
+    assert {k: v.tolist() for k, v in strands_apart(train, {"val": val, "test": test}).items()} \
+        == {"val": [1, 2], "test": []}
 
 
 def test_ci_downloads_exactly_the_packages_the_table_needs():
