@@ -4,7 +4,7 @@
 kinds of :class:`benchmarks.protocol.Kind`, each with disjoint validation and test samples:
 
 - ``"uniform noise"``: pixels i.i.d. uniform on the input range (ODIN's "Uniform").
-- ``"gaussian noise"``: pixels i.i.d. Gaussian with mean 0.5 and standard deviation 1, clipped
+- ``"Gaussian noise"``: pixels i.i.d. Gaussian with mean 0.5 and standard deviation 1, clipped
   to [0, 1] (ODIN's "Gaussian"); of the family ``"noise"`` with uniform noise.
 - ``"far out"``: in-distribution images times 10, far outside the training range, where a ReLU
   network's features grow large instead of staying near ``F*`` (DESIGN.md).
@@ -62,7 +62,7 @@ def image_kinds(X, n_val, n_test, rng, low=0.0, high=1.0):
     made = {
         "uniform noise": (uniform_noise(n, shape, rng, low, high), "noise",
                           "pixels uniform on the input range"),
-        "gaussian noise": (gaussian_noise(n, shape, rng, low=low, high=high), "noise",
+        "Gaussian noise": (gaussian_noise(n, shape, rng, low=low, high=high), "noise",
                            "pixels N(0.5, 1) clipped to the input range"),
         "far out": ((FAR_FACTOR * far).astype(np.float32), None,
                     f"in-distribution images times {FAR_FACTOR:g}"),

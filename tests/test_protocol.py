@@ -182,16 +182,16 @@ def test_image_kinds_are_seeded_disjoint_and_where_they_should_be():
     source = np.random.RandomState(0).uniform(size=(60, 1, 6, 6)).astype(np.float32)
     kinds = image_kinds(source[30:], 4, 6, np.random.RandomState(1))
     again = image_kinds(source[30:], 4, 6, np.random.RandomState(1))
-    assert list(kinds) == ["uniform noise", "gaussian noise", "far out", "corrupted noise",
+    assert list(kinds) == ["uniform noise", "Gaussian noise", "far out", "corrupted noise",
                            "corrupted blur"]
     for name, kind in kinds.items():
         assert kind.val.shape == (4, 1, 6, 6) and kind.test.shape == (6, 1, 6, 6)
         assert kind.val.dtype == kind.test.dtype == np.float32
         np.testing.assert_array_equal(kind.test, again[name].test)
         assert _rows(kind.val).isdisjoint(_rows(kind.test))
-    assert kinds["gaussian noise"].family == kinds["uniform noise"].family == "noise"
+    assert kinds["Gaussian noise"].family == kinds["uniform noise"].family == "noise"
     assert kinds["corrupted noise"].family == kinds["corrupted blur"].family == "shift"
-    for name in ["uniform noise", "gaussian noise", "corrupted noise", "corrupted blur"]:
+    for name in ["uniform noise", "Gaussian noise", "corrupted noise", "corrupted blur"]:
         assert 0.0 <= kinds[name].test.min() and kinds[name].test.max() <= 1.0
     assert kinds["far out"].test.max() > 5.0
     # far-out images are source images times 10
