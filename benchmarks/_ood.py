@@ -1,4 +1,7 @@
-"""Pieces the OoD-detection benchmarks (fmnist_mnist, genome) share: the tuning and the metrics."""
+"""Pieces the OoD-detection benchmarks share: the tuning, the metrics, the files they write.
+
+The evaluation itself (settings, OoD kinds, leakage audit) is :mod:`benchmarks.protocol`.
+"""
 
 import numpy as np
 
@@ -49,32 +52,6 @@ def command(name, argv):
         elif not word.startswith(("--out=", "--cache=")):
             words.append(word)
     return " ".join(["python -m benchmarks", name, *words])
-
-
-def evaluate(made, X_id, X_ood):
-    """Fit each method of ``made`` (name -> function returning (detector, parameters)) and score
-    the in-distribution and OoD test sets, with a progress bar.
-
-    Returns name -> ``{"detector", "id", "ood", "row"}``, the row holding the metrics, the
-    parameters and the fit and score seconds.
-    """
-    import time
-
-    from tqdm.auto import tqdm
-
-    out = {}
-    bar = tqdm(made.items(), desc="methods", total=len(made))
-    for name, make in bar:
-        bar.set_postfix_str(name)
-        start = time.perf_counter()
-        det, params = make()  # warnings (ConvergenceWarning, ...) are shown, never silenced
-        fit_s = time.perf_counter() - start
-        start = time.perf_counter()
-        s_id, s_ood = det.score_samples(X_id), det.score_samples(X_ood)
-        score_s = time.perf_counter() - start
-        row = {**report(s_id, s_ood), "params": params, "fit_s": fit_s, "score_s": score_s}
-        out[name] = {"detector": det, "id": s_id, "ood": s_ood, "row": row}
-    return out
 
 
 def layer_reports(fssd, X_id, X_ood):
