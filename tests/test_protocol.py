@@ -69,6 +69,9 @@ def _check(case, results, calls):
     """What the spies saw and the tables show: the protocol's promise, checked from outside."""
     tests = set().union(_rows(case.X_test), *(_rows(k.test) for k in case.kinds.values()))
     assert all(got.isdisjoint(tests) for got in calls), "a test sample reached a fit"
+    # one OoD kind at most per fit, so a column at 0 below saw its own kind and no other
+    vals = [_rows(k.val) for k in case.kinds.values()]
+    assert all(sum(not got.isdisjoint(v) for v in vals) <= 1 for got in calls), "two kinds"
     for setting, block in results["settings"].items():
         for kind, col in block["columns"].items():
             assert col["methods"]["spy"]["auroc"] == EXPECTED_AUROC[setting], (setting, kind)
@@ -123,7 +126,22 @@ def _tune_on_the_test_kind(monkeypatch):
         kind if setting == "other_kind" else honest(case, setting, kind)))
 
 
-@pytest.mark.parametrize("leak", [_leak_test_rows, _tune_on_the_test_kind])
+def _pool_every_kind(monkeypatch):
+    """A leaky protocol: a tuned method sees the validation samples of every kind."""
+    honest = protocol.seen_for
+
+    def leaky(case, ood_kind):
+        seen = honest(case, ood_kind)
+        if ood_kind is None:
+            return seen
+        pooled = np.concatenate([k.val for k in case.kinds.values()])
+        return protocol.Seen(seen.X_train, seen.y_train, seen.X_val_id, seen.c_val_id, pooled,
+                             ood_kind)
+
+    monkeypatch.setattr(protocol, "seen_for", leaky)
+
+
+@pytest.mark.parametrize("leak", [_leak_test_rows, _tune_on_the_test_kind, _pool_every_kind])
 def test_a_leaky_protocol_fails_the_spy_and_the_audit(leak, monkeypatch):
     leak(monkeypatch)
     case = _case()
