@@ -170,3 +170,27 @@ def test_every_benchmark_is_listed_in_the_docs_index_and_the_readme():
     for name in BENCHMARKS:
         assert f"`python -m benchmarks {name}" in index, name
         assert re.search(rf"`python -m benchmarks[ .]{name.replace('-', '[-_]')}", readme), name
+
+
+def test_the_times_the_readme_promises_are_the_measured_ones():
+    """Every time the README and the docs index promise comes from the file that
+    ``python -m benchmarks promises`` wrote, and was kept in that run."""
+    import json
+
+    res = json.loads((ROOT / "benchmarks" / "results" / "promises.json").read_text())
+    assert res["command"] == "python -m benchmarks promises", "a full run, not --quick"
+    assert all(res["kept"].values()), res["kept"]
+    readme = (ROOT / "README.md").read_text()
+    index = (DOCS / "index.md").read_text()
+    assert res["demo_s"] <= 15 and "under 15 s on 2 CPU cores" in readme
+    assert "15 s on 2 CPU cores" in index
+    quoted = {
+        "tests_s": r"default test run took (\d+) s",
+        "docs_build_s": r"the docs build took (\d+) s",
+        "example_s": r"each gallery example took at most (\d+) s",
+    }
+    for key, pattern in quoted.items():
+        match = re.search(pattern, readme.replace("\n", " "))
+        assert match, f"the README does not quote {key} as '{pattern}'"
+        measured = max(res[key].values()) if isinstance(res[key], dict) else res[key]
+        assert int(match.group(1)) == round(measured), (key, match.group(1), measured)
