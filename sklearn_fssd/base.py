@@ -42,6 +42,7 @@ from ._validation import (
     overflow_rows,
     sample_shape_message,
 )
+from .features import layer_scores
 
 __all__ = ["BaseTorchDetector"]
 
@@ -341,6 +342,14 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
             return torch.zeros_like(x, requires_grad=True)
         dim = dict(self._networks()[0].named_modules())[self._perturb_at].embedding_dim
         return torch.zeros((*x.shape, dim), device=x.device, requires_grad=True)
+
+    def _layer_scores(self, tap, x, reduce, objective, only=None):
+        """:func:`~sklearn_fssd.features.layer_scores` of one batch, pre-processed with the
+        step ``epsilon_`` (detectors without one: none) taken where ``_perturb_at`` says."""
+        epsilon = getattr(self, "epsilon_", 0.0)
+        delta = self._delta_like(x) if epsilon > 0 else None
+        return layer_scores(tap, x, reduce, epsilon=epsilon, objective=objective, delta=delta,
+                            only=only)
 
     def _map_batches(self, X, batch_fn, desc):
         """Apply ``batch_fn(tensor) -> tensor`` to ``X`` batch by batch, as float64 numpy.

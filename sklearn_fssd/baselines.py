@@ -33,7 +33,8 @@ The networks are classifiers that output logits: by default the output of
 the whole module, or the output of the submodule named ``logits_layer``.
 ODIN's and Mahalanobis's input pre-processing are the gradient-sign step of
 :func:`sklearn_fssd.features.perturbation`, the one primitive FSSD also uses:
-``x~ = x + epsilon * sign(grad_x id_score(x))``.
+``x~ = x + epsilon * sign(grad_x id_score(x))``, run by the scoring loop FSSD
+also uses, :func:`sklearn_fssd.features.layer_scores`.
 
 The maths is kept in small functions that take tensors
 (:func:`softmax_probabilities`, :func:`energy_score`,
@@ -57,7 +58,7 @@ from ._utils import iter_batches, to_tensor
 from ._validation import check_finite_fit, on_finite_rows
 from .base import BaseTorchDetector
 from .ensemble import LayerCombiner
-from .features import FeatureTap, perturbation, resolve_layers
+from .features import FeatureTap, resolve_layers
 
 __all__ = [
     "DeepEnsembleDetector",
@@ -635,18 +636,15 @@ class ODINDetector(_LogitDetector):
     def _batch_scores(self, taps, x):
         (tap,) = taps
         temperature = float(self.temperature_)
-        if self.epsilon_ == 0:
-            with torch.inference_mode():
-                (logits,) = tap(x)
+
+        def confidence(_, logits):
             return softmax_probabilities(logits, temperature).max(dim=1).values
-        with torch.enable_grad():
-            delta = self._delta_like(x)
-            (logits,) = tap(x, delta=delta)
-            log_confidence = torch.log_softmax(logits / temperature, dim=1).max(dim=1).values
-            step = perturbation(log_confidence, delta, self.epsilon_)
-        with torch.inference_mode():
-            (logits,) = tap(x, delta=step)
-        return softmax_probabilities(logits, temperature).max(dim=1).values
+
+        def log_confidence(_, logits):
+            return torch.log_softmax(logits / temperature, dim=1).max(dim=1).values
+
+        (scores,) = self._layer_scores(tap, x, confidence, log_confidence)
+        return scores
 
 
 class EnergyDetector(_LogitDetector):
@@ -1241,19 +1239,8 @@ class MahalanobisDetector(_LogitDetector):
             squared = class_mahalanobis(features, self.means_[k], self.precisions_[k])
             return squared.min(dim=1).values
 
-        if self.epsilon_ == 0:
-            with torch.inference_mode():
-                return torch.stack(tap(x, only=only, reduce=reduce), dim=1)
-        columns = []
-        for k in only:
-            with torch.enable_grad():
-                delta = self._delta_like(x)
-                (squared,) = tap(x, delta=delta, only=[k], reduce=reduce)
-                step = perturbation(-squared, delta, self.epsilon_)
-            with torch.inference_mode():
-                (squared,) = tap(x, delta=step, only=[k], reduce=reduce)
-            columns.append(squared)
-        return torch.stack(columns, dim=1)
+        closeness = lambda k, feats: -reduce(k, feats)  # noqa: E731
+        return torch.stack(self._layer_scores(tap, x, reduce, closeness, only=only), dim=1)
 
     def _squared_distances(self, X, only=None):
         only = list(range(len(self.layers_))) if only is None else list(only)

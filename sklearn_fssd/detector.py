@@ -21,7 +21,7 @@ from ._utils import iter_batches, to_tensor, torch_seed
 from ._validation import check_finite_fit, finite_rows, on_finite_rows
 from .base import BaseTorchDetector, _frozen_copy, _Standardize
 from .ensemble import LayerCombiner
-from .features import FeatureTap, perturbation, resolve_layers
+from .features import FeatureTap, resolve_layers
 from .models import MLPAutoencoder
 from .singularity import (
     RunningMean,
@@ -418,20 +418,8 @@ class FSSDDetector(BaseTorchDetector):
                 workspace[k] = torch.empty_like(feats)
             return fssd_distance(feats, centres[k], workspace=workspace[k])
 
-        if self.epsilon_ == 0:
-            with torch.inference_mode():
-                return torch.stack(tap(x, reduce=reduce), dim=1)
-        columns = []
-        for k, centre in enumerate(centres):
-            distance = lambda _, feats: fssd_distance(feats, centre)  # noqa: E731
-            with torch.enable_grad():
-                delta = self._delta_like(x)
-                (dist,) = tap(x, delta=delta, only=[k], reduce=distance)
-                step = perturbation(dist, delta, self.epsilon_)
-            with torch.inference_mode():
-                (dist,) = tap(x, delta=step, only=[k], reduce=reduce)
-                columns.append(dist)
-        return torch.stack(columns, dim=1)
+        distance = lambda k, feats: fssd_distance(feats, centres[k])  # noqa: E731
+        return torch.stack(self._layer_scores(tap, x, reduce, distance), dim=1)
 
     def _distances(self, X):
         """Per-layer FSSD of validated inputs, streamed in batches: (n, n_layers).
