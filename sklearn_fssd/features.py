@@ -322,7 +322,8 @@ def perturbation(objective, delta, epsilon):
     return epsilon * torch.sign(grad)
 
 
-def layer_scores(tap, x, reduce, *, epsilon=0.0, objective=None, delta=None, only=None):
+def layer_scores(tap, x, reduce, *, epsilon=0.0, objective=None, delta=None, only=None,
+                 joint=False):
     """Scores of tapped layers for one batch, after per-layer input pre-processing.
 
     With ``epsilon == 0``: ``reduce(k, F_k(x))`` for each layer ``k``, from
@@ -333,7 +334,10 @@ def layer_scores(tap, x, reduce, *, epsilon=0.0, objective=None, delta=None, onl
     serves every layer's gradient (``objective`` is applied inside the
     hooks; a layer's backward pass runs only through the part of the graph
     below it), then one forward pass per layer on its perturbed input,
-    without autograd, that stops at that layer.
+    without autograd, that stops at that layer. With ``joint=True`` one step
+    serves all layers, ``x~ = x + epsilon * sign(grad_x sum_k objective(k,
+    F_k(x)))``, and each layer is scored at that ``x~``: one forward pass with
+    its graph, one backward pass and one forward pass.
 
     Parameters
     ----------
@@ -354,6 +358,9 @@ def layer_scores(tap, x, reduce, *, epsilon=0.0, objective=None, delta=None, onl
         Needed only for ``epsilon > 0``.
     only : list of int or None
         Indices of the layers to score; ``None``: all of them.
+    joint : bool, default=False
+        One step for all layers (the gradient of the sum of their
+        objectives) instead of one step per layer.
 
     Returns
     -------
@@ -381,7 +388,11 @@ def layer_scores(tap, x, reduce, *, epsilon=0.0, objective=None, delta=None, onl
     objective = reduce if objective is None else objective
     with torch.enable_grad():
         objectives = tap(x, delta=delta, only=wanted, reduce=objective)
+        if joint:
+            objectives = [torch.stack(objectives).sum(dim=0)]
         steps = [perturbation(value, delta, epsilon) for value in objectives]
     del objectives  # the graph: free it before the perturbed passes
     with torch.inference_mode():
+        if joint:
+            return tap(x, delta=steps[0], only=wanted, reduce=reduce)
         return [tap(x, delta=step, only=[k], reduce=reduce)[0] for k, step in zip(wanted, steps)]

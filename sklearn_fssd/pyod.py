@@ -165,8 +165,9 @@ class FSSD(PyODDetector):
         As for :class:`PyODDetector` (no ``"auto"``: ``fit`` refuses it
         before any training).
     model, layers, epsilon, singularity, n_noise, noise_range, pooling, \
-combine, far_outliers, max_epochs, batch_size, device, random_state, verbose
-        As for :class:`~sklearn_fssd.FSSDDetector`.
+combine, far_outliers, max_epochs, batch_size, device, random_state, verbose, perturb
+        As for :class:`~sklearn_fssd.FSSDDetector` (``perturb`` comes last, so
+        that positional arguments keep their places).
 
     Examples
     --------
@@ -197,6 +198,7 @@ combine, far_outliers, max_epochs, batch_size, device, random_state, verbose
         device="cpu",
         random_state=None,
         verbose=False,
+        perturb="per_layer",
     ):
         BaseDetector.__init__(self, contamination=contamination)
         self.model = model
@@ -213,6 +215,7 @@ combine, far_outliers, max_epochs, batch_size, device, random_state, verbose
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.perturb = perturb
 
     @property
     def estimator(self):

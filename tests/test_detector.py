@@ -254,10 +254,11 @@ def test_epsilon_moves_in_distribution_away_from_the_singularity(trained_cnn, di
     assert (pert.layer_scores(X_test[:50]) > plain.layer_scores(X_test[:50])).all()
 
 
-def preprocessing_by_hand(network, layers, centres, x, epsilon):
+def preprocessing_by_hand(network, layers, centres, x, epsilon, joint=False):
     """FSSD_k(x~) of each layer, the straightforward way: whole forward passes read by plain
-    forward hooks, x~_k = x + epsilon * sign(grad_x FSSD_k(x)), a forward pass with its graph,
-    a backward pass and a forward pass for each layer."""
+    forward hooks. Per layer: x~_k = x + epsilon * sign(grad_x FSSD_k(x)), a forward pass with
+    its graph, a backward pass and a forward pass for each layer. ``joint``: one
+    x~ = x + epsilon * sign(grad_x sum_k FSSD_k(x)) for all layers."""
     modules = dict(network.named_modules())
 
     def distances(inputs):
@@ -283,23 +284,35 @@ def preprocessing_by_hand(network, layers, centres, x, epsilon):
         with torch.no_grad():
             return distances(x + epsilon * torch.sign(grad))
 
-    columns = [stepped(lambda d, k=k: d[k])[k] for k in range(len(layers))]
+    if joint:
+        columns = stepped(sum)
+    else:
+        columns = [stepped(lambda d, k=k: d[k])[k] for k in range(len(layers))]
     return torch.stack(columns, dim=1).numpy()
 
 
-@pytest.mark.parametrize("epsilon", [0.01, 0.05])
-def test_preprocessing_scores_equal_the_straightforward_computation(trained_cnn, digits, epsilon):
+@pytest.mark.parametrize("epsilon, perturb", [(0.01, "per_layer"), (0.05, "per_layer"),
+                                              (0.05, "joint")])
+def test_preprocessing_scores_equal_the_straightforward_computation(
+    trained_cnn, digits, epsilon, perturb
+):
     # the detector shares one forward pass with its graph among the layers and stops each
     # perturbed pass at its layer; the scores must be those of one pass per layer and step
     X_train, _, X_test, _ = digits
-    det = FSSDDetector(trained_cnn, epsilon=epsilon, batch_size=64, random_state=0)
+    det = FSSDDetector(trained_cnn, epsilon=epsilon, perturb=perturb, batch_size=64,
+                       random_state=0)
     det.fit(X_train[:100])
     x = torch.from_numpy(X_test[:64])
-    expected = preprocessing_by_hand(det.model_, det.layers_, det.singularities_, x, epsilon)
+    expected = preprocessing_by_hand(det.model_, det.layers_, det.singularities_, x, epsilon,
+                                     joint=perturb == "joint")
     np.testing.assert_allclose(det.layer_scores(X_test[:64]), expected, rtol=1e-6)
     plain = FSSDDetector(trained_cnn, random_state=0).fit(X_train[:100])
     # the steps move away from the singularities
     assert (expected.sum(axis=1) > plain.layer_scores(X_test[:64]).sum(axis=1)).mean() > 0.9
+    if perturb == "joint":  # and the joint step is another step than the per-layer ones
+        per_layer = preprocessing_by_hand(det.model_, det.layers_, det.singularities_, x,
+                                          epsilon)
+        assert not np.allclose(per_layer, expected, rtol=1e-3)
 
 
 @pytest.mark.parametrize("epsilon", [0.0, 0.02])

@@ -500,6 +500,17 @@ def test_layer_scores_steps_each_layer_along_its_own_gradient():
         torch.testing.assert_close(column, expected, rtol=0, atol=0)
 
 
+def test_layer_scores_joint_takes_one_step_along_the_summed_gradient():
+    _, tap, distance, x = _tiny_lenet_setup()
+    got = layer_scores(tap, x, distance, epsilon=0.05, delta=_zero_delta(x), joint=True)
+    delta = _zero_delta(x)
+    step = perturbation(sum(tap(x, delta=delta, reduce=distance)), delta, 0.05)
+    with torch.no_grad():
+        expected = tap(x + step, reduce=distance)
+    for column, want in zip(got, expected):
+        torch.testing.assert_close(column, want, rtol=0, atol=0)
+
+
 def test_layer_scores_objective_sets_the_step_and_reduce_the_score():
     _, tap, distance, x = _tiny_lenet_setup()
 
