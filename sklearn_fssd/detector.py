@@ -25,6 +25,7 @@ from .features import FeatureTap, resolve_layers
 from .models import MLPAutoencoder
 from .singularity import (
     RunningMean,
+    distance_workspace,
     fssd_distance,
     input_range,
     random_tokens,
@@ -424,8 +425,8 @@ class FSSDDetector(BaseTorchDetector):
         """FSSD of each layer of one network for one batch: tensor (batch, n_layers)."""
 
         def reduce(k, feats):
-            if k not in workspace or workspace[k].shape[0] < feats.shape[0]:
-                workspace[k] = torch.empty_like(feats)
+            if k not in workspace:
+                workspace[k] = distance_workspace(feats)
             return fssd_distance(feats, centres[k], workspace=workspace[k])
 
         distance = lambda k, feats: fssd_distance(feats, centres[k])  # noqa: E731

@@ -6,6 +6,7 @@ import torch
 
 from sklearn_fssd.singularity import (
     RunningMean,
+    distance_workspace,
     fssd_distance,
     input_range,
     random_tokens,
@@ -145,6 +146,25 @@ def test_fssd_distance_permuting_rows_permutes_outputs():
     torch.testing.assert_close(
         fssd_distance(feats[perm], centre), fssd_distance(feats, centre)[perm]
     )
+
+
+@pytest.mark.parametrize("rows", [1, 3, 7, 10])
+def test_fssd_distance_with_a_workspace_of_any_height_gives_the_same_bits(rows):
+    g = torch.Generator().manual_seed(0)
+    feats = torch.randn(7, 300, generator=g)
+    centre = torch.randn(300, generator=g)
+    workspace = torch.full((rows, 300), float("nan"))  # leftovers must not leak in
+    assert torch.equal(fssd_distance(feats, centre, workspace=workspace),
+                       fssd_distance(feats, centre))
+    assert torch.equal(fssd_distance(feats[:2], centre, workspace=workspace),
+                       fssd_distance(feats[:2], centre))
+
+
+def test_distance_workspace_holds_a_mebibyte_of_rows_on_the_cpu():
+    assert distance_workspace(torch.zeros(256, 36864)).shape == (7, 36864)  # 2**18 // 36864
+    assert distance_workspace(torch.zeros(256, 2**20)).shape == (1, 2**20)  # one row at least
+    assert distance_workspace(torch.zeros(5, 128)).shape == (5, 128)  # never more than a batch
+    assert distance_workspace(torch.zeros(256, 8, dtype=torch.float64)).dtype == torch.float64
 
 
 # ---------------------------------------------------------------- running mean
