@@ -6,6 +6,7 @@
     python -m benchmarks genome [--quick]         # benchmarks/genome.py
     python -m benchmarks dask-scaling [--quick]   # benchmarks/dask_scaling.py (needs the [dask] extra)
     python -m benchmarks promises [--quick]       # benchmarks/promises.py: the times the docs promise
+    python -m benchmarks conformal [--quick]      # benchmarks/conformal.py
 """
 
 import importlib
@@ -19,6 +20,7 @@ BENCHMARKS = {
     "genome": "benchmarks.genome",
     "dask-scaling": "benchmarks.dask_scaling",
     "promises": "benchmarks.promises",
+    "conformal": "benchmarks.conformal",
 }
 
 

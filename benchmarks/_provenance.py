@@ -3,7 +3,7 @@
 ``provenance(...)`` gives the command, the git commit (and whether the tree had
 uncommitted changes), the versions of the packages that shape the numbers, the
 seed, the wall time, the machine (cores, processor, load before the run) and the
-UTC time. Benchmarks put it under ``"provenance"`` in their JSON.
+UTC time. Benchmarks spread it at the top level of their JSON (``{**provenance(...), ...}``).
 """
 
 import os
@@ -42,9 +42,12 @@ def versions(packages=PACKAGES):
 
 
 def machine():
-    """The machine in a few fields: cores, processor, memory, and the load average now."""
-    info = {"system": platform.system(), "machine": platform.machine(),
-            "cores": os.cpu_count(), "python": platform.python_version()}
+    """The machine in a few fields: platform, CPUs, processor, torch threads, load now."""
+    import torch
+
+    info = {"platform": platform.platform(), "machine": platform.machine(),
+            "cpus": os.cpu_count(), "python": platform.python_version(),
+            "torch_threads": torch.get_num_threads()}
     try:
         model = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text()
                  .splitlines() if line.startswith("model name")]
@@ -71,8 +74,8 @@ def provenance(command, *, seed=None, started=None):
     commit, dirty = git_commit()
     return {
         "command": command,
-        "commit": commit,
-        "uncommitted_changes": dirty,
+        "git_commit": commit,
+        "git_dirty": dirty,
         "versions": versions(),
         "seed": seed,
         "wall_s": None if started is None else round(time.perf_counter() - started, 1),

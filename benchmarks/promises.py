@@ -66,12 +66,12 @@ def run(quick):
 
 
 def markdown(res):
-    p = res["provenance"]
+    p = res
     lines = [
         "# Promised times, measured",
         "",
-        f"Written by `{p['command']}` at commit `{(p['commit'] or '?')[:10]}` on "
-        f"{p['machine']['cores']} cores ({p['machine'].get('processor', '')}), {p['utc']}; "
+        f"Written by `{p['command']}` at commit `{(p['git_commit'] or '?')[:10]}` on "
+        f"{p['machine']['cpus']} CPUs ({p['machine'].get('processor', '')}), {p['utc']}; "
         f"load average {res['load_before']} before, {res['load_after']} after. Wall-clock "
         "seconds in fresh interpreters, imports included.",
         "",
@@ -99,7 +99,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     started = time.perf_counter()
     res = run(args.quick)
-    res["provenance"] = provenance(command("promises", argv), started=started)
+    res = {**provenance(command("promises", argv), started=started), **res}
     text = write(res, args.out, "promises", markdown(res))
     print(text)
     return 0

@@ -15,9 +15,11 @@ from .baselines import (  # noqa: E402
     MSPDetector,
     ODINDetector,
 )
+from .conformal import ConformalDetector, conformal_p_values, conformal_threshold  # noqa: E402
 from .detector import FSSDDetector  # noqa: E402
 
 __all__ = [
+    "ConformalDetector",
     "DeepEnsembleDetector",
     "EnergyDetector",
     "FSSDDetector",
@@ -26,4 +28,6 @@ __all__ = [
     "MahalanobisDetector",
     "ODINDetector",
     "__version__",
+    "conformal_p_values",
+    "conformal_threshold",
 ]

@@ -167,6 +167,57 @@ def _first_embedding(module):
     return None, None
 
 
+def check_ood_labels(X, y, owner, hint=""):
+    """The +1 (in-distribution) / -1 (OoD) labels of ``fit(X, y)``; ``None``: all +1.
+
+    ``owner`` names the estimator in messages, ``hint`` ends them.
+
+    The one label check of every detector. Labels in another binary
+    convention (0/1, booleans, -1 mixed with other values) are an error:
+    fitted as given, PyOD's 1 = outlier would reverse the detector. Any
+    other ``y`` (class labels, for one) is not an OoD labelling: it is
+    ignored with a warning, as scikit-learn's outlier detectors ignore
+    ``y``, and every sample is taken as in-distribution.
+    """
+    if y is None:
+        return np.ones(len(X), dtype=int)
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != len(X):
+        raise ValueError(
+            f"y must be a 1-D array with one label per sample of X ({len(X)}); got shape "
+            f"{y.shape}."
+        )
+    labels = set(np.unique(y).tolist())
+    shown = sorted(labels, key=str)[:10] + (["..."] if len(labels) > 10 else [])
+    other_binary = (
+        y.dtype.kind == "b"
+        or (0 in labels and labels <= {0, 1})
+        or (-1 in labels and not labels <= {1, -1})
+    )
+    if other_binary:
+        raise ValueError(
+            f"y holds labels {shown}, but {owner}.fit reads y as +1 "
+            "(in-distribution) / -1 (out-of-distribution). If 1 marks outliers and 0 "
+            "inliers (PyOD's convention), pass np.where(y == 1, -1, 1); if 1 marks "
+            "in-distribution samples, np.where(y == 1, 1, -1); if every sample is "
+            f"in-distribution, pass no y.{hint}"
+        )
+    if not labels <= {1, -1}:
+        warnings.warn(
+            f"y holds labels {shown}, which are not out-of-distribution labels (+1 "
+            "in-distribution / -1 out-of-distribution), so y is ignored, as scikit-learn's "
+            "outlier detectors ignore it, and every sample is taken as in-distribution."
+            f"{hint}",
+            UserWarning,
+        )
+        return np.ones(len(X), dtype=int)
+    if labels == {-1}:
+        raise ValueError(
+            "y has no in-distribution sample (+1): the detector needs in-distribution data to fit."
+        )
+    return y.astype(int)
+
+
 def clone_keeping_model(estimator):
     """``sklearn.base.clone``, except that the ``model`` parameter is kept as it is.
 
@@ -255,52 +306,8 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
     _y_hint = ""
 
     def _check_y(self, X, y):
-        """The +1 (in-distribution) / -1 (OoD) labels of ``fit(X, y)``; ``None``: all +1.
-
-        The one label check of every detector. Labels in another binary
-        convention (0/1, booleans, -1 mixed with other values) are an error:
-        fitted as given, PyOD's 1 = outlier would reverse the detector. Any
-        other ``y`` (class labels, for one) is not an OoD labelling: it is
-        ignored with a warning, as scikit-learn's outlier detectors ignore
-        ``y``, and every sample is taken as in-distribution.
-        """
-        if y is None:
-            return np.ones(len(X), dtype=int)
-        y = np.asarray(y)
-        if y.ndim != 1 or len(y) != len(X):
-            raise ValueError(
-                f"y must be a 1-D array with one label per sample of X ({len(X)}); got shape "
-                f"{y.shape}."
-            )
-        labels = set(np.unique(y).tolist())
-        shown = sorted(labels, key=str)[:10] + (["..."] if len(labels) > 10 else [])
-        other_binary = (
-            y.dtype.kind == "b"
-            or (0 in labels and labels <= {0, 1})
-            or (-1 in labels and not labels <= {1, -1})
-        )
-        if other_binary:
-            raise ValueError(
-                f"y holds labels {shown}, but {type(self).__name__}.fit reads y as +1 "
-                "(in-distribution) / -1 (out-of-distribution). If 1 marks outliers and 0 "
-                "inliers (PyOD's convention), pass np.where(y == 1, -1, 1); if 1 marks "
-                "in-distribution samples, np.where(y == 1, 1, -1); if every sample is "
-                f"in-distribution, pass no y.{self._y_hint}"
-            )
-        if not labels <= {1, -1}:
-            warnings.warn(
-                f"y holds labels {shown}, which are not out-of-distribution labels (+1 "
-                "in-distribution / -1 out-of-distribution), so y is ignored, as scikit-learn's "
-                "outlier detectors ignore it, and every sample is taken as in-distribution."
-                f"{self._y_hint}",
-                UserWarning,
-            )
-            return np.ones(len(X), dtype=int)
-        if labels == {-1}:
-            raise ValueError(
-                "y has no in-distribution sample (+1): the detector needs in-distribution data to fit."
-            )
-        return y.astype(int)
+        """:func:`check_ood_labels` for this detector (its name and ``_y_hint``)."""
+        return check_ood_labels(X, y, type(self).__name__, self._y_hint)
 
     def _setup_inputs(self, X):
         """Decide how inputs enter the network: continuous, or token ids."""

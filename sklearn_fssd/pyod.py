@@ -26,6 +26,7 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.validation import check_is_fitted
 
 from .base import clone_keeping_model
+from .conformal import ConformalDetector
 from .detector import FSSDDetector
 
 __all__ = ["FSSD", "PyODDetector", "as_pyod"]
@@ -42,15 +43,31 @@ class PyODDetector(BaseDetector):
     contamination : float in (0, 0.5] or PyThresh thresholder, default=0.1
         Share of outliers in the training data; sets ``threshold_``. As in
         PyOD, a thresholder object (with ``fit``) may set it instead; there
-        is no ``"auto"`` (that is the scikit-learn face's).
+        is no ``"auto"`` (that is the scikit-learn face's). With
+        ``calibration_size``: the false-alarm rate ``alpha`` instead (a float).
+    calibration_size : None, float in (0, 1) or int >= 1, default=None
+        ``None``: PyOD's rule, ``threshold_`` is the ``1 - contamination``
+        quantile of ``decision_scores_``. Otherwise the share (or number) of
+        rows of ``X`` held out from fitting to calibrate a conformal
+        threshold (:class:`~sklearn_fssd.ConformalDetector` at
+        ``alpha=contamination``): ``predict`` and ``labels_`` flag at most a
+        share ``contamination`` of inliers on average, if the inliers of
+        ``X`` and the new inputs are exchangeable. Assumes ``X`` is clean
+        inliers; outliers among the calibration rows only make it flag less.
+    random_state : int, RandomState instance or None, default=None
+        Draws the calibration rows (only with ``calibration_size``).
 
     Attributes
     ----------
     estimator_ : the fitted clone of ``estimator``
+    conformal_ : ConformalDetector
+        Only with ``calibration_size``: the calibration (``conformal_.p_values``
+        gives conformal p-values); ``estimator_`` is its ``detector_``.
     decision_scores_ : ndarray of shape (n_samples,)
         Outlier scores of the training data, higher = more abnormal.
     threshold_ : float
-        ``decision_scores_`` above it are outliers.
+        ``decision_scores_`` above it are outliers. With ``calibration_size``
+        minus the conformal threshold ``conformal_.offset_``.
     labels_ : ndarray of shape (n_samples,)
         0 = inlier, 1 = outlier, for the training data.
 
@@ -70,9 +87,11 @@ class PyODDetector(BaseDetector):
         "contamination": [Interval(Real, 0, 0.5, closed="right"), HasMethods(["fit"])],
     }
 
-    def __init__(self, estimator, contamination=0.1):
+    def __init__(self, estimator, contamination=0.1, calibration_size=None, random_state=None):
         super().__init__(contamination=contamination)
         self.estimator = estimator
+        self.calibration_size = calibration_size
+        self.random_state = random_state
 
     def _check_contamination(self):
         """PyOD's contamination: a float in (0, 0.5] or a thresholder, checked before any work."""
@@ -106,9 +125,34 @@ class PyODDetector(BaseDetector):
         """
         self._check_contamination()
         self._set_n_classes(y)
-        self.estimator_ = self._make_estimator().fit(X)
+        self.estimator_ = self._fit_estimator(X)
         self.decision_scores_ = -self.estimator_.score_samples(X)
         self._process_decision_scores()
+        return self
+
+    def _fit_estimator(self, X):
+        """The fitted estimator: on all of ``X``, or on the rows not held out to calibrate."""
+        if self.calibration_size is None:
+            self.__dict__.pop("conformal_", None)  # from an earlier fit with calibration_size
+            return self._make_estimator().fit(X)
+        if not isinstance(self.contamination, Real) or self.calibration_size == "all":
+            raise ValueError(
+                "calibration_size needs a float contamination, the false-alarm rate alpha, and "
+                f"a share or number of rows; got contamination={self.contamination!r}, "
+                f"calibration_size={self.calibration_size!r}."
+            )
+        self.conformal_ = ConformalDetector(
+            self._make_estimator(), alpha=float(self.contamination),
+            calibration_size=self.calibration_size, random_state=self.random_state,
+        ).fit(X)
+        return self.conformal_.detector_
+
+    def _process_decision_scores(self):
+        # PyOD's rule, then, when asked, the conformal one (PyOD's sign: flag above -offset_)
+        super()._process_decision_scores()
+        if self.calibration_size is not None:
+            self.threshold_ = -self.conformal_.offset_
+            self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
         return self
 
     def decision_function(self, X):
@@ -126,13 +170,18 @@ class PyODDetector(BaseDetector):
         return -self.estimator_.score_samples(X)
 
 
-def as_pyod(detector, contamination=0.1):
+def as_pyod(detector, contamination=0.1, calibration_size=None, random_state=None):
     """Wrap a scikit-learn-style detector of this package in PyOD's API.
 
     Parameters
     ----------
     detector : estimator with ``fit`` and ``score_samples`` (higher = normal)
     contamination : float in (0, 0.5], default=0.1
+    calibration_size : None, float in (0, 1) or int >= 1, default=None
+        A conformal ``threshold_`` at ``alpha=contamination``; see
+        :class:`PyODDetector`.
+    random_state : int, RandomState instance or None, default=None
+        Draws the calibration rows.
 
     Returns
     -------
@@ -144,7 +193,8 @@ def as_pyod(detector, contamination=0.1):
     >>> as_pyod(FSSDDetector(), contamination=0.05).contamination
     0.05
     """
-    return PyODDetector(detector, contamination=contamination)
+    return PyODDetector(detector, contamination=contamination,
+                        calibration_size=calibration_size, random_state=random_state)
 
 
 class FSSD(PyODDetector):
@@ -164,6 +214,11 @@ class FSSD(PyODDetector):
     contamination : float in (0, 0.5] or PyThresh thresholder, default=0.1
         As for :class:`PyODDetector` (no ``"auto"``: ``fit`` refuses it
         before any training).
+    calibration_size : None, float in (0, 1) or int >= 1, default=None
+        ``None``: PyOD's threshold. Otherwise rows held out from fitting to
+        set a conformal ``threshold_`` that flags at most a share
+        ``contamination`` of new inliers (see :class:`PyODDetector`); they
+        are drawn with ``random_state``.
     model, layers, epsilon, singularity, n_noise, noise_range, pooling, \
 combine, far_outliers, max_epochs, batch_size, device, random_state, verbose, perturb
         As for :class:`~sklearn_fssd.FSSDDetector` (``perturb`` comes last, so
@@ -199,6 +254,7 @@ combine, far_outliers, max_epochs, batch_size, device, random_state, verbose, pe
         random_state=None,
         verbose=False,
         perturb="per_layer",
+        calibration_size=None,
     ):
         BaseDetector.__init__(self, contamination=contamination)
         self.model = model
@@ -216,12 +272,14 @@ combine, far_outliers, max_epochs, batch_size, device, random_state, verbose, pe
         self.random_state = random_state
         self.verbose = verbose
         self.perturb = perturb
+        self.calibration_size = calibration_size
 
     @property
     def estimator(self):
         """The :class:`~sklearn_fssd.FSSDDetector` these parameters describe."""
         params = self.get_params(deep=False)
         params.pop("contamination")
+        params.pop("calibration_size")
         # a PyThresh object thresholds the PyOD scores; the inner detector then uses "auto"
         contamination = (
             float(self.contamination) if isinstance(self.contamination, Real) else "auto"

@@ -32,12 +32,12 @@ from sklearn_fssd import (
 from sklearn_fssd.baselines import _KeyedDropout, _sample_keys, class_mahalanobis
 from sklearn_fssd.models import MLP
 from sklearn_fssd.training import (
-    OUTLIER_LABEL,
     OutlierExposureLoss,
     train_classifier,
     train_deep_ensemble,
     train_outlier_exposure,
 )
+from sklearn_fssd.training.outlier_exposure import OUTLIER_LABEL
 
 from conftest import SmallCNN
 from test_detector import (

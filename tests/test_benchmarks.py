@@ -4,6 +4,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmarks import odds, speed
@@ -49,7 +50,16 @@ def test_odds_quick_ranks_fssd_against_pyod(tmp_path, monkeypatch):
     monkeypatch.setenv("SKLEARN_FSSD_DATA", root)
     ranks = odds.main(["--quick", "--out", str(tmp_path)])
     assert set(ranks) == {"FSSD", "IForest", "KNN"}
-    assert all(1.0 <= r <= 3.0 for r in ranks.values())
+    rows = json.loads((tmp_path / "odds.json").read_text())["rows"]
+    roc = {(r["dataset"], r["detector"]): r["roc_auc"] for r in rows}
+    assert roc["wbc", "FSSD"] > 0.85  # a floor, as PyOD's own tests assert
+    # rank 1 = the highest ROC-AUC on each data set, averaged over the data sets
+    from scipy.stats import rankdata
+
+    names = sorted(ranks)
+    per_set = [rankdata([-roc[d, n] for n in names]) for d in ("wbc", "vertebral")]
+    expected = dict(zip(names, np.mean(per_set, axis=0)))
+    assert ranks == pytest.approx(expected)
     text = (tmp_path / "odds.md").read_text()
     assert "| wbc |" in text and "| vertebral |" in text and "average rank" in text
 
@@ -61,8 +71,11 @@ def test_dask_scaling_quick_on_the_test_cluster(tmp_path, dask_client):
     results = dask_scaling.main(["--quick", "--out", str(tmp_path), "--scheduler", address])
     runs = {row["run"]: row for row in results["runs"]}
     assert list(runs) == ["in-process", "in-process, 1 thread", "1 worker", "2 workers"]
-    assert runs["in-process"]["time_vs_in_process"] == pytest.approx(1.0)
-    assert runs["1 worker"]["speedup_vs_first_count"] == pytest.approx(1.0)
+    for row in runs.values():  # every ratio is against the right reference run
+        assert row["time_vs_in_process"] == pytest.approx(
+            row["seconds"] / runs["in-process"]["seconds"], rel=1e-2)
+    assert runs["2 workers"]["speedup_vs_first_count"] == pytest.approx(
+        runs["2 workers"]["samples_per_s"] / runs["1 worker"]["samples_per_s"], rel=1e-2)
     assert all(row["samples_per_s"] > 0 for row in runs.values())
     assert runs["2 workers"]["samples_per_s_per_worker"] == pytest.approx(
         runs["2 workers"]["samples_per_s"] / 2
@@ -87,12 +100,12 @@ def test_provenance_names_the_run_that_wrote_a_results_file():
     p = provenance("python -m benchmarks speed --quick", seed=7, started=started)
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parents[1],
                           capture_output=True, text=True).stdout.strip()
-    assert p["commit"] == (head or None)
+    assert p["git_commit"] == (head or None)
     assert p["command"] == "python -m benchmarks speed --quick" and p["seed"] == 7
     assert 2.0 <= p["wall_s"] < 60
     import torch
     assert p["versions"]["torch"] == torch.__version__
-    assert p["machine"]["cores"] == os.cpu_count()
+    assert p["machine"]["cpus"] == os.cpu_count()
     assert p["utc"].endswith("+00:00")
 
 
@@ -103,7 +116,7 @@ def test_promises_quick_times_the_demo_in_a_fresh_interpreter(tmp_path):
     res = json.loads((tmp_path / "promises.json").read_text())
     assert 0 < res["demo_s"] and list(res["example_s"]) == ["plot_compare_baselines.py"]
     assert res["kept"]["demo_s"] == (res["demo_s"] <= 15)
-    assert res["provenance"]["command"] == "python -m benchmarks promises --quick"
+    assert res["command"] == "python -m benchmarks promises --quick"
     assert "| demo (`python -m sklearn_fssd.demo`) |" in (tmp_path / "promises.md").read_text()
 
 

@@ -4,6 +4,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from torch import nn
 
 from sklearn_fssd import (
+    ConformalDetector,
     DeepEnsembleDetector,
     EnergyDetector,
     FSSDDetector,
@@ -60,7 +61,9 @@ EXPECTED_FAILURES = {
 
 def _expected_failures(estimator):
     failures = dict(EXPECTED_FAILURES)
-    if estimator.get_params()["model"] is not None:
+    # a ConformalDetector's network, if any, is its detector's: detector__model
+    params = estimator.get_params()
+    if params.get("model", params.get("detector__model")) is not None:
         failures["check_estimators_overwrite_params"] = _MODULE_HASH
     return failures
 
@@ -84,6 +87,9 @@ def _estimators():
         MahalanobisDetector(_classifier(), epsilon=0.01, random_state=0),
         DeepEnsembleDetector([_classifier(), _classifier()], random_state=0),
         MCDropoutDetector(_classifier(), n_passes=4, random_state=0),
+        # alpha 0.2 needs 4 calibration rows, which the checks' small data sets have
+        ConformalDetector(FSSDDetector(max_epochs=3, n_noise=20, random_state=0), alpha=0.2,
+                          random_state=0),
     ]
 
 

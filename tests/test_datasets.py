@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from sklearn_fssd import datasets
+from sklearn_fssd.datasets import _fetch, _registry, tables
 from sklearn_fssd.datasets import (
     CorruptDataError,
     DatasetNotFoundError,
@@ -35,7 +35,7 @@ from sklearn_fssd.datasets import (
 )
 
 # Read before the autouse fixture below clears the variable.
-_ENV_ROOT = os.environ.get(datasets.ENV_VAR, "").split(os.pathsep)[0]
+_ENV_ROOT = os.environ.get(_fetch.ENV_VAR, "").split(os.pathsep)[0]
 REAL_ROOT = (
     Path(_ENV_ROOT) if _ENV_ROOT else Path(__file__).resolve().parents[2] / "shared" / "data"
 )
@@ -54,9 +54,9 @@ def gzipped(data):
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
     """No env var, an empty home (default cache), no system folder."""
-    monkeypatch.delenv(datasets.ENV_VAR, raising=False)
+    monkeypatch.delenv(_fetch.ENV_VAR, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(datasets, "_SYSTEM_DIRS", {"fashion-mnist": (str(tmp_path / "system"),)})
+    monkeypatch.setitem(_registry.SYSTEM_DIRS, "fashion-mnist", (str(tmp_path / "system"),))
     for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
@@ -95,7 +95,7 @@ def write_idx_set(
         else:
             (folder / name).write_bytes(content)
         if monkeypatch is not None:
-            monkeypatch.setitem(datasets.SHA256, f"{collection}/{name}", sha256(content))
+            monkeypatch.setitem(_registry.SHA256, f"{collection}/{name}", sha256(content))
     return images, labels
 
 
@@ -123,7 +123,7 @@ def write_file(root, key, data, monkeypatch):
     path = Path(root) / key
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-    monkeypatch.setitem(datasets.SHA256, key, sha256(data))
+    monkeypatch.setitem(_registry.SHA256, key, sha256(data))
     return path
 
 
@@ -258,7 +258,7 @@ def test_dataset_without_checksum_warns(tmp_path):
 
 def test_get_data_home(tmp_path, monkeypatch):
     assert get_data_home() == str(tmp_path / "home" / "sklearn_fssd_data")
-    monkeypatch.setenv(datasets.ENV_VAR, os.pathsep.join(["/env/a", "/env/b"]))
+    monkeypatch.setenv(_fetch.ENV_VAR, os.pathsep.join(["/env/a", "/env/b"]))
     assert get_data_home() == "/env/a"
     assert get_data_home(tmp_path / "arg") == str(tmp_path / "arg")
     assert get_data_home("~/x") == str(tmp_path / "home" / "x")
@@ -273,7 +273,7 @@ def test_resolution_order(tmp_path, monkeypatch):
         labels[root] = write_idx_set(root, collection="fashion-mnist", seed=seed)[1]
     # The system folder (set by the autouse fixture) holds the files directly, as Debian's does.
     labels["system"] = write_idx_set(tmp_path, collection="system", seed=9)[1]
-    monkeypatch.setenv(datasets.ENV_VAR, os.pathsep.join([str(env1), str(env2)]))
+    monkeypatch.setenv(_fetch.ENV_VAR, os.pathsep.join([str(env1), str(env2)]))
 
     def loaded(**kw):
         return load_fashion_mnist(verify=False, **kw)[1]  # the files differ: no checksum
@@ -283,7 +283,7 @@ def test_resolution_order(tmp_path, monkeypatch):
     # A folder that lacks one of the two files is skipped as a whole.
     (env1 / "fashion-mnist" / "train-labels-idx1-ubyte.gz").unlink()
     np.testing.assert_array_equal(loaded(), labels[env2])
-    monkeypatch.delenv(datasets.ENV_VAR)
+    monkeypatch.delenv(_fetch.ENV_VAR)
     np.testing.assert_array_equal(loaded(), labels[home])
     np.testing.assert_array_equal(loaded(data_home=tmp_path / "empty"), labels[home])
     for path in (home / "fashion-mnist").iterdir():
@@ -292,7 +292,7 @@ def test_resolution_order(tmp_path, monkeypatch):
 
 
 def test_not_found_message_lists_search_order(tmp_path, monkeypatch):
-    monkeypatch.setenv(datasets.ENV_VAR, str(tmp_path / "env"))
+    monkeypatch.setenv(_fetch.ENV_VAR, str(tmp_path / "env"))
     with pytest.raises(DatasetNotFoundError) as info:
         load_fashion_mnist(data_home=tmp_path / "arg")
     msg = str(info.value)
@@ -307,10 +307,10 @@ def test_not_found_message_lists_search_order(tmp_path, monkeypatch):
     assert positions == sorted(positions)
     assert "missing ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz']" in msg
     assert "apt-get install -y dataset-fashion-mnist" in msg
-    assert f"set {datasets.ENV_VAR}" in msg
+    assert f"set {_fetch.ENV_VAR}" in msg
     assert "download=True" in msg and "zalandoresearch" in msg
 
-    monkeypatch.delenv(datasets.ENV_VAR)
+    monkeypatch.delenv(_fetch.ENV_VAR)
     with pytest.raises(DatasetNotFoundError, match="SKLEARN_FSSD_DATA is not set") as info:
         load_odds("cardio")
     assert "odds/mat" in str(info.value) and "pass download=True" in str(info.value)
@@ -324,7 +324,7 @@ def test_not_found_message_lists_search_order(tmp_path, monkeypatch):
 def test_checksum_mismatch(tmp_path, monkeypatch):
     write_idx_set(tmp_path, monkeypatch)
     bad = "0" * 64
-    monkeypatch.setitem(datasets.SHA256, "mnist/train-images-idx3-ubyte", bad)
+    monkeypatch.setitem(_registry.SHA256, "mnist/train-images-idx3-ubyte", bad)
     path = tmp_path / "mnist" / "train-images-idx3-ubyte.gz"
     with pytest.raises(CorruptDataError) as info:
         load_mnist(data_home=tmp_path)
@@ -341,8 +341,8 @@ def test_checksum_mismatch(tmp_path, monkeypatch):
 
 def test_checksum_mismatch_in_system_folder_says_reinstall(tmp_path, monkeypatch):
     write_idx_set(tmp_path, collection="system")
-    monkeypatch.setitem(datasets.SHA256, "fashion-mnist/train-labels-idx1-ubyte", "1" * 64)
-    monkeypatch.setitem(datasets.SHA256, "fashion-mnist/train-images-idx3-ubyte", "1" * 64)
+    monkeypatch.setitem(_registry.SHA256, "fashion-mnist/train-labels-idx1-ubyte", "1" * 64)
+    monkeypatch.setitem(_registry.SHA256, "fashion-mnist/train-images-idx3-ubyte", "1" * 64)
     with pytest.raises(CorruptDataError, match="apt-get install --reinstall"):
         load_fashion_mnist()
 
@@ -462,7 +462,7 @@ def serve_mnist(routes, prefix, monkeypatch, *, corrupt=False, declared_extra=0,
     for kind, arr in (("images-idx3", images), ("labels-idx1", labels)):
         name = f"train-{kind}-ubyte"
         content = idx_bytes(arr)
-        monkeypatch.setitem(datasets.SHA256, f"mnist/{name}", sha256(content))
+        monkeypatch.setitem(_registry.SHA256, f"mnist/{name}", sha256(content))
         if corrupt:
             content = content[:-1] + bytes([content[-1] ^ 0xFF])
         body = gzipped(content)
@@ -480,7 +480,7 @@ def cache_files(root):
 def test_download_good(tmp_path, monkeypatch, server):
     base, routes, hits = server
     images, labels = serve_mnist(routes, "/good/", monkeypatch)
-    monkeypatch.setitem(datasets.BASE_URLS, "mnist", (base + "/good/",))
+    monkeypatch.setitem(_registry.BASE_URLS, "mnist", (base + "/good/",))
     cache = tmp_path / "cache"
     X, y = load_mnist(data_home=cache, download=True)
     np.testing.assert_array_equal(X, images)
@@ -498,9 +498,9 @@ def test_download_into_default_cache_and_tabular(tmp_path, monkeypatch, server):
     base, routes, _ = server
     X, y = tiny_table()
     body = mat_bytes(X, y)
-    monkeypatch.setitem(datasets.SHA256, "odds/mat/wbc.mat", sha256(body))
+    monkeypatch.setitem(_registry.SHA256, "odds/mat/wbc.mat", sha256(body))
     routes["/odds/wbc.mat"] = (200, body, None)
-    monkeypatch.setitem(datasets.BASE_URLS, "odds", (base + "/odds/",))
+    monkeypatch.setitem(_registry.BASE_URLS, "odds", (base + "/odds/",))
     X1, y1 = load_odds("wbc", download=True)
     np.testing.assert_allclose(X1, X)
     np.testing.assert_array_equal(y1, y)
@@ -518,7 +518,7 @@ def test_download_into_default_cache_and_tabular(tmp_path, monkeypatch, server):
 def test_download_bad_leaves_nothing(tmp_path, monkeypatch, server, kind, kw, match):
     base, routes, _ = server
     serve_mnist(routes, f"/{kind}/", monkeypatch, **kw)
-    monkeypatch.setitem(datasets.BASE_URLS, "mnist", (f"{base}/{kind}/",))
+    monkeypatch.setitem(_registry.BASE_URLS, "mnist", (f"{base}/{kind}/",))
     cache = tmp_path / "cache"
     with pytest.raises(CorruptDataError, match=match) as info:
         load_mnist(data_home=cache, download=True)
@@ -531,7 +531,7 @@ def test_download_removes_the_part_file_a_killed_download_left(tmp_path, monkeyp
     it once it is stale, and spares a recent one (another process may be writing it)."""
     base, routes, _ = server
     images, _ = serve_mnist(routes, "/good/", monkeypatch)
-    monkeypatch.setitem(datasets.BASE_URLS, "mnist", (base + "/good/",))
+    monkeypatch.setitem(_registry.BASE_URLS, "mnist", (base + "/good/",))
     folder = tmp_path / "cache" / "mnist"
     folder.mkdir(parents=True)
     killed = folder / ".train-images-idx3-ubyte.gz.k1ll3d_x.part"
@@ -554,11 +554,11 @@ def test_download_http_error_and_mirror_fallback(tmp_path, monkeypatch, server):
     base, routes, hits = server
     images, _ = serve_mnist(routes, "/good/", monkeypatch)
     cache = tmp_path / "cache"
-    monkeypatch.setitem(datasets.BASE_URLS, "mnist", (base + "/missing/",))
+    monkeypatch.setitem(_registry.BASE_URLS, "mnist", (base + "/missing/",))
     with pytest.raises(OSError, match="404"):
         load_mnist(data_home=cache, download=True)
     assert cache_files(cache) == []
-    monkeypatch.setitem(datasets.BASE_URLS, "mnist", (base + "/missing/", base + "/good/"))
+    monkeypatch.setitem(_registry.BASE_URLS, "mnist", (base + "/missing/", base + "/good/"))
     X, _ = load_mnist(data_home=cache, download=True)
     np.testing.assert_array_equal(X, images)
     assert any(h.startswith("/missing/") for h in hits)
@@ -568,7 +568,7 @@ def test_download_keeps_partial_folder_files(tmp_path, monkeypatch, server):
     """Only the missing file of a pair is downloaded into the cache."""
     base, routes, hits = server
     serve_mnist(routes, "/good/", monkeypatch)
-    monkeypatch.setitem(datasets.BASE_URLS, "mnist", (base + "/good/",))
+    monkeypatch.setitem(_registry.BASE_URLS, "mnist", (base + "/good/",))
     cache = tmp_path / "cache"
     load_mnist(data_home=cache, download=True)
     (cache / "mnist" / "train-labels-idx1-ubyte.gz").unlink()
@@ -585,13 +585,13 @@ def test_download_keeps_partial_folder_files(tmp_path, monkeypatch, server):
 def _real_root(sub, *names):
     folder = REAL_ROOT / sub
     if not all((folder / n).is_file() for n in names):
-        pytest.skip(reason=f"{sub} data not found at {folder}; set {datasets.ENV_VAR}")
+        pytest.skip(reason=f"{sub} data not found at {folder}; set {_fetch.ENV_VAR}")
     return REAL_ROOT
 
 
 @pytest.fixture
 def real_env(monkeypatch):
-    monkeypatch.setenv(datasets.ENV_VAR, str(REAL_ROOT))
+    monkeypatch.setenv(_fetch.ENV_VAR, str(REAL_ROOT))
 
 
 def test_real_mnist(real_env):
@@ -608,7 +608,7 @@ def test_real_fashion_mnist(monkeypatch, real_env):
     if not (DEBIAN_FMNIST / "t10k-labels-idx1-ubyte.gz").is_file():
         hint = "apt-get install -y dataset-fashion-mnist"
         pytest.skip(reason=f"Fashion-MNIST not found at {DEBIAN_FMNIST}; {hint}")
-    monkeypatch.setattr(datasets, "_SYSTEM_DIRS", {"fashion-mnist": (str(DEBIAN_FMNIST),)})
+    monkeypatch.setitem(_registry.SYSTEM_DIRS, "fashion-mnist", (str(DEBIAN_FMNIST),))
     X, y = load_fashion_mnist("train")
     assert X.shape == (60000, 28, 28) and np.bincount(y).tolist() == [6000] * 10
     X, y = load_fashion_mnist("test")
@@ -650,7 +650,7 @@ def test_real_adbench_all_verify(real_env):
     _real_root("odds/adbench_classical", "6_cardio.npz")
     folder = REAL_ROOT / "odds" / "adbench_classical"
     n_loaded = 0
-    for name, stem in datasets._adbench_files().items():
+    for name, stem in tables._adbench_files().items():
         if not (folder / f"{stem}.npz").is_file():
             continue  # four files over the staging size limit are absent
         X, y = load_adbench(name)

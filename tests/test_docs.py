@@ -43,7 +43,7 @@ def test_user_guide_snippets_run_and_print_what_they_claim(capsys):
     namespace = {}
     for block in blocks:
         exec(compile(block, str(DOCS / "user_guide.md"), "exec"), namespace)
-    assert capsys.readouterr().out.split() == ["True", "True", "True"]
+    assert capsys.readouterr().out.split() == ["True", "True", "True", "True"]
 
 
 def test_user_guide_figure_comes_from_a_gallery_example():

@@ -20,7 +20,9 @@ def _require_data():
             pytest.skip(reason=f"{name} not found (set SKLEARN_FSSD_DATA): {exc}")
 
 
-# about 50 s on 2 quiet cores: it trains 3 LeNets on 2,000 images and fits 11 detectors
+# about 50 s on 2 quiet cores and minutes on a loaded one: it trains 3 LeNets on 2,000 images and
+# fits 11 detectors, so it runs with the slow tests (python -m pytest -m slow)
+@pytest.mark.slow
 def test_fmnist_quick_runs_every_method_and_reuses_the_cache(tmp_path):
     _require_data()
     out, cache = tmp_path / "out", tmp_path / "cache"

@@ -12,14 +12,9 @@ import numpy as np
 import pytest
 
 from sklearn_fssd.datasets import CorruptDataError, DatasetNotFoundError
-from sklearn_fssd.genomes import (
-    GENOMES,
-    Genome,
-    _block_splits,
-    encode_dna,
-    load_genome_ood,
-    read_sequences,
-)
+from sklearn_fssd.genomes import Genome, encode_dna, load_genome_ood, read_sequences
+from sklearn_fssd.genomes.fragments import _block_splits
+from sklearn_fssd.genomes.table import GENOMES
 
 
 def _gzipped(data):
@@ -406,7 +401,7 @@ def test_table_uses_each_genome_once_with_ten_id_classes():
 
 
 def _real_debs():
-    from sklearn_fssd.genomes import _read_genome_files
+    from sklearn_fssd.genomes.debs import _read_genome_files
 
     try:
         _read_genome_files(GENOMES[:1], None, None)

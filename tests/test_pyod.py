@@ -36,7 +36,9 @@ def test_is_a_pyod_detector_with_its_attributes(clf, data):
     assert clf.labels_.shape == (len(X_train),)
     assert set(np.unique(clf.labels_)) <= {0, 1}
     assert np.isscalar(clf.threshold_)
-    assert clf._mu is not None and clf._sigma is not None
+    # predict_proba's linear scaling is fitted on the training scores (PyOD's _mu/_sigma)
+    assert clf._mu == pytest.approx(clf.decision_scores_.mean())
+    assert clf._sigma == pytest.approx(clf.decision_scores_.std())
     assert_array_equal(clf.labels_, (clf.decision_scores_ > clf.threshold_).astype(int))
     assert clf.labels_.sum() == pytest.approx(0.1 * len(X_train), abs=2)
 
