@@ -19,15 +19,18 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, OutlierMixin, clone
-from sklearn.utils import check_array, check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 from torch.nn.parameter import is_lazy
 
 from ._progress import progress
 from ._utils import (
+    HasMethods,
+    Interval,
+    StrOptions,
     as_input_array,
+    draw_seed,
     iter_batches,
     resolve_device,
     to_numpy,
@@ -285,7 +288,7 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
             tokens = X.dtype.kind in "iu" and _first_embedding(modules[0])[1] is not None
             example = to_tensor(X[:2], "cpu", dtype=None if tokens else torch.float32)
             if seed is None:
-                seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+                seed = draw_seed(self.random_state)
         copies = [_frozen_copy(m, self.device_, example, seed) for m in modules]
         self.model_ = copies if many else copies[0]
         self._setup_inputs(X)

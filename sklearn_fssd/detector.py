@@ -10,21 +10,28 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from scipy.stats import chi2
-from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._progress import skorch_progress
-from ._utils import iter_batches, to_tensor, torch_seed
+from ._utils import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _fit_context,
+    draw_seed,
+    iter_batches,
+    to_tensor,
+    torch_seed,
+)
 from ._validation import check_finite_fit, finite_rows, on_finite_rows
 from .base import BaseTorchDetector, _frozen_copy, _Standardize
 from .ensemble import LayerCombiner
 from .features import FeatureTap, resolve_layers
 from .models import MLPAutoencoder
+from ._stats import RunningMoments
 from .singularity import (
-    RunningMean,
     distance_workspace,
     fssd_distance,
     input_range,
@@ -35,7 +42,6 @@ from .singularity import (
 )
 
 __all__ = ["FSSDDetector"]
-
 
 
 class FSSDDetector(BaseTorchDetector):
@@ -261,7 +267,7 @@ class FSSDDetector(BaseTorchDetector):
         X = self._validate_X(X, reset=True)
         y_id = self._check_y(X, y)
         rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
+        seed = draw_seed(rng)  # rng goes on to draw the synthetic outliers
         X_id = X[y_id == 1]
         self._prepare_network(X, seed)
         if self.model is None:
@@ -384,7 +390,7 @@ class FSSDDetector(BaseTorchDetector):
         else:
             source = self._validate_X(self.singularity, reset=False, name="singularity")
         tap = self._tap(network)
-        means = [RunningMean() for _ in self.layers_]
+        means = [RunningMoments() for _ in self.layers_]
         with torch.inference_mode():
             for sl in iter_batches(len(source), self.batch_size):
                 for mean, feats in zip(means, tap(to_tensor(source[sl], self.device_))):

@@ -22,7 +22,6 @@ __all__ = [
     "random_tokens",
     "fssd_distance",
     "distance_workspace",
-    "RunningMean",
     "shuffle_within_rows",
     "synthetic_outliers",
     "synthetic_token_outliers",
@@ -203,37 +202,6 @@ def fssd_distance(features, centre, workspace=None):
         diff = torch.sub(block, centre, out=workspace[: block.shape[0]])
         torch.linalg.vector_norm(diff, ord=2, dim=1, out=distances[start : start + rows])
     return distances
-
-
-class RunningMean:
-    """Mean of feature rows accumulated batch by batch, in float64.
-
-    The singularity is a mean over ``S`` noise inputs; accumulating it means
-    memory does not grow with ``S``.
-
-    Examples
-    --------
-    >>> import torch
-    >>> m = RunningMean()
-    >>> m.update(torch.tensor([[0.0, 2.0]])); m.update(torch.tensor([[2.0, 4.0], [4.0, 6.0]]))
-    >>> m.mean()
-    tensor([2., 4.], dtype=torch.float64)
-    """
-
-    def __init__(self):
-        self.total = None
-        self.count = 0
-
-    def update(self, rows):
-        rows = rows.detach().to(torch.float64)
-        batch_sum = rows.sum(dim=0)
-        self.total = batch_sum if self.total is None else self.total + batch_sum
-        self.count += rows.shape[0]
-
-    def mean(self):
-        if self.count == 0:
-            raise ValueError("RunningMean.mean() called before any update().")
-        return self.total / self.count
 
 
 def shuffle_within_rows(X, rng):

@@ -5,7 +5,6 @@ import pytest
 import torch
 
 from sklearn_fssd.singularity import (
-    RunningMean,
     distance_workspace,
     fssd_distance,
     input_range,
@@ -168,29 +167,6 @@ def test_distance_workspace_holds_a_mebibyte_of_rows_on_the_cpu():
 
 
 # ---------------------------------------------------------------- running mean
-
-
-@pytest.mark.parametrize("splits", [[10], [1] * 10, [3, 7], [4, 1, 5]])
-def test_running_mean_equals_the_mean_whatever_the_batch_split(splits):
-    rows = torch.randn(10, 3, generator=torch.Generator().manual_seed(0))
-    m = RunningMean()
-    for chunk in torch.split(rows, splits):
-        m.update(chunk)
-    assert m.count == 10
-    torch.testing.assert_close(m.mean(), rows.double().mean(dim=0))
-    assert m.mean().dtype == torch.float64
-
-
-def test_running_mean_before_update_is_an_error():
-    with pytest.raises(ValueError, match="before any update"):
-        RunningMean().mean()
-
-
-def test_running_mean_does_not_keep_gradients():
-    rows = torch.ones(2, 2, requires_grad=True)
-    m = RunningMean()
-    m.update(rows * 3)
-    assert not m.mean().requires_grad
 
 
 # ---------------------------------------------------------------- synthetic outliers
