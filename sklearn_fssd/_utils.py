@@ -25,8 +25,10 @@ from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
     InvalidParameterError,
+    RealNotInt,
     StrOptions,
     validate_parameter_constraints,
+    validate_params,
 )
 from torch.utils.data import DataLoader, Dataset
 
@@ -43,9 +45,11 @@ __all__ = [
     "HasMethods",
     "Interval",
     "InvalidParameterError",
+    "RealNotInt",
     "StrOptions",
     "_fit_context",
     "validate_parameter_constraints",
+    "validate_params",
 ]
 
 #: A temporary file of :func:`atomic_write` not modified for this many seconds

@@ -292,7 +292,7 @@ class FSSDDetector(BaseTorchDetector):
         fit_distances = np.vstack([distances, extra_distances])
         fit_labels = np.r_[y_id, -np.ones(len(extra_distances), dtype=int)]
         self.combiner_ = LayerCombiner(
-            method=self.combine_,
+            combine=self.combine_,
             quadratic=self.far_outliers and not self.tokens_,
             random_state=seed,
         ).fit(fit_distances, fit_labels)

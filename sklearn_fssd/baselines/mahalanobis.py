@@ -252,7 +252,7 @@ class MahalanobisDetector(_LogitDetector):
         check_finite_fit(squared, type(self).__name__, what="Mahalanobis distances")
         if self.combine_ in ("stack", "mean"):
             self.combiner_ = LayerCombiner(
-                method=self.combine_, quadratic=False, random_state=self.seed_
+                combine=self.combine_, quadratic=False, random_state=self.seed_
             ).fit(np.sqrt(squared), y_id)
         scores = self._combine(squared)
         auto_offset = (
