@@ -49,6 +49,22 @@ from .features import layer_scores
 
 __all__ = ["BaseTorchDetector"]
 
+#: ``contamination="auto"`` puts the threshold where this share of the
+#: in-distribution fit samples is kept, for every detector: the 95 %-TPR
+#: operating point at which the OoD literature reports its FPR.
+AUTO_KEEP = 0.95
+
+#: The ``contamination`` entry of every detector's docstring.
+CONTAMINATION_DOC = """\
+    contamination : "auto" or float in (0, 0.5], default="auto"
+        Share of outliers in the fit data; sets ``offset_``. ``"auto"``, for
+        every detector of the package: the threshold that keeps 95 % of the
+        in-distribution fit samples (the FPR95 operating point of OoD
+        papers), an empirical rate with no guarantee on new data;
+        :class:`~sklearn_fssd.ConformalDetector` gives the guaranteed
+        version (at most a share ``alpha`` of new in-distribution inputs
+        flagged, on average)."""
+
 
 def _is_skorch_net(obj):
     try:
@@ -338,10 +354,16 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
         else:
             self._perturb_at = None
 
-    def _set_offset(self, id_scores, auto_offset):
-        """``offset_`` from ``contamination``: ``auto_offset``, or the quantile of the fit scores."""
+    def _set_offset(self, id_scores, y_id):
+        """``offset_`` from ``contamination`` and the scores of the fit samples.
+
+        ``"auto"``, the one rule of every detector: the threshold that keeps
+        :data:`AUTO_KEEP` (95 %) of the in-distribution fit samples (``y_id
+        == 1``), the 95 %-TPR operating point of the OoD literature. A float:
+        that quantile of all fit scores.
+        """
         if self.contamination == "auto":
-            self.offset_ = float(auto_offset)
+            self.offset_ = float(np.percentile(id_scores[y_id == 1], 100 * (1 - AUTO_KEEP)))
         else:
             self.offset_ = float(np.percentile(id_scores, 100.0 * self.contamination))
 

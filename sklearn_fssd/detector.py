@@ -9,7 +9,6 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from scipy.stats import chi2
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
@@ -26,7 +25,7 @@ from ._utils import (
     torch_seed,
 )
 from ._validation import check_finite_fit, finite_rows, on_finite_rows
-from .base import BaseTorchDetector, _frozen_copy, _Standardize
+from .base import CONTAMINATION_DOC, BaseTorchDetector, _frozen_copy, _Standardize
 from .ensemble import LayerCombiner
 from .features import FeatureTap, resolve_layers
 from .models import MLPAutoencoder
@@ -124,12 +123,7 @@ class FSSDDetector(BaseTorchDetector):
         the training range and let it use squared layer scores, so that such
         inputs, whose features lie *far* from ``F*``, are flagged too. The
         paper's plain stack is ``far_outliers=False``.
-    contamination : "auto" or float in (0, 0.5], default="auto"
-        Share of outliers in the training data; sets ``offset_``. ``"auto"``:
-        for ``"stack"`` offset 0, the equal-odds point; for ``"typical"`` the
-        99 % quantile of the Mahalanobis distance of Gaussian layer scores
-        (``sqrt(chi2.ppf(0.99, n_layers))``); for ``"mean"`` three ID
-        standard deviations below the ID mean.
+{contamination}
     max_epochs : int, default=30
         Training epochs of the default network (``model=None`` only).
     batch_size : int, default=256
@@ -201,6 +195,8 @@ class FSSDDetector(BaseTorchDetector):
         "far_outliers": ["boolean"],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
     }
+
+    __doc__ = __doc__.replace("{contamination}", CONTAMINATION_DOC)
 
     def __init__(
         self,
@@ -297,12 +293,7 @@ class FSSDDetector(BaseTorchDetector):
             random_state=seed,
         ).fit(fit_distances, fit_labels)
 
-        auto_offset = {
-            "stack": 0.0,
-            "typical": -float(np.sqrt(chi2.ppf(0.99, len(self.layers_)))),
-            "mean": -3.0,
-        }[self.combine_]
-        self._set_offset(self.combiner_.decision_function(distances), auto_offset)
+        self._set_offset(self.combiner_.decision_function(distances), y_id)
         return self
 
     def _resolve_layers(self, networks):

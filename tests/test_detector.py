@@ -905,3 +905,13 @@ def test_a_network_returning_a_dict_works_when_its_layers_are_tapped(table):
 
     det = FSSDDetector(DictNet(), n_noise=10, random_state=0).fit(table[0][:50])
     assert det.layers_ == ["fc1", "fc2"] and det.score_samples(table[1][:5]).shape == (5,)
+
+
+@pytest.mark.parametrize("combine", ["stack", "typical", "mean"])
+def test_auto_contamination_keeps_95_percent_of_the_fit_samples_whatever_the_rule(combine):
+    # one meaning of contamination="auto" for every detector and every combination rule
+    X = np.random.RandomState(0).normal(size=(200, 4))
+    det = FSSDDetector(combine=combine, max_epochs=2, random_state=0).fit(X)
+    scores = det.score_samples(X)
+    assert det.offset_ == pytest.approx(np.percentile(scores, 5))
+    assert np.mean(det.predict(X) == 1) == pytest.approx(0.95, abs=0.01)

@@ -8,17 +8,13 @@ copies the network(s) and places ``offset_``; scoring maps
 
 from numbers import Real
 
-import numpy as np
 import torch
 
 from .._utils import HasMethods, Interval, _fit_context, draw_seed, to_tensor
 from .._validation import check_finite_fit
-from ..base import BaseTorchDetector
+from ..base import CONTAMINATION_DOC, BaseTorchDetector
 from ..features import FeatureTap, resolve_layers
 
-#: in-distribution fit samples is kept: the 95 %-TPR operating point at which
-#: the OoD literature reports its FPR.
-_AUTO_TPR = 0.95
 
 
 
@@ -165,7 +161,7 @@ class _LogitDetector(BaseTorchDetector):
         self._prepare_scoring()
         scores = self._score_samples(X)
         check_finite_fit(scores, type(self).__name__, what="outputs")
-        self._set_offset(scores, np.percentile(scores[y_id == 1], 100 * (1 - _AUTO_TPR)))
+        self._set_offset(scores, y_id)
         return self
 
     def _score_samples(self, X):
@@ -177,10 +173,7 @@ _COMMON_PARAMETERS = """\
     logits_layer : str or None, default=None
         Name (from ``model.named_modules()``) of the submodule whose output
         is the logits. ``None``: the output of the whole network.
-    contamination : "auto" or float in (0, 0.5], default="auto"
-        Share of outliers in the fit data; sets ``offset_``. ``"auto"``: the
-        threshold that keeps 95 % of the in-distribution fit samples (the
-        95 %-TPR operating point of the OoD literature).
+{CONTAMINATION_DOC}
     batch_size : int, default=256
         Samples per forward pass. Scores do not depend on it.
     device : {"cpu", "cuda", "auto"} or str, default="cpu"
@@ -193,7 +186,9 @@ _COMMON_PARAMETERS = """\
 
 
 def _common(extra=""):
-    return _COMMON_PARAMETERS.replace("{extra}", extra)
+    return _COMMON_PARAMETERS.replace("{extra}", extra).replace(
+        "{CONTAMINATION_DOC}", CONTAMINATION_DOC
+    )
 
 
 def _fitted_params(names):

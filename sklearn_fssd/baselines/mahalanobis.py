@@ -12,7 +12,6 @@ from .._validation import check_finite_fit, on_finite_rows
 from ..ensemble import LayerCombiner
 from ..features import FeatureTap, resolve_layers
 from ._logits import (
-    _AUTO_TPR,
     _COMMON_ATTRIBUTES,
     _EXAMPLE_SETUP,
     _LogitDetector,
@@ -254,12 +253,7 @@ class MahalanobisDetector(_LogitDetector):
             self.combiner_ = LayerCombiner(
                 combine=self.combine_, quadratic=False, random_state=self.seed_
             ).fit(np.sqrt(squared), y_id)
-        scores = self._combine(squared)
-        auto_offset = (
-            0.0 if self.combine_ == "stack"
-            else np.percentile(scores[y_id == 1], 100 * (1 - _AUTO_TPR))
-        )
-        self._set_offset(scores, auto_offset)
+        self._set_offset(self._combine(squared), y_id)
         return self
 
     def _fit_gaussians(self, X_id, class_labels, n_logits):
