@@ -77,16 +77,6 @@ from .curves import (
     y_ood_from_sklearn,
 )
 from .report import format_ood_report, ood_report
+from . import curves, report
 
-__all__ = [
-    "y_ood_from_sklearn",
-    "auroc",
-    "aupr_in",
-    "aupr_out",
-    "fpr_at_tpr",
-    "fpr_at_80_tpr",
-    "fpr_at_95_tpr",
-    "detection_accuracy",
-    "ood_report",
-    "format_ood_report",
-]
+__all__ = [*curves.__all__, *report.__all__]
