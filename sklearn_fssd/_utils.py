@@ -1,9 +1,13 @@
-"""The one place for device resolution, torch/numpy converters, batching and file writes.
+"""The one place for device resolution, torch/numpy converters, batching, seeds and file writes.
 
 Everything that touches devices or moves arrays between numpy and torch goes
 through here, so that the estimators stay thin and the rules (float32 inputs,
 int64 tokens, batches that stream) are written once. Every file the library
 writes (downloads, caches, weights) goes through :func:`atomic_write`.
+
+It is also the one module that imports scikit-learn's private helpers
+(``_fit_context``, the parameter-constraint classes): the rest of the package
+imports them from here, so that a change in scikit-learn is fixed in one line.
 """
 
 import contextlib
@@ -15,6 +19,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.base import _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    InvalidParameterError,
+    RealNotInt,
+    StrOptions,
+    validate_parameter_constraints,
+    validate_params,
+)
 from torch.utils.data import DataLoader, Dataset
 
 __all__ = [
@@ -25,6 +40,16 @@ __all__ = [
     "as_input_array",
     "iter_batches",
     "torch_seed",
+    "draw_seed",
+    # scikit-learn's private helpers, imported here only
+    "HasMethods",
+    "Interval",
+    "InvalidParameterError",
+    "RealNotInt",
+    "StrOptions",
+    "_fit_context",
+    "validate_parameter_constraints",
+    "validate_params",
 ]
 
 #: A temporary file of :func:`atomic_write` not modified for this many seconds
@@ -244,6 +269,21 @@ def iter_batches(n_samples, batch_size):
     """Yield ``slice`` objects covering ``range(n_samples)`` in order."""
     for start in range(0, n_samples, batch_size):
         yield slice(start, min(start + batch_size, n_samples))
+
+
+def draw_seed(random_state):
+    """One int32 seed drawn from ``random_state``, the way every estimator seeds its parts.
+
+    ``random_state`` is anything :func:`sklearn.utils.check_random_state`
+    takes; a ``RandomState`` instance advances, so a caller may go on
+    drawing from it.
+
+    Examples
+    --------
+    >>> draw_seed(0) == draw_seed(0)
+    True
+    """
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
 class torch_seed:

@@ -19,15 +19,18 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, OutlierMixin, clone
-from sklearn.utils import check_array, check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 from torch.nn.parameter import is_lazy
 
 from ._progress import progress
 from ._utils import (
+    HasMethods,
+    Interval,
+    StrOptions,
     as_input_array,
+    draw_seed,
     iter_batches,
     resolve_device,
     to_numpy,
@@ -42,8 +45,25 @@ from ._validation import (
     overflow_rows,
     sample_shape_message,
 )
+from .features import layer_scores
 
 __all__ = ["BaseTorchDetector"]
+
+#: ``contamination="auto"`` puts the threshold where this share of the
+#: in-distribution fit samples is kept, for every detector: the 95 %-TPR
+#: operating point at which the OoD literature reports its FPR.
+AUTO_KEEP = 0.95
+
+#: The ``contamination`` entry of every detector's docstring.
+CONTAMINATION_DOC = """\
+    contamination : "auto" or float in (0, 0.5], default="auto"
+        Share of outliers in the fit data; sets ``offset_``. ``"auto"``, for
+        every detector of the package: the threshold that keeps 95 % of the
+        in-distribution fit samples (the FPR95 operating point of OoD
+        papers), an empirical rate with no guarantee on new data;
+        :class:`~sklearn_fssd.ConformalDetector` gives the guaranteed
+        version (at most a share ``alpha`` of new in-distribution inputs
+        flagged, on average)."""
 
 
 def _is_skorch_net(obj):
@@ -284,7 +304,7 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
             tokens = X.dtype.kind in "iu" and _first_embedding(modules[0])[1] is not None
             example = to_tensor(X[:2], "cpu", dtype=None if tokens else torch.float32)
             if seed is None:
-                seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+                seed = draw_seed(self.random_state)
         copies = [_frozen_copy(m, self.device_, example, seed) for m in modules]
         self.model_ = copies if many else copies[0]
         self._setup_inputs(X)
@@ -334,10 +354,16 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
         else:
             self._perturb_at = None
 
-    def _set_offset(self, id_scores, auto_offset):
-        """``offset_`` from ``contamination``: ``auto_offset``, or the quantile of the fit scores."""
+    def _set_offset(self, id_scores, y_id):
+        """``offset_`` from ``contamination`` and the scores of the fit samples.
+
+        ``"auto"``, the one rule of every detector: the threshold that keeps
+        :data:`AUTO_KEEP` (95 %) of the in-distribution fit samples (``y_id
+        == 1``), the 95 %-TPR operating point of the OoD literature. A float:
+        that quantile of all fit scores.
+        """
         if self.contamination == "auto":
-            self.offset_ = float(auto_offset)
+            self.offset_ = float(np.percentile(id_scores[y_id == 1], 100 * (1 - AUTO_KEEP)))
         else:
             self.offset_ = float(np.percentile(id_scores, 100.0 * self.contamination))
 
@@ -348,6 +374,14 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
             return torch.zeros_like(x, requires_grad=True)
         dim = dict(self._networks()[0].named_modules())[self._perturb_at].embedding_dim
         return torch.zeros((*x.shape, dim), device=x.device, requires_grad=True)
+
+    def _layer_scores(self, tap, x, reduce, objective, only=None, joint=False):
+        """:func:`~sklearn_fssd.features.layer_scores` of one batch, pre-processed with the
+        step ``epsilon_`` (detectors without one: none) taken where ``_perturb_at`` says."""
+        epsilon = getattr(self, "epsilon_", 0.0)
+        delta = self._delta_like(x) if epsilon > 0 else None
+        return layer_scores(tap, x, reduce, epsilon=epsilon, objective=objective, delta=delta,
+                            only=only, joint=joint)
 
     def _map_batches(self, X, batch_fn, desc):
         """Apply ``batch_fn(tensor) -> tensor`` to ``X`` batch by batch, as float64 numpy.

@@ -33,17 +33,11 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, OutlierMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, OutlierMixin, clone
 from sklearn.utils import check_random_state, get_tags
-from sklearn.utils._param_validation import (
-    HasMethods,
-    Interval,
-    RealNotInt,
-    StrOptions,
-    validate_params,
-)
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ._utils import HasMethods, Interval, RealNotInt, StrOptions, _fit_context, validate_params
 from .base import check_ood_labels
 
 __all__ = ["ConformalDetector", "conformal_p_values", "conformal_threshold"]

@@ -78,7 +78,8 @@ class LayerCombiner(BaseEstimator):
 
     Parameters
     ----------
-    method : {"stack", "typical", "mean"}, default="stack"
+    combine : {"stack", "typical", "mean"}, default="stack"
+        The combination rule, named as ``FSSDDetector``'s ``combine``.
     quadratic : bool, default=True
         ``"stack"`` only: also feed ``z_k**2`` to the regression.
     cv : int, default=5
@@ -105,15 +106,15 @@ class LayerCombiner(BaseEstimator):
     True
     """
 
-    def __init__(self, method="stack", quadratic=True, cv=5, random_state=None):
-        self.method = method
+    def __init__(self, combine="stack", quadratic=True, cv=5, random_state=None):
+        self.combine = combine
         self.quadratic = quadratic
         self.cv = cv
         self.random_state = random_state
 
     def _features(self, D):
         z = (log_distances(D) - self.centre_) / self.scale_
-        if self.method == "stack" and self.quadratic:
+        if self.combine == "stack" and self.quadratic:
             return np.hstack([z, z**2])
         return z
 
@@ -128,9 +129,9 @@ class LayerCombiner(BaseEstimator):
         # for log(4) repeated 60 times): dividing by that would blow any other value up
         constant = scale <= 1e-9 * np.maximum(1.0, np.abs(self.centre_))
         self.scale_ = np.where(constant, 1.0, scale)
-        if self.method == "mean":
+        if self.combine == "mean":
             return self
-        if self.method == "typical":
+        if self.combine == "typical":
             self.covariance_ = LedoitWolf().fit(self._features(D[y == 1]))
             return self
         n_minority = int(min((y == 1).sum(), (y == -1).sum()))
@@ -163,8 +164,8 @@ class LayerCombiner(BaseEstimator):
         (``"typical"``) or the mean ``z`` (``"mean"``).
         """
         features = self._features(D)
-        if self.method == "mean":
+        if self.combine == "mean":
             return features.mean(axis=1)
-        if self.method == "typical":
+        if self.combine == "typical":
             return -np.sqrt(self.covariance_.mahalanobis(features))
         return self.regression_.decision_function(features)

@@ -9,7 +9,8 @@ call ends (also when it fails). No network needs a ``feature_list`` method.
 ``x~ = x + eps * sign(grad_x objective(x))``. The step is taken on an additive
 ``delta`` at a "perturbation point": the input itself for continuous inputs,
 or the output of the embedding layer for token sequences, where inputs are
-integers and have no gradient.
+integers and have no gradient. :func:`layer_scores` is the scoring loop of
+every detector that taps layers, with or without that pre-processing.
 """
 
 import difflib
@@ -18,7 +19,7 @@ import threading
 import torch
 from torch import nn
 
-__all__ = ["resolve_layers", "auto_layers", "FeatureTap", "perturbation"]
+__all__ = ["resolve_layers", "auto_layers", "FeatureTap", "perturbation", "layer_scores"]
 
 # Modules whose outputs are features worth tapping when layers="auto".
 _FEATURE_MODULES = (nn.Embedding, nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.RNNBase)
@@ -319,3 +320,79 @@ def perturbation(objective, delta, epsilon):
     """
     (grad,) = torch.autograd.grad(objective.sum(), delta, retain_graph=True)
     return epsilon * torch.sign(grad)
+
+
+def layer_scores(tap, x, reduce, *, epsilon=0.0, objective=None, delta=None, only=None,
+                 joint=False):
+    """Scores of tapped layers for one batch, after per-layer input pre-processing.
+
+    With ``epsilon == 0``: ``reduce(k, F_k(x))`` for each layer ``k``, from
+    one forward pass without autograd. With ``epsilon > 0`` (Algorithm 1 of
+    the FSSD paper, per layer): ``x~_k = x + epsilon * sign(grad_x
+    objective(k, F_k(x)))`` and ``reduce(k, F_k(x~_k))``. The work is the
+    least per-layer pre-processing needs: one forward pass with its graph
+    serves every layer's gradient (``objective`` is applied inside the
+    hooks; a layer's backward pass runs only through the part of the graph
+    below it), then one forward pass per layer on its perturbed input,
+    without autograd, that stops at that layer. With ``joint=True`` one step
+    serves all layers, ``x~ = x + epsilon * sign(grad_x sum_k objective(k,
+    F_k(x)))``, and each layer is scored at that ``x~``: one forward pass with
+    its graph, one backward pass and one forward pass.
+
+    Parameters
+    ----------
+    tap : FeatureTap
+    x : Tensor
+        A batch of inputs.
+    reduce : callable
+        ``reduce(k, features) -> Tensor``: the score of layer ``k``.
+    epsilon : float, default=0.0
+        Step of the pre-processing.
+    objective : callable or None
+        ``objective(k, features) -> Tensor of shape (batch,)``, the quantity
+        the step increases; ``None``: ``reduce``. Needed only for
+        ``epsilon > 0``.
+    delta : Tensor or None
+        A zero tensor with ``requires_grad=True``, shaped as what the tap's
+        perturbation point adds (the input, or the embedding's output).
+        Needed only for ``epsilon > 0``.
+    only : list of int or None
+        Indices of the layers to score; ``None``: all of them.
+    joint : bool, default=False
+        One step for all layers (the gradient of the sum of their
+        objectives) instead of one step per layer.
+
+    Returns
+    -------
+    list of Tensor, one per layer of ``only`` (or of ``tap.layers``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)).eval()
+    >>> tap, x = FeatureTap(net, ["0", "2"]), torch.ones(4, 2)
+    >>> norm = lambda k, feats: feats.norm(dim=1)
+    >>> plain = layer_scores(tap, x, norm)
+    >>> stepped = layer_scores(tap, x, norm, epsilon=0.1,
+    ...                        delta=torch.zeros_like(x, requires_grad=True))
+    >>> [tuple(s.shape) for s in stepped]
+    [(4,), (4,)]
+    >>> bool((stepped[0] >= plain[0]).all())  # the norm of an affine map grows along the step
+    True
+    """
+    wanted = list(range(len(tap.layers))) if only is None else list(only)
+    if epsilon == 0:
+        with torch.inference_mode():
+            return tap(x, only=wanted, reduce=reduce)
+    objective = reduce if objective is None else objective
+    with torch.enable_grad():
+        objectives = tap(x, delta=delta, only=wanted, reduce=objective)
+        if joint:
+            objectives = [torch.stack(objectives).sum(dim=0)]
+        steps = [perturbation(value, delta, epsilon) for value in objectives]
+    del objectives  # the graph: free it before the perturbed passes
+    with torch.inference_mode():
+        if joint:
+            return tap(x, delta=steps[0], only=wanted, reduce=reduce)
+        return [tap(x, delta=step, only=[k], reduce=reduce)[0] for k, step in zip(wanted, steps)]

@@ -13,18 +13,14 @@ Any scikit-learn-style detector of the package (whose ``score_samples`` is
 higher for in-distribution) becomes a PyOD detector with :func:`as_pyod`.
 """
 
+import inspect
 from numbers import Real
 
 from pyod.models.base import BaseDetector
 from sklearn.base import clone
-from sklearn.utils._param_validation import (
-    HasMethods,
-    Interval,
-    InvalidParameterError,
-    validate_parameter_constraints,
-)
 from sklearn.utils.validation import check_is_fitted
 
+from ._utils import HasMethods, Interval, InvalidParameterError, validate_parameter_constraints
 from .base import clone_keeping_model
 from .conformal import ConformalDetector
 from .detector import FSSDDetector
@@ -197,6 +193,28 @@ def as_pyod(detector, contamination=0.1, calibration_size=None, random_state=Non
                         calibration_size=calibration_size, random_state=random_state)
 
 
+def _face_signature(detector_cls):
+    """The ``__init__`` signature of the PyOD face of ``detector_cls``.
+
+    PyOD's ``contamination`` comes first (PyOD's default, 0.1) and ``model``
+    second, then every other parameter of ``detector_cls.__init__`` with its
+    default, read from its signature (so a new parameter of the detector
+    appears in the face by itself), keyword-only, then the PyOD-only
+    ``calibration_size``.
+    """
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    own = [p for name, p in inspect.signature(detector_cls.__init__).parameters.items()
+           if name not in ("self", "contamination")]
+    positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    params = [
+        inspect.Parameter("self", positional),
+        inspect.Parameter("contamination", positional, default=0.1),
+        *[p.replace(kind=positional if p.name == "model" else keyword) for p in own],
+        inspect.Parameter("calibration_size", keyword, default=None),
+    ]
+    return inspect.Signature(params)
+
+
 class FSSD(PyODDetector):
     """FSSD out-of-distribution detection with PyOD's conventions.
 
@@ -207,21 +225,22 @@ class FSSD(PyODDetector):
     ("linear" or "unify"), ``predict_confidence`` and
     ``predict_with_rejection`` from PyOD's base class. With ``model=None``
     (the default) it builds and trains its own network on ``X``, so no
-    labels are needed.
+    labels are needed. Its parameters are read from ``FSSDDetector``'s
+    signature: every parameter of the detector is one of the face's.
 
     Parameters
     ----------
     contamination : float in (0, 0.5] or PyThresh thresholder, default=0.1
         As for :class:`PyODDetector` (no ``"auto"``: ``fit`` refuses it
         before any training).
+    {detector_params}
+        As for :class:`~sklearn_fssd.FSSDDetector`; all but ``model`` are
+        keyword-only.
     calibration_size : None, float in (0, 1) or int >= 1, default=None
         ``None``: PyOD's threshold. Otherwise rows held out from fitting to
         set a conformal ``threshold_`` that flags at most a share
         ``contamination`` of new inliers (see :class:`PyODDetector`); they
         are drawn with ``random_state``.
-    model, layers, epsilon, singularity, n_noise, noise_range, pooling, \
-combine, far_outliers, max_epochs, batch_size, device, random_state, verbose
-        As for :class:`~sklearn_fssd.FSSDDetector`.
 
     Examples
     --------
@@ -235,41 +254,17 @@ combine, far_outliers, max_epochs, batch_size, device, random_state, verbose
     [1, 1]
     """
 
-    def __init__(
-        self,
-        contamination=0.1,
-        model=None,
-        layers="auto",
-        epsilon=0.0,
-        singularity="noise",
-        n_noise=100,
-        noise_range="auto",
-        pooling="flatten",
-        combine="auto",
-        far_outliers=True,
-        max_epochs=30,
-        batch_size=256,
-        device="cpu",
-        random_state=None,
-        verbose=False,
-        calibration_size=None,
-    ):
-        BaseDetector.__init__(self, contamination=contamination)
-        self.model = model
-        self.layers = layers
-        self.epsilon = epsilon
-        self.singularity = singularity
-        self.n_noise = n_noise
-        self.noise_range = noise_range
-        self.pooling = pooling
-        self.combine = combine
-        self.far_outliers = far_outliers
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.calibration_size = calibration_size
+    def __init__(self, *args, **kwargs):
+        # the signature is FSSDDetector's (see _face_signature); __init__ only stores
+        bound = type(self).__init__.__signature__.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        params = dict(bound.arguments)
+        del params["self"]
+        BaseDetector.__init__(self, contamination=params.pop("contamination"))
+        for name, value in params.items():
+            setattr(self, name, value)
+
+    __init__.__signature__ = _face_signature(FSSDDetector)
 
     @property
     def estimator(self):
@@ -301,3 +296,9 @@ combine, far_outliers, max_epochs, batch_size, device, random_state, verbose
         check_is_fitted(self, "estimator_")
         return self.estimator_.layer_scores(X)
 
+
+
+# the names of FSSDDetector's parameters, one numpydoc entry (a long line in the docstring)
+FSSD.__doc__ = FSSD.__doc__.replace(
+    "{detector_params}", ", ".join(list(inspect.signature(FSSD).parameters)[1:-1])
+)

@@ -21,7 +21,7 @@ __all__ = [
     "uniform_noise",
     "random_tokens",
     "fssd_distance",
-    "RunningMean",
+    "distance_workspace",
     "shuffle_within_rows",
     "synthetic_outliers",
     "synthetic_token_outliers",
@@ -130,6 +130,39 @@ def random_tokens(n_samples, length, vocab_size, generator=None):
     return torch.randint(0, int(vocab_size), (int(n_samples), int(length)), generator=generator)
 
 
+#: Elements of ``features - centre`` that :func:`fssd_distance` computes at a time on a CPU:
+#: 1 MiB of float32, so that the difference stays in the cache between its write and its read.
+_BLOCK_ELEMENTS = 2**18
+
+
+def distance_workspace(features):
+    """Memory for :func:`fssd_distance` on batches shaped like ``features``.
+
+    On a CPU, as many rows as fit in 1 MiB (at least one): the difference to
+    the centre is then read back from the cache, not from main memory. On
+    other devices, the whole batch.
+
+    Parameters
+    ----------
+    features : Tensor of shape (n_samples, n_features)
+
+    Returns
+    -------
+    Tensor of shape (m, n_features), uninitialised, with ``m <= n_samples``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> distance_workspace(torch.zeros(256, 36864)).shape
+    torch.Size([7, 36864])
+    >>> distance_workspace(torch.zeros(256, 128)).shape
+    torch.Size([256, 128])
+    """
+    n_samples, width = features.shape
+    rows = max(1, _BLOCK_ELEMENTS // max(width, 1)) if features.device.type == "cpu" else n_samples
+    return features.new_empty((max(1, min(rows, n_samples)), width))
+
+
 def fssd_distance(features, centre, workspace=None):
     """Feature Space Singularity Distance of each row of ``features``.
 
@@ -139,10 +172,14 @@ def fssd_distance(features, centre, workspace=None):
         Flattened (or pooled) feature maps of one layer.
     centre : Tensor of shape (n_features,)
         The singularity ``F*`` of that layer.
-    workspace : Tensor of shape (m, n_features) with m >= n_samples, optional
-        Memory for ``features - centre``, reused across batches. Allocating
-        a fresh difference of a large feature map per batch costs about as
-        much as the layer itself on a CPU; without autograd, pass one.
+    workspace : Tensor of shape (m, n_features), optional
+        Memory for ``features - centre``, reused across batches; the rows
+        are taken ``m`` at a time (the distances are the same bit for bit).
+        Allocating a fresh difference of a large feature map per batch
+        costs about as much as the layer itself on a CPU, and writing it out
+        to main memory and reading it back costs a tenth of the forward
+        pass: without autograd, pass one, of :func:`distance_workspace`'s
+        size.
 
     Returns
     -------
@@ -157,41 +194,14 @@ def fssd_distance(features, centre, workspace=None):
     tensor([5.0000, 1.4142])
     """
     if workspace is None:
-        diff = features - centre
-    else:
-        diff = torch.sub(features, centre, out=workspace[: features.shape[0]])
-    return torch.linalg.vector_norm(diff, ord=2, dim=1)
-
-
-class RunningMean:
-    """Mean of feature rows accumulated batch by batch, in float64.
-
-    The singularity is a mean over ``S`` noise inputs; accumulating it means
-    memory does not grow with ``S``.
-
-    Examples
-    --------
-    >>> import torch
-    >>> m = RunningMean()
-    >>> m.update(torch.tensor([[0.0, 2.0]])); m.update(torch.tensor([[2.0, 4.0], [4.0, 6.0]]))
-    >>> m.mean()
-    tensor([2., 4.], dtype=torch.float64)
-    """
-
-    def __init__(self):
-        self.total = None
-        self.count = 0
-
-    def update(self, rows):
-        rows = rows.detach().to(torch.float64)
-        batch_sum = rows.sum(dim=0)
-        self.total = batch_sum if self.total is None else self.total + batch_sum
-        self.count += rows.shape[0]
-
-    def mean(self):
-        if self.count == 0:
-            raise ValueError("RunningMean.mean() called before any update().")
-        return self.total / self.count
+        return torch.linalg.vector_norm(features - centre, ord=2, dim=1)
+    distances = features.new_empty(features.shape[0])
+    rows = workspace.shape[0]
+    for start in range(0, features.shape[0], rows):
+        block = features[start : start + rows]
+        diff = torch.sub(block, centre, out=workspace[: block.shape[0]])
+        torch.linalg.vector_norm(diff, ord=2, dim=1, out=distances[start : start + rows])
+    return distances
 
 
 def shuffle_within_rows(X, rng):

@@ -29,7 +29,8 @@ from sklearn_fssd import (
     MSPDetector,
     ODINDetector,
 )
-from sklearn_fssd.baselines import _KeyedDropout, _sample_keys, class_mahalanobis
+from sklearn_fssd.baselines import class_mahalanobis
+from sklearn_fssd.baselines._dropout import _KeyedDropout, _sample_keys
 from sklearn_fssd.models import MLP
 from sklearn_fssd.training import (
     OutlierExposureLoss,
@@ -257,7 +258,11 @@ def test_mahalanobis_stack_uses_the_in_distribution_rows_for_the_gaussians(gauss
     assert det.class_labels_.tolist() == [0, 1, 2]  # the OoD rows' labels are ignored
     _, means, _, _ = closed_form_mahalanobis(X, labels, X_test)
     np.testing.assert_allclose(det.means_[0].numpy(), means, rtol=1e-10)
-    assert det.offset_ == 0.0  # the stack's equal-odds point
+    # contamination="auto": the threshold that keeps 95 % of the in-distribution fit rows,
+    # for the stack as for every rule and detector
+    scores = det.score_samples(X_val)
+    assert det.offset_ == pytest.approx(np.percentile(scores[y_val == 1], 5))
+    assert np.mean(scores[y_val == 1] >= det.offset_) == pytest.approx(0.95, abs=0.01)
     with pytest.raises(ValueError, match="combine='stack'.*y with -1"):
         MahalanobisDetector(_identity_classifier(3), combine="stack").fit(X, class_labels=labels)
 

@@ -18,9 +18,29 @@ def test_speed_quick_writes_ratios_and_flat_memory(tmp_path):
     assert runs["forward pass (reference)"]["ratio_to_forward"] == pytest.approx(1.0)
     assert all(row["samples_per_s"] > 0 for row in runs.values())
     assert [row["n"] for row in results["memory"]] == [128, 512]
+    # the plain-torch minimum of per-layer pre-processing computes FSSD's layer scores
+    assert results["minimum_vs_fssd_max_rel_diff"] <= 1e-5
+    assert runs[speed.MINIMUM]["ratio_to_minimum"] == pytest.approx(1.0)
+    timed_against_it = [name for name, row in runs.items() if "ratio_to_minimum" in row]
+    assert len(timed_against_it) == 4 and any(speed.JOINT in name for name in timed_against_it)
+    methods = {row["method"] for row in results["joint_step"]["summary"]}
+    assert methods == {speed.PER_LAYER, speed.JOINT_SUM, speed.JOINT_LOG}
+    assert all(0 <= row["mean_auroc"] <= 1 for row in results["joint_step"]["summary"])
     saved = json.loads((tmp_path / "speed.json").read_text())
     assert saved["throughput"][0]["run"] == "forward pass (reference)"
-    assert "| forward pass (reference) |" in (tmp_path / "speed.md").read_text()
+    assert saved["provenance"]["command"] == "python -m benchmarks.speed --quick"
+    text = (tmp_path / "speed.md").read_text()
+    assert "| forward pass (reference) |" in text and "x per-layer minimum" in text
+    assert "Written by `python -m benchmarks.speed --quick` at commit" in text
+
+
+def test_speed_minimum_check_refuses_scores_that_differ():
+    import numpy as np
+
+    scores = np.array([[1.0, 2.0], [3.0, 4.0]])
+    assert speed.compare_scores(scores, scores) == 0.0
+    with pytest.raises(RuntimeError, match="do not compute the same thing"):
+        speed.compare_scores(scores * (1 + 1e-3), scores)
 
 
 def test_odds_quick_ranks_fssd_against_pyod(tmp_path, monkeypatch):

@@ -270,6 +270,67 @@ def test_epsilon_moves_in_distribution_away_from_the_singularity(trained_cnn, di
         np.testing.assert_allclose(pert.layer_scores(X_test[:20])[:, k], by_hand, rtol=1e-4)
 
 
+def preprocessing_by_hand(network, layers, centres, x, epsilon, joint=False):
+    """FSSD_k(x~) of each layer, the straightforward way: whole forward passes read by plain
+    forward hooks. Per layer: x~_k = x + epsilon * sign(grad_x FSSD_k(x)), a forward pass with
+    its graph, a backward pass and a forward pass for each layer. ``joint``: one
+    x~ = x + epsilon * sign(grad_x sum_k FSSD_k(x)) for all layers."""
+    modules = dict(network.named_modules())
+
+    def distances(inputs):
+        seen = {}
+
+        def read(name):
+            def hook(module, args, output):
+                seen.setdefault(name, output.flatten(1))
+
+            return hook
+
+        handles = [modules[name].register_forward_hook(read(name)) for name in layers]
+        try:
+            network(inputs)
+        finally:
+            for handle in handles:
+                handle.remove()
+        return [(seen[name] - centre).norm(dim=1) for name, centre in zip(layers, centres)]
+
+    def stepped(objective):
+        x_var = x.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(objective(distances(x_var)).sum(), x_var)
+        with torch.no_grad():
+            return distances(x + epsilon * torch.sign(grad))
+
+    if joint:
+        columns = stepped(sum)
+    else:
+        columns = [stepped(lambda d, k=k: d[k])[k] for k in range(len(layers))]
+    return torch.stack(columns, dim=1).numpy()
+
+
+@pytest.mark.parametrize("epsilon, perturb", [(0.01, "per_layer"), (0.05, "per_layer"),
+                                              (0.05, "joint")])
+def test_preprocessing_scores_equal_the_straightforward_computation(
+    trained_cnn, digits, epsilon, perturb
+):
+    # the detector shares one forward pass with its graph among the layers and stops each
+    # perturbed pass at its layer; the scores must be those of one pass per layer and step
+    X_train, _, X_test, _ = digits
+    det = FSSDDetector(trained_cnn, epsilon=epsilon, perturb=perturb, batch_size=64,
+                       random_state=0)
+    det.fit(X_train[:100])
+    x = torch.from_numpy(X_test[:64])
+    expected = preprocessing_by_hand(det.model_, det.layers_, det.singularities_, x, epsilon,
+                                     joint=perturb == "joint")
+    np.testing.assert_allclose(det.layer_scores(X_test[:64]), expected, rtol=1e-6)
+    plain = FSSDDetector(trained_cnn, random_state=0).fit(X_train[:100])
+    # the steps move away from the singularities
+    assert (expected.sum(axis=1) > plain.layer_scores(X_test[:64]).sum(axis=1)).mean() > 0.9
+    if perturb == "joint":  # and the joint step is another step than the per-layer ones
+        per_layer = preprocessing_by_hand(det.model_, det.layers_, det.singularities_, x,
+                                          epsilon)
+        assert not np.allclose(per_layer, expected, rtol=1e-3)
+
+
 @pytest.mark.parametrize("epsilon", [0.0, 0.02])
 def test_scores_do_not_depend_on_the_batch(trained_cnn, digits, epsilon):
     X_train, _, X_test, _ = digits
@@ -844,3 +905,13 @@ def test_a_network_returning_a_dict_works_when_its_layers_are_tapped(table):
 
     det = FSSDDetector(DictNet(), n_noise=10, random_state=0).fit(table[0][:50])
     assert det.layers_ == ["fc1", "fc2"] and det.score_samples(table[1][:5]).shape == (5,)
+
+
+@pytest.mark.parametrize("combine", ["stack", "typical", "mean"])
+def test_auto_contamination_keeps_95_percent_of_the_fit_samples_whatever_the_rule(combine):
+    # one meaning of contamination="auto" for every detector and every combination rule
+    X = np.random.RandomState(0).normal(size=(200, 4))
+    det = FSSDDetector(combine=combine, max_epochs=2, random_state=0).fit(X)
+    scores = det.score_samples(X)
+    assert det.offset_ == pytest.approx(np.percentile(scores, 5))
+    assert np.mean(det.predict(X) == 1) == pytest.approx(0.95, abs=0.01)

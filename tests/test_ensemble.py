@@ -106,7 +106,7 @@ def test_stack_is_reproducible_and_clonable():
     a = LayerCombiner(random_state=3).fit(D, y).decision_function(D)
     b = LayerCombiner(random_state=3).fit(D, y).decision_function(D)
     np.testing.assert_array_equal(a, b)
-    comb = LayerCombiner(method="stack", quadratic=False, cv=3, random_state=3)
+    comb = LayerCombiner(combine="stack", quadratic=False, cv=3, random_state=3)
     twin = clone(comb)
     assert twin.get_params() == comb.get_params()
     np.testing.assert_array_equal(
@@ -137,7 +137,7 @@ def test_a_layer_constant_on_id_data_does_not_blow_up_the_scores(n_id):
     # the std of log(4.0) repeated 60 times is 2e-16, not 0, in floating point
     rng = np.random.RandomState(0)
     D = np.c_[rng.uniform(5, 6, n_id), np.full(n_id, 4.0)]
-    comb = LayerCombiner(method="mean").fit(D, np.ones(n_id))
+    comb = LayerCombiner(combine="mean").fit(D, np.ones(n_id))
     np.testing.assert_allclose(comb.scale_[1], 1.0)
     # z of the constant layer is the plain log-ratio, not log-ratio / 2e-16
     score = comb.decision_function(np.array([[5.5, 4.0], [5.5, 5.0]]))
@@ -175,7 +175,7 @@ def test_mean_is_the_mean_of_standardised_log_distances_by_hand():
     # ID log distances: layer 0 {0, 2} (mean 1, std 1), layer 1 {1, 3} (mean 2, std 1)
     D = np.array([[1.0, e], [e**2, e**3], [0.01, 0.01]])
     y = np.array([1, 1, -1])  # the OoD row does not enter the standardisation
-    comb = LayerCombiner(method="mean").fit(D, y)
+    comb = LayerCombiner(combine="mean").fit(D, y)
     np.testing.assert_allclose(comb.centre_, [1.0, 2.0])
     np.testing.assert_allclose(comb.scale_, [1.0, 1.0])
     test = np.array([[e**3, 1.0], [e, e**4], [e**2, e**3]])
@@ -187,8 +187,8 @@ def test_mean_needs_no_ood_samples_and_ignores_quadratic():
     rng = np.random.RandomState(0)
     D = rng.uniform(1, 10, (20, 3))
     y = np.ones(20)
-    a = LayerCombiner(method="mean", quadratic=True).fit(D, y)
-    b = LayerCombiner(method="mean", quadratic=False).fit(D, y)
+    a = LayerCombiner(combine="mean", quadratic=True).fit(D, y)
+    b = LayerCombiner(combine="mean", quadratic=False).fit(D, y)
     np.testing.assert_allclose(a.decision_function(D), b.decision_function(D))
     assert not hasattr(a, "regression_")
     # the score rises with every layer's distance
@@ -199,7 +199,7 @@ def test_mean_needs_no_ood_samples_and_ignores_quadratic():
 def test_typical_is_two_sided_and_needs_no_ood_rows():
     rng = np.random.RandomState(0)
     D = np.exp(rng.normal(loc=2.0, scale=0.1, size=(200, 3)))
-    comb = LayerCombiner(method="typical").fit(D, np.ones(len(D)))
+    comb = LayerCombiner(combine="typical").fit(D, np.ones(len(D)))
     inside = comb.decision_function(D[:20])
     too_near = comb.decision_function(D[:20] / 10.0)   # near the singularity
     too_far = comb.decision_function(D[:20] * 10.0)    # far outside the training range

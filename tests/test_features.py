@@ -1,4 +1,5 @@
-"""Tests of sklearn_fssd.features: layer names, forward-hook taps, the perturbation step.
+"""Tests of sklearn_fssd.features: layer names, forward-hook taps, the perturbation step and
+the scoring loop that takes it.
 
 Tiny hand-made networks only; nothing is trained.
 """
@@ -7,7 +8,13 @@ import pytest
 import torch
 from torch import nn
 
-from sklearn_fssd.features import FeatureTap, auto_layers, perturbation, resolve_layers
+from sklearn_fssd.features import (
+    FeatureTap,
+    auto_layers,
+    layer_scores,
+    perturbation,
+    resolve_layers,
+)
 from sklearn_fssd.singularity import fssd_distance
 
 
@@ -449,3 +456,80 @@ def test_perturbation_with_zero_epsilon_is_zero():
     step = perturbation(((x + delta) ** 2).sum(dim=1), delta, 0.0)
     assert step.shape == x.shape
     assert torch.equal(step, torch.zeros_like(x))
+
+
+# ---------------------------------------------------------------- layer_scores
+
+
+def _tiny_lenet_setup():
+    _seed()
+    net = TinyLeNet().eval()
+    tap = FeatureTap(net, ["conv1", "conv2", "fc1", "fc2"])
+    centres = [torch.randn(n) for n in (128, 192, 5, 2)]
+
+    def distance(k, features):
+        return fssd_distance(features, centres[k])
+
+    return net, tap, distance, torch.rand(5, 1, 8, 8)
+
+
+def _zero_delta(x):
+    return torch.zeros_like(x, requires_grad=True)
+
+
+def test_layer_scores_without_epsilon_is_one_pass_without_autograd():
+    _, tap, distance, x = _tiny_lenet_setup()
+    got = layer_scores(tap, x, distance)
+    with torch.no_grad():
+        expected = tap(x, reduce=distance)
+    for column, want in zip(got, expected):
+        torch.testing.assert_close(column, want)
+        assert not column.requires_grad
+
+
+def test_layer_scores_steps_each_layer_along_its_own_gradient():
+    _, tap, distance, x = _tiny_lenet_setup()
+    got = layer_scores(tap, x, distance, epsilon=0.05, delta=_zero_delta(x), only=[1, 3])
+    assert len(got) == 2
+    for k, column in zip([1, 3], got):  # the straightforward loop: a pass, a step, a pass
+        delta = _zero_delta(x)
+        (objective,) = tap(x, delta=delta, only=[k], reduce=distance)
+        step = perturbation(objective, delta, 0.05)
+        with torch.no_grad():
+            (expected,) = tap(x + step, only=[k], reduce=distance)
+        torch.testing.assert_close(column, expected, rtol=0, atol=0)
+
+
+def test_layer_scores_joint_takes_one_step_along_the_summed_gradient():
+    _, tap, distance, x = _tiny_lenet_setup()
+    got = layer_scores(tap, x, distance, epsilon=0.05, delta=_zero_delta(x), joint=True)
+    delta = _zero_delta(x)
+    step = perturbation(sum(tap(x, delta=delta, reduce=distance)), delta, 0.05)
+    with torch.no_grad():
+        expected = tap(x + step, reduce=distance)
+    for column, want in zip(got, expected):
+        torch.testing.assert_close(column, want, rtol=0, atol=0)
+
+
+def test_layer_scores_objective_sets_the_step_and_reduce_the_score():
+    _, tap, distance, x = _tiny_lenet_setup()
+
+    def away(k, features):
+        return -distance(k, features)
+
+    (towards,) = layer_scores(tap, x, distance, epsilon=0.05, objective=away,
+                              delta=_zero_delta(x), only=[2])
+    (plain,) = layer_scores(tap, x, distance, only=[2])
+    assert (towards < plain).all()
+
+
+def test_layer_scores_of_early_layers_never_run_the_later_ones():
+    net, tap, distance, x = _tiny_lenet_setup()
+    calls = []
+    handle = net.fc1.register_forward_pre_hook(lambda module, args: calls.append(1))
+    try:
+        layer_scores(tap, x, distance, epsilon=0.05, delta=_zero_delta(x), only=[0, 1])
+    finally:
+        handle.remove()
+    assert calls == []
+    assert _no_hooks(net)

@@ -221,3 +221,50 @@ def test_fit_refuses_values_beyond_float32_before_training(data, monkeypatch):
                         lambda *args: pytest.fail("training started"))
     with pytest.raises(ValueError, match=r"beyond the float32 range.*first row 7.*StandardScaler"):
         FSSD().fit(X_train)
+
+
+# ------------------------------------------------ parameters derived from FSSDDetector
+
+
+def test_fssd_has_every_parameter_of_fssd_detector():
+    import inspect
+
+    detector = set(inspect.signature(FSSDDetector).parameters)
+    face = set(inspect.signature(FSSD).parameters)
+    assert face == detector | {"calibration_size"}
+    for name, param in inspect.signature(FSSDDetector).parameters.items():
+        if name != "contamination":
+            assert inspect.signature(FSSD).parameters[name].default == param.default, name
+    assert inspect.signature(FSSD).parameters["contamination"].default == 0.1  # PyOD's
+
+
+def test_a_new_detector_parameter_appears_in_the_face_by_itself():
+    import inspect
+
+    from sklearn_fssd.pyod import _face_signature
+
+    class Extended(FSSDDetector):
+        def __init__(self, model=None, *, new_knob=3, **params):
+            super().__init__(model, **params)
+            self.new_knob = new_knob
+
+    signature = _face_signature(Extended)
+    assert signature.parameters["new_knob"].default == 3
+    assert list(signature.parameters)[:3] == ["self", "contamination", "model"]
+    assert list(signature.parameters)[-1] == "calibration_size"
+
+
+def test_fssd_params_round_trip_through_clone_and_set_params():
+    from sklearn.base import clone
+
+    clf = FSSD(0.2, None, epsilon=0.01, perturb="joint", calibration_size=0.3, random_state=4)
+    params = clf.get_params()
+    assert params["contamination"] == 0.2 and params["epsilon"] == 0.01
+    assert clone(clf).get_params() == params
+    clf.set_params(n_noise=7, contamination=0.05)
+    assert clf.n_noise == 7 and clf.contamination == 0.05
+    assert clf.estimator.get_params()["n_noise"] == 7
+    assert clf.estimator.get_params()["contamination"] == 0.05
+    assert FSSD(**params).get_params() == params
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        FSSD(epsilonn=0.1)

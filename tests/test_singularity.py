@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from sklearn_fssd.singularity import (
-    RunningMean,
+    distance_workspace,
     fssd_distance,
     input_range,
     random_tokens,
@@ -147,30 +147,26 @@ def test_fssd_distance_permuting_rows_permutes_outputs():
     )
 
 
+@pytest.mark.parametrize("rows", [1, 3, 7, 10])
+def test_fssd_distance_with_a_workspace_of_any_height_gives_the_same_bits(rows):
+    g = torch.Generator().manual_seed(0)
+    feats = torch.randn(7, 300, generator=g)
+    centre = torch.randn(300, generator=g)
+    workspace = torch.full((rows, 300), float("nan"))  # leftovers must not leak in
+    assert torch.equal(fssd_distance(feats, centre, workspace=workspace),
+                       fssd_distance(feats, centre))
+    assert torch.equal(fssd_distance(feats[:2], centre, workspace=workspace),
+                       fssd_distance(feats[:2], centre))
+
+
+def test_distance_workspace_holds_a_mebibyte_of_rows_on_the_cpu():
+    assert distance_workspace(torch.zeros(256, 36864)).shape == (7, 36864)  # 2**18 // 36864
+    assert distance_workspace(torch.zeros(256, 2**20)).shape == (1, 2**20)  # one row at least
+    assert distance_workspace(torch.zeros(5, 128)).shape == (5, 128)  # never more than a batch
+    assert distance_workspace(torch.zeros(256, 8, dtype=torch.float64)).dtype == torch.float64
+
+
 # ---------------------------------------------------------------- running mean
-
-
-@pytest.mark.parametrize("splits", [[10], [1] * 10, [3, 7], [4, 1, 5]])
-def test_running_mean_equals_the_mean_whatever_the_batch_split(splits):
-    rows = torch.randn(10, 3, generator=torch.Generator().manual_seed(0))
-    m = RunningMean()
-    for chunk in torch.split(rows, splits):
-        m.update(chunk)
-    assert m.count == 10
-    torch.testing.assert_close(m.mean(), rows.double().mean(dim=0))
-    assert m.mean().dtype == torch.float64
-
-
-def test_running_mean_before_update_is_an_error():
-    with pytest.raises(ValueError, match="before any update"):
-        RunningMean().mean()
-
-
-def test_running_mean_does_not_keep_gradients():
-    rows = torch.ones(2, 2, requires_grad=True)
-    m = RunningMean()
-    m.update(rows * 3)
-    assert not m.mean().requires_grad
 
 
 # ---------------------------------------------------------------- synthetic outliers
