@@ -444,7 +444,8 @@ def write(results, out_dir):
         import matplotlib.pyplot as plt
 
         fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-        names = [r["run"].replace("FSSD ", "").replace(", ", "\n", 1)
+        names = [r["run"].replace("FSSD ", "").replace(", ", "\n", 1).replace(", perturb",
+                                                                             "\nperturb")
                  for r in results["throughput"]]
         axes[0].barh(names, [r["ratio_to_forward"] for r in results["throughput"]])
         axes[0].axvline(0.9, color="k", ls="--", lw=1)
