@@ -374,16 +374,16 @@ def _joint_lines(results):
 def write(results, out_dir):
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "speed.json").write_text(json.dumps(results, indent=2))
-    prov = results["provenance"]
+    prov = results
     cpu = prov["machine"]
     versions = ", ".join(f"{k} {v}" for k, v in prov["versions"].items() if v)
     rows = {row["run"]: row for row in results["throughput"]}
     lines = [
         "# FSSDDetector speed and memory",
         "",
-        f"Written by `{prov['command']}` at commit `{(prov['commit'] or '?')[:10]}`"
-        f"{' (with uncommitted changes)' if prov['uncommitted_changes'] else ''}, {prov['utc']}, "
-        f"in {prov['wall_s']} s, seed {prov['seed']}, on {cpu['cores']} cores "
+        f"Written by `{prov['command']}` at commit `{(prov['git_commit'] or '?')[:10]}`"
+        f"{' (with uncommitted changes)' if prov['git_dirty'] else ''}, {prov['utc']}, "
+        f"in {prov['wall_s']} s, seed {prov['seed']}, on {cpu['cpus']} CPUs "
         f"({cpu.get('processor', cpu['machine'])}; load average {cpu.get('load_average_1min')} "
         f"at the end, other processes included), {results['torch_threads']} torch threads; "
         f"{versions}. LeNet on 28x28 inputs, batch size {results['batch_size']}, "
@@ -549,7 +549,7 @@ def main(argv=None):
         "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
     }
     command = "python -m benchmarks.speed" + (" --quick" if args.quick else "")
-    results["provenance"] = provenance(command, seed=0, started=started)
+    results = {**provenance(command, seed=0, started=started), **results}
     write(results, args.out)
     for row in results["throughput"]:
         floor = row.get("ratio_to_minimum")

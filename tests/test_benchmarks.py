@@ -28,7 +28,7 @@ def test_speed_quick_writes_ratios_and_flat_memory(tmp_path):
     assert all(0 <= row["mean_auroc"] <= 1 for row in results["joint_step"]["summary"])
     saved = json.loads((tmp_path / "speed.json").read_text())
     assert saved["throughput"][0]["run"] == "forward pass (reference)"
-    assert saved["provenance"]["command"] == "python -m benchmarks.speed --quick"
+    assert saved["command"] == "python -m benchmarks.speed --quick"
     text = (tmp_path / "speed.md").read_text()
     assert "| forward pass (reference) |" in text and "x per-layer minimum" in text
     assert "Written by `python -m benchmarks.speed --quick` at commit" in text
