@@ -39,7 +39,7 @@ from sklearn.covariance import LedoitWolf
 from sklearn.linear_model import LogisticRegressionCV
 from sklearn.model_selection import StratifiedKFold
 
-__all__ = ["LayerCombiner", "log_distances"]
+__all__ = ["LayerCombiner"]
 
 _TINY = 1e-12
 

@@ -16,12 +16,11 @@ Notation (Huang et al., Sec. 3): for a layer ``k`` with feature map ``F_k``,
 import numpy as np
 import torch
 
+# What a user calls: the distance and the ways to make outliers. The building
+# blocks FSSDDetector draws its noise with (input_range, uniform_noise,
+# random_tokens, distance_workspace) stay importable from here but are not API.
 __all__ = [
-    "input_range",
-    "uniform_noise",
-    "random_tokens",
     "fssd_distance",
-    "distance_workspace",
     "shuffle_within_rows",
     "synthetic_outliers",
     "synthetic_token_outliers",

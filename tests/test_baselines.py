@@ -29,7 +29,7 @@ from sklearn_fssd import (
     MSPDetector,
     ODINDetector,
 )
-from sklearn_fssd.baselines import class_mahalanobis
+from sklearn_fssd.baselines.mahalanobis import class_mahalanobis
 from sklearn_fssd.baselines._dropout import _KeyedDropout, _sample_keys
 from sklearn_fssd.models import MLP
 from sklearn_fssd.training import (

@@ -1,5 +1,5 @@
 """Every public class and function has a numpydoc docstring with runnable Examples,
-and the API reference lists it.
+and the API reference lists exactly the public names.
 
 The public API is every name in ``__all__`` of ``sklearn_fssd`` and of its
 modules whose names do not start with ``_``, except the internal ones below.
@@ -179,4 +179,16 @@ def test_the_api_reference_lists_every_public_name():
     assert not missing, (
         f"public names missing from docs/api/*.rst: {missing}; add each to the autosummary "
         "(classes and functions) or as '.. autodata::' (constants) of its module's page"
+    )
+
+
+def test_the_api_reference_lists_only_public_names():
+    """The converse: the reference documents no building block or constant."""
+    _, names = documented_in_api_pages()
+    public = {(module, name) for module, name, _ in public_names()}
+    not_public = sorted(f"{module}.{name}" for module, name in names
+                        if (module, name) not in public)
+    assert not not_public, (
+        f"docs/api/*.rst documents names that are not public: {not_public}; list only the "
+        "names of the module's __all__ (add the name to __all__ if a user calls it)"
     )

@@ -37,8 +37,9 @@ ODIN's and Mahalanobis's input pre-processing are the gradient-sign step of
 also uses, :func:`sklearn_fssd.features.layer_scores`.
 
 The maths is kept in small functions that take tensors
-(:func:`softmax_probabilities`, :func:`energy_score`,
-:func:`class_mahalanobis`), tested without a network.
+(``softmax_probabilities`` and ``energy_score`` in ``_logits.py``,
+``class_mahalanobis`` in ``mahalanobis.py``), tested without a network; they
+are building blocks, not API.
 
 The package, one part per file: ``_logits.py`` the shared base of the
 detectors scored from logits (one scoring loop) with MSP, ODIN and Energy;
@@ -47,9 +48,9 @@ dropout masks are in ``_dropout.py``; ``mahalanobis.py`` the Mahalanobis
 detector. Running statistics come from :mod:`sklearn_fssd._stats`.
 """
 
-from ._logits import EnergyDetector, MSPDetector, ODINDetector, energy_score, softmax_probabilities
+from ._logits import EnergyDetector, MSPDetector, ODINDetector
 from .ensembles import DeepEnsembleDetector, MCDropoutDetector
-from .mahalanobis import MahalanobisDetector, class_mahalanobis
+from .mahalanobis import MahalanobisDetector
 
 __all__ = [
     "DeepEnsembleDetector",
@@ -58,7 +59,4 @@ __all__ = [
     "MSPDetector",
     "MahalanobisDetector",
     "ODINDetector",
-    "class_mahalanobis",
-    "energy_score",
-    "softmax_probabilities",
 ]
