@@ -66,6 +66,18 @@ CONTAMINATION_DOC = """\
         flagged, on average)."""
 
 
+def _store_params(estimator, params):
+    """``__init__`` stores, ``fit`` works: set every argument of ``__init__`` unchanged.
+
+    Each detector's ``__init__`` keeps its explicit signature (scikit-learn's
+    ``get_params`` reads it) and passes its ``locals()`` here, so the
+    ``self.x = x`` lines are written once for all the detectors.
+    """
+    for name, value in params.items():
+        if name != "self":
+            setattr(estimator, name, value)
+
+
 def _is_skorch_net(obj):
     try:
         from skorch import NeuralNet

@@ -25,7 +25,13 @@ from ._utils import (
     torch_seed,
 )
 from ._validation import check_finite_fit, finite_rows, on_finite_rows
-from .base import CONTAMINATION_DOC, BaseTorchDetector, _frozen_copy, _Standardize
+from .base import (
+    CONTAMINATION_DOC,
+    BaseTorchDetector,
+    _frozen_copy,
+    _Standardize,
+    _store_params,
+)
 from .ensemble import LayerCombiner
 from .features import FeatureTap, resolve_layers
 from .models import MLPAutoencoder
@@ -198,42 +204,11 @@ class FSSDDetector(BaseTorchDetector):
 
     __doc__ = __doc__.replace("{contamination}", CONTAMINATION_DOC)
 
-    def __init__(
-        self,
-        model=None,
-        *,
-        layers="auto",
-        epsilon=0.0,
-        perturb="per_layer",
-        singularity="noise",
-        n_noise=100,
-        noise_range="auto",
-        pooling="flatten",
-        combine="auto",
-        far_outliers=True,
-        contamination="auto",
-        max_epochs=30,
-        batch_size=256,
-        device="cpu",
-        random_state=None,
-        verbose=False,
-    ):
-        self.model = model
-        self.layers = layers
-        self.epsilon = epsilon
-        self.perturb = perturb
-        self.singularity = singularity
-        self.n_noise = n_noise
-        self.noise_range = noise_range
-        self.pooling = pooling
-        self.combine = combine
-        self.far_outliers = far_outliers
-        self.contamination = contamination
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+    def __init__(self, model=None, *, layers="auto", epsilon=0.0, perturb="per_layer",
+                 singularity="noise", n_noise=100, noise_range="auto", pooling="flatten",
+                 combine="auto", far_outliers=True, contamination="auto", max_epochs=30,
+                 batch_size=256, device="cpu", random_state=None, verbose=False):
+        _store_params(self, locals())
 
     # ------------------------------------------------------------------ fit
 

@@ -12,7 +12,7 @@ import torch
 
 from .._utils import HasMethods, Interval, _fit_context, draw_seed, to_tensor
 from .._validation import check_finite_fit
-from ..base import CONTAMINATION_DOC, BaseTorchDetector
+from ..base import CONTAMINATION_DOC, BaseTorchDetector, _store_params
 from ..features import FeatureTap, resolve_layers
 
 
@@ -270,24 +270,9 @@ class MSPDetector(_LogitDetector):
 
     _parameter_constraints = {**_LogitDetector._parameter_constraints}
 
-    def __init__(
-        self,
-        model,
-        *,
-        logits_layer=None,
-        contamination="auto",
-        batch_size=256,
-        device="cpu",
-        random_state=None,
-        verbose=False,
-    ):
-        self.model = model
-        self.logits_layer = logits_layer
-        self.contamination = contamination
-        self.batch_size = batch_size
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+    def __init__(self, model, *, logits_layer=None, contamination="auto", batch_size=256,
+                 device="cpu", random_state=None, verbose=False):
+        _store_params(self, locals())
 
     def _batch_scores(self, taps, x):
         (tap,) = taps
@@ -347,28 +332,10 @@ class ODINDetector(_LogitDetector):
         "epsilon": [Interval(Real, 0, None, closed="left")],
     }
 
-    def __init__(
-        self,
-        model,
-        *,
-        temperature=1000.0,
-        epsilon=0.0014,
-        logits_layer=None,
-        contamination="auto",
-        batch_size=256,
-        device="cpu",
-        random_state=None,
-        verbose=False,
-    ):
-        self.model = model
-        self.temperature = temperature
-        self.epsilon = epsilon
-        self.logits_layer = logits_layer
-        self.contamination = contamination
-        self.batch_size = batch_size
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+    def __init__(self, model, *, temperature=1000.0, epsilon=0.0014, logits_layer=None,
+                 contamination="auto", batch_size=256, device="cpu", random_state=None,
+                 verbose=False):
+        _store_params(self, locals())
 
     def _batch_scores(self, taps, x):
         (tap,) = taps
@@ -420,26 +387,9 @@ class EnergyDetector(_LogitDetector):
         "temperature": [Interval(Real, 0, None, closed="neither")],
     }
 
-    def __init__(
-        self,
-        model,
-        *,
-        temperature=1.0,
-        logits_layer=None,
-        contamination="auto",
-        batch_size=256,
-        device="cpu",
-        random_state=None,
-        verbose=False,
-    ):
-        self.model = model
-        self.temperature = temperature
-        self.logits_layer = logits_layer
-        self.contamination = contamination
-        self.batch_size = batch_size
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+    def __init__(self, model, *, temperature=1.0, logits_layer=None, contamination="auto",
+                 batch_size=256, device="cpu", random_state=None, verbose=False):
+        _store_params(self, locals())
 
     def _batch_scores(self, taps, x):
         (tap,) = taps

@@ -7,6 +7,7 @@ from torch import nn
 
 from .._stats import RunningMoments
 from .._utils import Interval, StrOptions
+from ..base import _store_params
 from ._dropout import _MASK32, _MC_DROPOUT_KINDS, _KeyedDropout, _mix32, _sample_keys
 from ._logits import (
     _COMMON_ATTRIBUTES,
@@ -67,24 +68,9 @@ class DeepEnsembleDetector(_LogitDetector):
         "model": [list, tuple],
     }
 
-    def __init__(
-        self,
-        model,
-        *,
-        logits_layer=None,
-        contamination="auto",
-        batch_size=256,
-        device="cpu",
-        random_state=None,
-        verbose=False,
-    ):
-        self.model = model
-        self.logits_layer = logits_layer
-        self.contamination = contamination
-        self.batch_size = batch_size
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+    def __init__(self, model, *, logits_layer=None, contamination="auto", batch_size=256,
+                 device="cpu", random_state=None, verbose=False):
+        _store_params(self, locals())
 
     def _batch_scores(self, taps, x):
         moments = RunningMoments(scatter="diagonal")
@@ -168,30 +154,10 @@ class MCDropoutDetector(_LogitDetector):
         "statistic": [StrOptions({"mean", "entropy", "variance"})],
     }
 
-    def __init__(
-        self,
-        model,
-        *,
-        n_passes=32,
-        dropout_rate=None,
-        statistic="mean",
-        logits_layer=None,
-        contamination="auto",
-        batch_size=256,
-        device="cpu",
-        random_state=None,
-        verbose=False,
-    ):
-        self.model = model
-        self.n_passes = n_passes
-        self.dropout_rate = dropout_rate
-        self.statistic = statistic
-        self.logits_layer = logits_layer
-        self.contamination = contamination
-        self.batch_size = batch_size
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+    def __init__(self, model, *, n_passes=32, dropout_rate=None, statistic="mean",
+                 logits_layer=None, contamination="auto", batch_size=256, device="cpu",
+                 random_state=None, verbose=False):
+        _store_params(self, locals())
 
     def _prepare_scoring(self):
         """Replace the dropout modules of the private copy by keyed dropout."""

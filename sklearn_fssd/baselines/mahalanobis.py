@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._stats import RunningMoments
 from .._utils import Interval, StrOptions, _fit_context, draw_seed, iter_batches
 from .._validation import check_finite_fit, on_finite_rows
+from ..base import _store_params
 from ..ensemble import LayerCombiner
 from ..features import FeatureTap, resolve_layers
 from ._logits import (
@@ -167,32 +168,10 @@ class MahalanobisDetector(_LogitDetector):
         "combine": [StrOptions({"auto", "stack", "mean", "last"})],
     }
 
-    def __init__(
-        self,
-        model,
-        *,
-        layers="auto",
-        epsilon=0.0,
-        pooling="avg",
-        combine="auto",
-        logits_layer=None,
-        contamination="auto",
-        batch_size=256,
-        device="cpu",
-        random_state=None,
-        verbose=False,
-    ):
-        self.model = model
-        self.layers = layers
-        self.epsilon = epsilon
-        self.pooling = pooling
-        self.combine = combine
-        self.logits_layer = logits_layer
-        self.contamination = contamination
-        self.batch_size = batch_size
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+    def __init__(self, model, *, layers="auto", epsilon=0.0, pooling="avg", combine="auto",
+                 logits_layer=None, contamination="auto", batch_size=256, device="cpu",
+                 random_state=None, verbose=False):
+        _store_params(self, locals())
 
     # ------------------------------------------------------------------ fit
 
