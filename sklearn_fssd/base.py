@@ -46,6 +46,7 @@ from ._validation import (
     sample_shape_message,
 )
 from .features import layer_scores
+from ._docstrings import SCORING_X, fill_doc
 
 __all__ = ["BaseTorchDetector"]
 
@@ -418,15 +419,11 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
             return np.empty((0,), dtype=np.float64)
         return np.concatenate(outputs)
 
+    @fill_doc(scoring_x=SCORING_X)
     def score_samples(self, X):
         """In-distribution score: higher = more in-distribution.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, ...)
-
-        Returns
-        -------
+        {scoring_x}
         ndarray of shape (n_samples,)
             Samples that cannot be scored (values beyond float32's range, or
             features that overflow it) get the lowest score,

@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from ._docstrings import FIT_X_Y, SCORING_X, fill_doc
 from ._progress import skorch_progress
 from ._utils import (
     HasMethods,
@@ -213,17 +214,13 @@ class FSSDDetector(BaseTorchDetector):
     # ------------------------------------------------------------------ fit
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @fill_doc(fit_x_y=FIT_X_Y)
     def fit(self, X, y=None):
         """Fit the detector.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
-            Tables, images ``(N, C, H, W)`` or token sequences ``(N, L)`` of
-            integers. Without ``y``: in-distribution samples. With ``y``:
-            labelled validation samples.
-        y : array-like of shape (n_samples,) with values in {+1, -1}, optional
-            +1 = in-distribution, -1 = out-of-distribution. The layers are
+        {fit_x_y} The layers are
             then stacked by a logistic regression fitted on these labels
             (the paper's protocol). Without ``y`` (or with only +1) the
             layers are combined without OoD data. 0/1 or boolean labels are
@@ -423,15 +420,11 @@ class FSSDDetector(BaseTorchDetector):
         distances = self._map_batches(X, batch_distances, desc="FSSD")
         return distances.reshape(len(X), len(self.layers_))
 
+    @fill_doc(scoring_x=SCORING_X)
     def layer_scores(self, X):
         """FSSD of each tapped layer, higher = more in-distribution.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, ...)
-
-        Returns
-        -------
+        {scoring_x}
         ndarray of shape (n_samples, n_layers)
             Column ``k`` is ``FSSD_k`` of layer ``layers_[k]`` (after input
             pre-processing when ``epsilon > 0``). Samples that cannot be

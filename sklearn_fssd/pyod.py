@@ -24,6 +24,7 @@ from ._utils import HasMethods, Interval, InvalidParameterError, validate_parame
 from .base import clone_keeping_model
 from .conformal import ConformalDetector
 from .detector import FSSDDetector
+from ._docstrings import SCORING_X, fill_doc
 
 __all__ = ["FSSD", "PyODDetector", "as_pyod"]
 
@@ -151,15 +152,11 @@ class PyODDetector(BaseDetector):
             self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
         return self
 
+    @fill_doc(scoring_x=SCORING_X)
     def decision_function(self, X):
         """Outlier score of each sample: higher = more abnormal.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, ...)
-
-        Returns
-        -------
+        {scoring_x}
         ndarray of shape (n_samples,)
         """
         check_is_fitted(self, ["estimator_", "decision_scores_", "threshold_"])

@@ -10,6 +10,7 @@ from numbers import Real
 
 import torch
 
+from .._docstrings import FIT_X_Y, fill_doc
 from .._utils import HasMethods, Interval, _fit_context, draw_seed, to_tensor
 from .._validation import check_finite_fit
 from ..base import CONTAMINATION_DOC, BaseTorchDetector, _store_params
@@ -48,16 +49,9 @@ def energy_score(logits, temperature=1.0):
     """Minus the free energy: ``T * logsumexp(logits / T)``, in float64.
 
     The energy of Liu et al. (2020) is ``E(x) = -T * logsumexp(f(x) / T)``;
-    this returns ``-E(x)``, higher = more in-distribution.
-
-    Parameters
-    ----------
-    logits : Tensor of shape (n_samples, n_classes)
-    temperature : float, default=1.0
-
-    Returns
-    -------
-    Tensor of shape (n_samples,), float64
+    this returns ``-E(x)``, higher = more in-distribution: one value per
+    row of ``logits`` (a tensor of shape (n_samples, n_classes)), for the
+    same ``temperature`` as :func:`softmax_probabilities`.
 
     Examples
     --------
@@ -127,6 +121,7 @@ class _LogitDetector(BaseTorchDetector):
         """Adapt the private network(s) before scoring; nothing by default."""
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @fill_doc(fit_x_y=FIT_X_Y)
     def fit(self, X, y=None):
         """Fit the detector: copy the network(s) and set the threshold.
 
@@ -135,12 +130,7 @@ class _LogitDetector(BaseTorchDetector):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
-            Tables, images ``(N, C, H, W)`` or token sequences ``(N, L)`` of
-            integers. Without ``y``: in-distribution samples. With ``y``:
-            labelled validation samples.
-        y : array-like of shape (n_samples,) with values in {+1, -1}, optional
-            +1 = in-distribution, -1 = out-of-distribution. The score uses no
+        {fit_x_y} The score uses no
             labels; only the in-distribution rows set the
             ``contamination="auto"`` threshold. Labelled data is what
             ``GridSearchCV(..., scoring="roc_auc")`` needs to tune the
@@ -217,13 +207,15 @@ _COMMON_ATTRIBUTES = """\
     n_features_in_ : int"""
 
 
-_EXAMPLE_SETUP = """\
+# The data of every baseline's Examples, and the network most of them score.
+_EXAMPLE_DATA = """\
     >>> import numpy as np
     >>> from sklearn_fssd.models import MLP
-    >>> from sklearn_fssd.training import train_classifier
     >>> rng = np.random.RandomState(0)
     >>> X = rng.normal(size=(300, 4)).astype("float32")
-    >>> y = (X[:, 0] > 0).astype("int64")
+    >>> y = (X[:, 0] > 0).astype("int64")"""
+_EXAMPLE_SETUP = _EXAMPLE_DATA + """
+    >>> from sklearn_fssd.training import train_classifier
     >>> net = train_classifier(MLP, X, y, module__in_features=4, lr=0.01, max_epochs=5)"""
 
 

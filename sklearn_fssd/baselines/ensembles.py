@@ -11,6 +11,7 @@ from ..base import _store_params
 from ._dropout import _MASK32, _MC_DROPOUT_KINDS, _KeyedDropout, _mix32, _sample_keys
 from ._logits import (
     _COMMON_ATTRIBUTES,
+    _EXAMPLE_DATA,
     _LogitDetector,
     _common,
     _fitted_params,
@@ -49,13 +50,9 @@ class DeepEnsembleDetector(_LogitDetector):
 
     Examples
     --------
-    >>> import numpy as np
+{_EXAMPLE_DATA}
     >>> from sklearn_fssd import DeepEnsembleDetector
-    >>> from sklearn_fssd.models import MLP
     >>> from sklearn_fssd.training import train_deep_ensemble
-    >>> rng = np.random.RandomState(0)
-    >>> X = rng.normal(size=(300, 4)).astype("float32")
-    >>> y = (X[:, 0] > 0).astype("int64")
     >>> nets = train_deep_ensemble(MLP, X, y, n_networks=3, module__in_features=4,
     ...                            lr=0.01, max_epochs=5)
     >>> det = DeepEnsembleDetector(nets).fit(X)
@@ -131,12 +128,8 @@ class MCDropoutDetector(_LogitDetector):
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from sklearn_fssd.models import MLP
+{_EXAMPLE_DATA}
     >>> from sklearn_fssd.training import train_classifier
-    >>> rng = np.random.RandomState(0)
-    >>> X = rng.normal(size=(300, 4)).astype("float32")
-    >>> y = (X[:, 0] > 0).astype("int64")
     >>> net = train_classifier(MLP, X, y, module__in_features=4, module__dropout=0.2,
     ...                        lr=0.01, max_epochs=5)
     >>> from sklearn_fssd import MCDropoutDetector

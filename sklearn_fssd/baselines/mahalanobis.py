@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from .._docstrings import SCORING_X, fill_doc
 from .._stats import RunningMoments
 from .._utils import Interval, StrOptions, _fit_context, draw_seed, iter_batches
 from .._validation import check_finite_fit, on_finite_rows
@@ -340,15 +341,11 @@ class MahalanobisDetector(_LogitDetector):
         combined = on_finite_rows(np.sqrt(squared), self.combiner_.decision_function)
         return -combined if self.combine_ == "mean" else combined
 
+    @fill_doc(scoring_x=SCORING_X)
     def layer_scores(self, X):
         """Lee et al.'s confidence score of each layer, higher = more in-distribution.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, ...)
-
-        Returns
-        -------
+        {scoring_x}
         ndarray of shape (n_samples, n_layers)
             Column ``k`` is ``M_k = -min_c`` (squared Mahalanobis distance of
             layer ``layers_[k]`` to class ``c``), after the input
