@@ -337,6 +337,11 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
     #: Appended to the error for labels outside {-1, +1}: where else such labels may belong.
     _y_hint = ""
 
+    def _validate_fit_data(self, X, y):
+        """The checks that open every ``fit``: ``X`` (``reset=True``) and the ``y_id`` mask."""
+        X = self._validate_X(X, reset=True)
+        return X, self._check_y(X, y)
+
     def _check_y(self, X, y):
         """:func:`check_ood_labels` for this detector (its name and ``_y_hint``)."""
         return check_ood_labels(X, y, type(self).__name__, self._y_hint)

@@ -37,6 +37,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, OutlierMixin, clone
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ._docstrings import SCORING_X, fill_doc
 from ._utils import HasMethods, Interval, RealNotInt, StrOptions, _fit_context, validate_params
 from .base import check_ood_labels
 
@@ -342,30 +343,22 @@ class ConformalDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             )
         return n
 
+    @fill_doc(scoring_x=SCORING_X)
     def score_samples(self, X):
         """The detector's in-distribution score: higher = more in-distribution.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
-
-        Returns
-        -------
+        {scoring_x}
         ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
         X = validate_data(self, X, allow_nd=True, dtype="numeric", reset=False)
         return self.detector_.score_samples(X)
 
+    @fill_doc(scoring_x=SCORING_X)
     def p_values(self, X):
         """Conformal p-values: small = unlike the in-distribution calibration rows.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
-
-        Returns
-        -------
+        {scoring_x}
         ndarray of shape (n_samples,)
             ``(1 + #{calibration scores <= score}) / (n_calibration + 1)``;
             ``predict`` is -1 exactly where it is <= ``alpha``.
@@ -373,28 +366,20 @@ class ConformalDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         id_scores = self.score_samples(X)  # checks that self is fitted
         return conformal_p_values(self.calibration_scores_, id_scores)
 
+    @fill_doc(scoring_x=SCORING_X)
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative exactly when the p-value is <= ``alpha``.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
-
-        Returns
-        -------
+        {scoring_x}
         ndarray of shape (n_samples,)
         """
         return self.score_samples(X) - self.offset_
 
+    @fill_doc(scoring_x=SCORING_X)
     def predict(self, X):
         """-1 (out-of-distribution) where the p-value is <= ``alpha``, else +1.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
-
-        Returns
-        -------
+        {scoring_x}
         ndarray of shape (n_samples,) of int
         """
         return np.where(self.decision_function(X) < 0, -1, 1)

@@ -232,8 +232,7 @@ class FSSDDetector(BaseTorchDetector):
         -------
         self : FSSDDetector
         """
-        X = self._validate_X(X, reset=True)
-        y_id = self._check_y(X, y)
+        X, y_id = self._validate_fit_data(X, y)
         rng = check_random_state(self.random_state)
         seed = draw_seed(rng)  # rng goes on to draw the synthetic outliers
         X_id = X[y_id == 1]

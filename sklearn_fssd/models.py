@@ -419,9 +419,8 @@ class ResNet(nn.Module):
         return self.linear(self.flatten(self.avgpool(x)))
 
 
-class ResNet18(ResNet):
-    """CIFAR ResNet-18: :class:`ResNet` with two blocks per stage.
-
+# The parameters ResNet18 and ResNet34 share (their docstrings fill it in).
+_RESNET_PARAMS = """\
     Parameters
     ----------
     num_classes : int, default=10
@@ -432,7 +431,13 @@ class ResNet18(ResNet):
         Per-channel mean subtracted from the raw pixels.
     std : sequence of float, default=CIFAR10_STD
         Per-channel standard deviation the pixels are divided by.
+"""
 
+
+class ResNet18(ResNet):
+    __doc__ = f"""CIFAR ResNet-18: :class:`ResNet` with two blocks per stage.
+
+{_RESNET_PARAMS}
     Examples
     --------
     >>> import torch
@@ -448,19 +453,9 @@ class ResNet18(ResNet):
 
 
 class ResNet34(ResNet):
-    """CIFAR ResNet-34 (the FSSD paper's CIFAR-10 network): 3, 4, 6, 3 blocks.
+    __doc__ = f"""CIFAR ResNet-34 (the FSSD paper's CIFAR-10 network): 3, 4, 6, 3 blocks.
 
-    Parameters
-    ----------
-    num_classes : int, default=10
-        Number of classes.
-    in_channels : int, default=3
-        Number of input channels.
-    mean : sequence of float, default=CIFAR10_MEAN
-        Per-channel mean subtracted from the raw pixels.
-    std : sequence of float, default=CIFAR10_STD
-        Per-channel standard deviation the pixels are divided by.
-
+{_RESNET_PARAMS}
     Examples
     --------
     >>> import torch

@@ -143,8 +143,7 @@ class _LogitDetector(BaseTorchDetector):
         self : object
             The fitted detector.
         """
-        X = self._validate_X(X, reset=True)
-        y_id = self._check_y(X, y)
+        X, y_id = self._validate_fit_data(X, y)
         self.seed_ = draw_seed(self.random_state)
         self._prepare_network(X, self.seed_)
         self.n_classes_ = self._check_logits(X)

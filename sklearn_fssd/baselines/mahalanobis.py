@@ -202,8 +202,7 @@ class MahalanobisDetector(_LogitDetector):
         self : MahalanobisDetector
             The fitted detector.
         """
-        X = self._validate_X(X, reset=True)
-        y_id = self._check_y(X, y)
+        X, y_id = self._validate_fit_data(X, y)
         if class_labels is not None:
             class_labels = np.asarray(class_labels)
             if class_labels.ndim != 1 or len(class_labels) != len(X):
