@@ -1,4 +1,7 @@
-"""Docstring parts that several methods share, written once and filled in by :func:`fill_doc`."""
+"""Docstring parts that several functions share, written once and filled in by :func:`fill_doc`.
+
+It imports nothing, so any module of the package may use it.
+"""
 
 #: The ``X`` of a method that scores samples, up to its Returns heading
 #: (for methods of a class: the lines after the first are indented 8 spaces).

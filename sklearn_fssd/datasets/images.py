@@ -7,6 +7,7 @@ networks take, and int64 labels.
 
 import numpy as np
 
+from .._docstrings import fill_doc
 from ._errors import CorruptDataError
 from ._fetch import locate, read_verified, remedy_for
 from ._formats import parse_idx_file, read_npz
@@ -120,6 +121,17 @@ def load_mnist(subset="train", *, data_home=None, as_float=False, download=False
     )
 
 
+#: The Raises of the loaders that read a pair of IDX files.
+_RAISES = """\
+Raises
+    ------
+    DatasetNotFoundError
+        If no searched folder holds the files (and ``download=False``).
+    CorruptDataError
+        If a file is truncated, malformed or fails its checksum."""
+
+
+@fill_doc(raises=_RAISES)
 def load_fashion_mnist(
     subset="train", *, data_home=None, as_float=False, download=False, verify=True
 ):
@@ -158,12 +170,7 @@ def load_fashion_mnist(
     y : ndarray of shape (n_samples,), dtype=int64
         The classes 0..9.
 
-    Raises
-    ------
-    DatasetNotFoundError
-        If no searched folder holds the files (and ``download=False``).
-    CorruptDataError
-        If a file is truncated, malformed or fails its checksum.
+    {raises}
 
     Examples
     --------
@@ -183,6 +190,7 @@ def load_fashion_mnist(
     )
 
 
+@fill_doc(raises=_RAISES)
 def load_notmnist(subset="test", *, data_home=None, as_float=False, download=False, verify=True):
     """Load the notMNIST letters A-J (Bulatov, 2011) as a 10,000-image test set.
 
@@ -216,12 +224,7 @@ def load_notmnist(subset="test", *, data_home=None, as_float=False, download=Fal
     y : ndarray of shape (10000,), dtype=int64
         0..9 for the letters A..J.
 
-    Raises
-    ------
-    DatasetNotFoundError
-        If no searched folder holds the files (and ``download=False``).
-    CorruptDataError
-        If a file is truncated, malformed or fails its checksum.
+    {raises}
 
     Examples
     --------

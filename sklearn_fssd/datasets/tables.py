@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 
+from .._docstrings import fill_doc
 from ._errors import CorruptDataError
 from ._fetch import locate, read_verified, remedy_for
 from ._formats import read_mat, read_npz
@@ -118,6 +119,26 @@ def _check_name(name):
     return name.strip()
 
 
+#: The Returns and Raises of :func:`load_odds` and :func:`load_adbench`.
+_RETURNS_RAISES = """\
+Returns
+    -------
+    X : ndarray of shape (n_samples, n_features), dtype=float64
+        The features (converted to float64 whatever the file stores).
+    y : ndarray of shape (n_samples,), dtype=int64
+        1 for outliers, 0 for inliers.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is unknown; the message suggests close names and lists all.
+    DatasetNotFoundError
+        If no searched folder holds the file (and ``download=False``).
+    CorruptDataError
+        If the file is malformed or fails its checksum."""
+
+
+@fill_doc(returns_raises=_RETURNS_RAISES)
 def load_odds(name, *, data_home=None, download=False, verify=True):
     """Load an ODDS outlier-detection benchmark (Rayana, 2016) by name.
 
@@ -142,21 +163,7 @@ def load_odds(name, *, data_home=None, download=False, verify=True):
     verify : bool, default=True
         Check the SHA-256 of the file against the recorded one.
 
-    Returns
-    -------
-    X : ndarray of shape (n_samples, n_features), dtype=float64
-        The features (converted to float64 whatever the file stores).
-    y : ndarray of shape (n_samples,), dtype=int64
-        1 for outliers, 0 for inliers.
-
-    Raises
-    ------
-    ValueError
-        If ``name`` is unknown; the message suggests close names and lists all.
-    DatasetNotFoundError
-        If no searched folder holds the file (and ``download=False``).
-    CorruptDataError
-        If the file is malformed or fails its checksum.
+    {returns_raises}
 
     Examples
     --------
@@ -181,6 +188,7 @@ def load_odds(name, *, data_home=None, download=False, verify=True):
     return _tabular_Xy(read_mat(data, str(path), remedy), str(path), remedy)
 
 
+@fill_doc(returns_raises=_RETURNS_RAISES)
 def load_adbench(name, *, data_home=None, download=False, verify=True):
     """Load an ADBench "Classical" outlier-detection data set (Han et al., 2022).
 
@@ -209,21 +217,7 @@ def load_adbench(name, *, data_home=None, download=False, verify=True):
         (backdoor, census, fraud, speech) have no recorded checksum and load
         with a ``UserWarning``.
 
-    Returns
-    -------
-    X : ndarray of shape (n_samples, n_features), dtype=float64
-        The features (converted to float64 whatever the file stores).
-    y : ndarray of shape (n_samples,), dtype=int64
-        1 for outliers, 0 for inliers.
-
-    Raises
-    ------
-    ValueError
-        If ``name`` is unknown; the message suggests close names and lists all.
-    DatasetNotFoundError
-        If no searched folder holds the file (and ``download=False``).
-    CorruptDataError
-        If the file is malformed or fails its checksum.
+    {returns_raises}
 
     Examples
     --------
