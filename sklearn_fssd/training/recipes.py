@@ -19,6 +19,7 @@ from skorch.callbacks import LRScheduler, ProgressBar
 from skorch.dataset import ValidSplit
 from torch import nn
 
+from .._docstrings import fill_doc
 from .._progress import skorch_progress
 from .._utils import resolve_device, torch_seed
 from ..models import GenomeLSTM, LeNet, ResNet18, ResNet34
@@ -31,6 +32,40 @@ __all__ = [
     "train_lenet",
     "train_resnet",
 ]
+
+
+#: ``X`` and ``y`` of the recipes that train on images.
+_IMAGES_X_Y = """\
+X : array-like of shape (n_samples, channels, height, width)
+        Float images with pixels in ``[0, 1]`` (the network normalises).
+    y : array-like of shape (n_samples,)
+        Integer class indices ``0..n_classes-1``."""
+
+
+def _recipe_tail(
+    network,
+    kwargs_examples=None,
+    device="Where to train.",
+    seed="Seed of initialisation, shuffling and dropout.",
+):
+    """The parameters from ``device`` on and the Returns of the recipe training ``network``."""
+    if kwargs_examples:
+        kwargs_examples = f", e.g.\n        {kwargs_examples}"
+    return f"""\
+device : {{"cpu", "cuda", "auto"}} or str, default="cpu"
+        {device}
+    random_state : int or None, default=0
+        {seed}
+    verbose : bool or int, default=False
+        A progress bar over the epochs (True); skorch's epoch table and a batch
+        progress bar as well (2).
+    **kwargs
+        Passed on to :func:`train_classifier` and skorch{kwargs_examples or ''}.
+
+    Returns
+    -------
+    net : skorch.NeuralNetClassifier
+        The fitted net; ``net.module_`` is the trained {network}."""
 
 
 def _resolve_train_split(train_split, random_state):
@@ -208,6 +243,10 @@ def _fit_classifier(
     return net
 
 
+@fill_doc(
+    images_x_y=_IMAGES_X_Y,
+    recipe_tail=_recipe_tail("LeNet", "``train_split=0.1`` or ``module__mean=(0.1307,)``"),
+)
 def train_lenet(
     X,
     y,
@@ -231,10 +270,7 @@ def train_lenet(
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, channels, height, width)
-        Float images with pixels in ``[0, 1]`` (the network normalises).
-    y : array-like of shape (n_samples,)
-        Integer class indices ``0..n_classes-1``.
+    {images_x_y}
     max_epochs : int, default=14
         Number of epochs.
     batch_size : int, default=64
@@ -243,21 +279,7 @@ def train_lenet(
         Initial learning rate of Adadelta.
     gamma : float, default=0.7
         Learning-rate decay per epoch.
-    device : {"cpu", "cuda", "auto"} or str, default="cpu"
-        Where to train.
-    random_state : int or None, default=0
-        Seed of initialisation, shuffling and dropout.
-    verbose : bool or int, default=False
-        A progress bar over the epochs (True); skorch's epoch table and a batch
-        progress bar as well (2).
-    **kwargs
-        Passed on to :func:`train_classifier` and skorch, e.g.
-        ``train_split=0.1`` or ``module__mean=(0.1307,)``.
-
-    Returns
-    -------
-    net : skorch.NeuralNetClassifier
-        The fitted net; ``net.module_`` is the trained LeNet.
+    {recipe_tail}
 
     Examples
     --------
@@ -296,6 +318,14 @@ def train_lenet(
 _RESNETS = {18: ResNet18, 34: ResNet34}
 
 
+@fill_doc(
+    images_x_y=_IMAGES_X_Y,
+    recipe_tail=_recipe_tail(
+        "ResNet",
+        device="Where to train; CIFAR-size training wants a GPU.",
+        seed="Seed of initialisation and shuffling.",
+    ),
+)
 def train_resnet(
     X,
     y,
@@ -324,10 +354,7 @@ def train_resnet(
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, channels, height, width)
-        Float images with pixels in ``[0, 1]`` (the network normalises).
-    y : array-like of shape (n_samples,)
-        Integer class indices ``0..n_classes-1``.
+    {images_x_y}
     depth : {18, 34}, default=34
         ResNet-34 is the FSSD paper's CIFAR-10 network.
     max_epochs : int, default=200
@@ -342,20 +369,7 @@ def train_resnet(
         L2 penalty of SGD.
     schedule : {"cosine", "step", None}, default="cosine"
         Learning-rate schedule over ``max_epochs``; None keeps ``lr``.
-    device : {"cpu", "cuda", "auto"} or str, default="cpu"
-        Where to train; CIFAR-size training wants a GPU.
-    random_state : int or None, default=0
-        Seed of initialisation and shuffling.
-    verbose : bool or int, default=False
-        A progress bar over the epochs (True); skorch's epoch table and a batch
-        progress bar as well (2).
-    **kwargs
-        Passed on to :func:`train_classifier` and skorch.
-
-    Returns
-    -------
-    net : skorch.NeuralNetClassifier
-        The fitted net; ``net.module_`` is the trained ResNet.
+    {recipe_tail}
 
     Examples
     --------
@@ -409,6 +423,11 @@ def train_resnet(
     )
 
 
+@fill_doc(
+    recipe_tail=_recipe_tail(
+        "GenomeLSTM", '``module__pooling="mean"`` or ``optimizer__weight_decay=1e-4``'
+    )
+)
 def train_genome_lstm(
     X,
     y,
@@ -441,21 +460,7 @@ def train_genome_lstm(
         Mini-batch size.
     lr : float, default=1e-3
         Learning rate of Adam.
-    device : {"cpu", "cuda", "auto"} or str, default="cpu"
-        Where to train.
-    random_state : int or None, default=0
-        Seed of initialisation, shuffling and dropout.
-    verbose : bool or int, default=False
-        A progress bar over the epochs (True); skorch's epoch table and a batch
-        progress bar as well (2).
-    **kwargs
-        Passed on to :func:`train_classifier` and skorch, e.g.
-        ``module__pooling="mean"`` or ``optimizer__weight_decay=1e-4``.
-
-    Returns
-    -------
-    net : skorch.NeuralNetClassifier
-        The fitted net; ``net.module_`` is the trained GenomeLSTM.
+    {recipe_tail}
 
     Examples
     --------
