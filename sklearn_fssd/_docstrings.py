@@ -39,3 +39,13 @@ X : array-like of shape (n_samples, n_features) or (n_samples, ...)
             labelled validation samples.
         y : array-like of shape (n_samples,) with values in {+1, -1}, optional
             +1 = in-distribution, -1 = out-of-distribution."""
+
+
+#: The data of the Examples that train a small MLP (module-level docstrings:
+#: every line indented 4 spaces).
+EXAMPLE_DATA = """\
+    >>> import numpy as np
+    >>> from sklearn_fssd.models import MLP
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(300, 4)).astype("float32")
+    >>> y = (X[:, 0] > 0).astype("int64")"""

@@ -10,7 +10,7 @@ from numbers import Real
 
 import torch
 
-from .._docstrings import FIT_X_Y, fill_doc
+from .._docstrings import EXAMPLE_DATA, FIT_X_Y, fill_doc
 from .._utils import HasMethods, Interval, _fit_context, draw_seed, to_tensor
 from .._validation import check_finite_fit
 from ..base import CONTAMINATION_DOC, BaseTorchDetector, _store_params
@@ -206,14 +206,8 @@ _COMMON_ATTRIBUTES = """\
     n_features_in_ : int"""
 
 
-# The data of every baseline's Examples, and the network most of them score.
-_EXAMPLE_DATA = """\
-    >>> import numpy as np
-    >>> from sklearn_fssd.models import MLP
-    >>> rng = np.random.RandomState(0)
-    >>> X = rng.normal(size=(300, 4)).astype("float32")
-    >>> y = (X[:, 0] > 0).astype("int64")"""
-_EXAMPLE_SETUP = _EXAMPLE_DATA + """
+# The network most of the baselines' Examples score.
+_EXAMPLE_SETUP = EXAMPLE_DATA + """
     >>> from sklearn_fssd.training import train_classifier
     >>> net = train_classifier(MLP, X, y, module__in_features=4, lr=0.01, max_epochs=5)"""
 

@@ -5,13 +5,13 @@ from numbers import Integral, Real
 import torch
 from torch import nn
 
+from .._docstrings import EXAMPLE_DATA
 from .._stats import RunningMoments
 from .._utils import Interval, StrOptions
 from ..base import _store_params
 from ._dropout import _MASK32, _MC_DROPOUT_KINDS, _KeyedDropout, _mix32, _sample_keys
 from ._logits import (
     _COMMON_ATTRIBUTES,
-    _EXAMPLE_DATA,
     _LogitDetector,
     _common,
     _fitted_params,
@@ -50,7 +50,7 @@ class DeepEnsembleDetector(_LogitDetector):
 
     Examples
     --------
-{_EXAMPLE_DATA}
+{EXAMPLE_DATA}
     >>> from sklearn_fssd import DeepEnsembleDetector
     >>> from sklearn_fssd.training import train_deep_ensemble
     >>> nets = train_deep_ensemble(MLP, X, y, n_networks=3, module__in_features=4,
@@ -128,7 +128,7 @@ class MCDropoutDetector(_LogitDetector):
 
     Examples
     --------
-{_EXAMPLE_DATA}
+{EXAMPLE_DATA}
     >>> from sklearn_fssd.training import train_classifier
     >>> net = train_classifier(MLP, X, y, module__in_features=4, module__dropout=0.2,
     ...                        lr=0.01, max_epochs=5)

@@ -78,23 +78,9 @@ class OutlierExposureLoss(nn.CrossEntropyLoss):
 
 
 def train_outlier_exposure(
-    module,
-    X,
-    y,
-    X_outliers,
-    *,
-    lam=0.5,
-    optimizer=torch.optim.Adam,
-    lr=1e-3,
-    max_epochs=10,
-    batch_size=64,
-    lr_scheduler=None,
-    train_split=None,
-    callbacks=None,
-    device="cpu",
-    random_state=0,
-    verbose=False,
-    **kwargs,
+    module, X, y, X_outliers, *, lam=0.5, optimizer=torch.optim.Adam, lr=1e-3, max_epochs=10,
+    batch_size=64, lr_scheduler=None, train_split=None, callbacks=None, device="cpu",
+    random_state=0, verbose=False, **kwargs,
 ):
     """Train, or fine-tune, a classifier with Outlier Exposure (Hendrycks et al., 2019).
 
@@ -166,19 +152,10 @@ callbacks, device, random_state, verbose
     kwargs.setdefault("criterion", OutlierExposureLoss)
     kwargs.setdefault("criterion__lam", lam)
     kwargs.setdefault("classes", list(range(n_classes)))
+    X_all = np.concatenate([X, X_outliers])
+    y_all = np.r_[y, np.full(len(X_outliers), OUTLIER_LABEL, dtype=np.int64)]
     return _fit_classifier(
-        module,
-        np.concatenate([X, X_outliers]),
-        np.r_[y, np.full(len(X_outliers), OUTLIER_LABEL, dtype=np.int64)],
-        optimizer=optimizer,
-        lr=lr,
-        max_epochs=max_epochs,
-        batch_size=batch_size,
-        lr_scheduler=lr_scheduler,
-        train_split=train_split,
-        callbacks=callbacks,
-        device=device,
-        random_state=random_state,
-        verbose=verbose,
-        **kwargs,
+        module, X_all, y_all, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
+        batch_size=batch_size, lr_scheduler=lr_scheduler, train_split=train_split,
+        callbacks=callbacks, device=device, random_state=random_state, verbose=verbose, **kwargs,
     )

@@ -19,7 +19,7 @@ from skorch.callbacks import LRScheduler, ProgressBar
 from skorch.dataset import ValidSplit
 from torch import nn
 
-from .._docstrings import fill_doc
+from .._docstrings import EXAMPLE_DATA, fill_doc
 from .._progress import skorch_progress
 from .._utils import resolve_device, torch_seed
 from ..models import GenomeLSTM, LeNet, ResNet18, ResNet34
@@ -79,22 +79,11 @@ def _resolve_train_split(train_split, random_state):
     )
 
 
+@fill_doc(mlp_data=EXAMPLE_DATA.lstrip())
 def train_classifier(
-    module,
-    X,
-    y,
-    *,
-    optimizer=torch.optim.Adam,
-    lr=1e-3,
-    max_epochs=10,
-    batch_size=64,
-    lr_scheduler=None,
-    train_split=None,
-    callbacks=None,
-    device="cpu",
-    random_state=0,
-    verbose=False,
-    **kwargs,
+    module, X, y, *, optimizer=torch.optim.Adam, lr=1e-3, max_epochs=10, batch_size=64,
+    lr_scheduler=None, train_split=None, callbacks=None, device="cpu", random_state=0,
+    verbose=False, **kwargs,
 ):
     """Train a classification network with skorch and return the fitted net.
 
@@ -161,32 +150,17 @@ def train_classifier(
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from sklearn_fssd.models import MLP
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(40, 4)).astype("float32")
-    >>> y = (X[:, 0] > 0).astype("int64")
+    {mlp_data}
     >>> net = train_classifier(MLP, X, y, module__in_features=4, lr=0.01, max_epochs=2)
     >>> net.predict(X).shape
-    (40,)
+    (300,)
     """
     X = check_X(X)
     y, _ = check_y(y, X.shape[0])
     return _fit_classifier(
-        module,
-        X,
-        y,
-        optimizer=optimizer,
-        lr=lr,
-        max_epochs=max_epochs,
-        batch_size=batch_size,
-        lr_scheduler=lr_scheduler,
-        train_split=train_split,
-        callbacks=callbacks,
-        device=device,
-        random_state=random_state,
-        verbose=verbose,
-        **kwargs,
+        module, X, y, optimizer=optimizer, lr=lr, max_epochs=max_epochs, batch_size=batch_size,
+        lr_scheduler=lr_scheduler, train_split=train_split, callbacks=callbacks, device=device,
+        random_state=random_state, verbose=verbose, **kwargs,
     )
 
 
@@ -248,17 +222,8 @@ def _fit_classifier(
     recipe_tail=_recipe_tail("LeNet", "``train_split=0.1`` or ``module__mean=(0.1307,)``"),
 )
 def train_lenet(
-    X,
-    y,
-    *,
-    max_epochs=14,
-    batch_size=64,
-    lr=1.0,
-    gamma=0.7,
-    device="cpu",
-    random_state=0,
-    verbose=False,
-    **kwargs,
+    X, y, *, max_epochs=14, batch_size=64, lr=1.0, gamma=0.7, device="cpu", random_state=0,
+    verbose=False, **kwargs,
 ):
     """Train :class:`~sklearn_fssd.models.LeNet` with the PyTorch MNIST example's recipe.
 
@@ -300,18 +265,9 @@ def train_lenet(
         policy=torch.optim.lr_scheduler.StepLR, step_size=1, gamma=gamma, step_every="epoch"
     )
     return train_classifier(
-        LeNet,
-        X,
-        y,
-        optimizer=torch.optim.Adadelta,
-        lr=lr,
-        max_epochs=max_epochs,
-        batch_size=batch_size,
-        lr_scheduler=scheduler,
-        device=device,
-        random_state=random_state,
-        verbose=verbose,
-        **kwargs,
+        LeNet, X, y, optimizer=torch.optim.Adadelta, lr=lr, max_epochs=max_epochs,
+        batch_size=batch_size, lr_scheduler=scheduler, device=device, random_state=random_state,
+        verbose=verbose, **kwargs,
     )
 
 
@@ -327,20 +283,8 @@ _RESNETS = {18: ResNet18, 34: ResNet34}
     ),
 )
 def train_resnet(
-    X,
-    y,
-    *,
-    depth=34,
-    max_epochs=200,
-    batch_size=128,
-    lr=0.1,
-    momentum=0.9,
-    weight_decay=5e-4,
-    schedule="cosine",
-    device="cpu",
-    random_state=0,
-    verbose=False,
-    **kwargs,
+    X, y, *, depth=34, max_epochs=200, batch_size=128, lr=0.1, momentum=0.9, weight_decay=5e-4,
+    schedule="cosine", device="cpu", random_state=0, verbose=False, **kwargs,
 ):
     """Train a CIFAR :class:`~sklearn_fssd.models.ResNet18` or ``ResNet34``.
 
@@ -408,18 +352,9 @@ def train_resnet(
     kwargs.setdefault("optimizer__momentum", momentum)
     kwargs.setdefault("optimizer__weight_decay", weight_decay)
     return train_classifier(
-        _RESNETS[depth],
-        X,
-        y,
-        optimizer=torch.optim.SGD,
-        lr=lr,
-        max_epochs=max_epochs,
-        batch_size=batch_size,
-        lr_scheduler=scheduler,
-        device=device,
-        random_state=random_state,
-        verbose=verbose,
-        **kwargs,
+        _RESNETS[depth], X, y, optimizer=torch.optim.SGD, lr=lr, max_epochs=max_epochs,
+        batch_size=batch_size, lr_scheduler=scheduler, device=device, random_state=random_state,
+        verbose=verbose, **kwargs,
     )
 
 
@@ -429,15 +364,7 @@ def train_resnet(
     )
 )
 def train_genome_lstm(
-    X,
-    y,
-    *,
-    max_epochs=10,
-    batch_size=128,
-    lr=1e-3,
-    device="cpu",
-    random_state=0,
-    verbose=False,
+    X, y, *, max_epochs=10, batch_size=128, lr=1e-3, device="cpu", random_state=0, verbose=False,
     **kwargs,
 ):
     """Train :class:`~sklearn_fssd.models.GenomeLSTM` on DNA token sequences with Adam.
@@ -481,17 +408,8 @@ def train_genome_lstm(
     _, n_classes = check_y(y, X.shape[0])
     kwargs.setdefault("module__num_classes", n_classes)
     return train_classifier(
-        GenomeLSTM,
-        X,
-        y,
-        optimizer=torch.optim.Adam,
-        lr=lr,
-        max_epochs=max_epochs,
-        batch_size=batch_size,
-        device=device,
-        random_state=random_state,
-        verbose=verbose,
-        **kwargs,
+        GenomeLSTM, X, y, optimizer=torch.optim.Adam, lr=lr, max_epochs=max_epochs,
+        batch_size=batch_size, device=device, random_state=random_state, verbose=verbose, **kwargs,
     )
 
 
@@ -500,15 +418,8 @@ def train_genome_lstm(
 # --------------------------------------------------------------------------
 
 
-def train_deep_ensemble(
-    module,
-    X,
-    y,
-    *,
-    n_networks=5,
-    random_state=0,
-    **kwargs,
-):
+@fill_doc(mlp_data=EXAMPLE_DATA.lstrip())
+def train_deep_ensemble(module, X, y, *, n_networks=5, random_state=0, **kwargs):
     """Train ``n_networks`` copies of a network independently: a Deep Ensemble.
 
     Each network is trained by :func:`train_classifier` from its own random
@@ -548,11 +459,7 @@ def train_deep_ensemble(
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from sklearn_fssd.models import MLP
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(40, 4)).astype("float32")
-    >>> y = (X[:, 0] > 0).astype("int64")
+    {mlp_data}
     >>> nets = train_deep_ensemble(MLP, X, y, n_networks=2, module__in_features=4, max_epochs=1)
     >>> len(nets)
     2
