@@ -79,6 +79,17 @@ def _store_params(estimator, params):
             setattr(estimator, name, value)
 
 
+def _check_networks_agree(values, message):
+    """Raise ``ValueError(message(values[0], value, index))`` at the first network that differs.
+
+    ``values`` holds one value per network of ``model`` (its number of
+    logits, the layers it taps, ...); a network ensemble needs them equal.
+    """
+    for index, value in enumerate(values[1:], start=1):
+        if value != values[0]:
+            raise ValueError(message(values[0], value, index))
+
+
 def _is_skorch_net(obj):
     try:
         from skorch import NeuralNet

@@ -30,6 +30,7 @@ from .base import (
     CONTAMINATION_DOC,
     BaseTorchDetector,
     _frozen_copy,
+    _check_networks_agree,
     _Standardize,
     _store_params,
 )
@@ -270,14 +271,12 @@ class FSSDDetector(BaseTorchDetector):
     def _resolve_layers(self, networks):
         """``layers`` checked against every network; all must tap the same names."""
         names = [resolve_layers(net, self.layers) for net in networks]
-        for index, other in enumerate(names[1:], start=1):
-            if other != names[0]:
-                raise ValueError(
-                    f"The networks of model have different layers: layers={self.layers!r} "
-                    f"taps {names[0]} in network 0 but {other} in network {index}. A network "
-                    "ensemble averages each layer's FSSD over the networks; pass networks of "
-                    "one architecture, or layers=[...] with names valid in every network."
-                )
+        _check_networks_agree(names, lambda first, other, index: (
+            f"The networks of model have different layers: layers={self.layers!r} "
+            f"taps {first} in network 0 but {other} in network {index}. A network "
+            "ensemble averages each layer's FSSD over the networks; pass networks of "
+            "one architecture, or layers=[...] with names valid in every network."
+        ))
         return names[0]
 
     def _per_network(self):

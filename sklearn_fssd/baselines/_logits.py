@@ -13,7 +13,7 @@ import torch
 from .._docstrings import EXAMPLE_DATA, FIT_X_Y, fill_doc
 from .._utils import HasMethods, Interval, _fit_context, draw_seed, to_tensor
 from .._validation import check_finite_fit
-from ..base import CONTAMINATION_DOC, BaseTorchDetector, _store_params
+from ..base import CONTAMINATION_DOC, BaseTorchDetector, _check_networks_agree, _store_params
 from ..features import FeatureTap, resolve_layers
 
 
@@ -98,13 +98,11 @@ class _LogitDetector(BaseTorchDetector):
         x = self._to_batch(X[:2])
         with torch.inference_mode():
             widths = [tap(x)[0].shape[1] for tap in self._logit_taps()]
-        for index, width in enumerate(widths[1:], start=1):
-            if width != widths[0]:
-                raise ValueError(
-                    f"The networks of model disagree on the number of classes: network 0 has "
-                    f"{widths[0]} logits, network {index} has {width}; pass networks trained "
-                    "on the same classes."
-                )
+        _check_networks_agree(widths, lambda first, width, index: (
+            f"The networks of model disagree on the number of classes: network 0 has "
+            f"{first} logits, network {index} has {width}; pass networks trained "
+            "on the same classes."
+        ))
         if widths[0] < 2:
             raise ValueError(
                 f"{type(self).__name__} needs a classifier with at least 2 logits; the "
