@@ -26,6 +26,9 @@ from benchmarks._provenance import provenance
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
+#: The test that compares the README's figures with this benchmark's file.
+SELF_CHECK = "tests/test_docs.py::test_the_times_the_readme_promises_are_the_measured_ones"
+
 #: What the README and the docs promise, in seconds.
 LIMITS = {"demo_s": 15, "docs_build_s": 180, "example_s": 30, "tests_s": 300}
 
@@ -56,7 +59,9 @@ def run(quick):
             results["docs_build_s"] = timed(
                 [py, "-m", "sphinx", "-W", "--keep-going", "-q", "-E", "-b", "html", "docs",
                  out])
-        results["tests_s"] = timed([py, "-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        # the one test that checks the README against this file cannot pass before it exists
+        results["tests_s"] = timed([py, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                    "--deselect", SELF_CHECK])
     results["load_after"] = round(os.getloadavg()[0], 2)
     results["kept"] = {
         key: (max(value.values()) if isinstance(value, dict) else value) <= LIMITS[key]
