@@ -37,3 +37,13 @@ def test_readme_names_the_two_commands_and_ci_runs_the_test_one():
     assert test_command in text
     ci = (README.parent / ".ci" / "run").read_text()
     assert test_command in ci
+
+
+def test_readme_layout_names_every_module_and_package_of_the_library():
+    text = README.read_text()
+    layout = text[text.index("## Layout"):text.index("## Benchmarks")]
+    package = README.parent / "sklearn_fssd"
+    parts = [p.name for p in package.glob("*.py") if p.name != "__init__.py"]
+    parts += [f"{p.name}/" for p in package.iterdir() if (p / "__init__.py").exists()]
+    missing = [name for name in parts if f"  {name} " not in layout]
+    assert not missing, f"README's Layout block does not describe {missing}"
