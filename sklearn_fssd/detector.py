@@ -335,7 +335,8 @@ class FSSDDetector(BaseTorchDetector):
                 f"{self.noise_range!r}."
             )
         shape = X_id.shape[1:]
-        return np.full(shape, float(self.noise_range[0])), np.full(shape, float(self.noise_range[1]))
+        low, high = (float(bound) for bound in self.noise_range)
+        return np.full(shape, low), np.full(shape, high)
 
     def _singularities(self, network, low, high, seed):
         """F*_k of one network: mean features of noise (or of the given OoD samples)."""
@@ -379,7 +380,7 @@ class FSSDDetector(BaseTorchDetector):
                 return X_id[:0]
             return synthetic_outliers(X_id, low, high, max(8, n // 4), kinds=("scaled", "wide"),
                                       random_state=rng)
-        kinds = ("noise", "shuffled", "scaled", "wide") if self.far_outliers else ("noise", "shuffled")
+        kinds = ("noise", "shuffled") + (("scaled", "wide") if self.far_outliers else ())
         return synthetic_outliers(X_id, low, high, n, kinds=kinds, random_state=rng)
 
     # -------------------------------------------------------------- scoring

@@ -55,7 +55,9 @@ def auto_layers(module):
     default = getattr(module, "default_layers", None)
     if default is not None:
         return list(default)
-    leaves = [name for name, m in module.named_modules() if name and isinstance(m, _FEATURE_MODULES)]
+    leaves = [
+        name for name, m in module.named_modules() if name and isinstance(m, _FEATURE_MODULES)
+    ]
     if not leaves:
         raise ValueError(
             f"layers='auto' found no embedding, linear, convolutional or recurrent layer in "
