@@ -119,13 +119,3 @@ def test_promises_quick_times_the_demo_in_a_fresh_interpreter(tmp_path):
     assert res["command"] == "python -m benchmarks promises --quick"
     assert "| demo (`python -m sklearn_fssd.demo`) |" in (tmp_path / "promises.md").read_text()
 
-
-def test_plot_styles_tell_every_method_apart_and_draw_fssd_last():
-    from benchmarks._plots import draw_order, method_styles
-
-    names = ["Base", "ODIN", "Maha", "DE", "MCD", "OE", "Energy", "FSSD", "FSSD (eps=0)",
-             "FSSD unsupervised", "FSSD network ensemble"]
-    looks = method_styles(names)
-    assert len({(s["color"], s["ls"]) for s in looks.values()}) == len(names)
-    assert draw_order(names)[-1] == "FSSD"
-    assert looks["FSSD"]["zorder"] > max(s["zorder"] for n, s in looks.items() if n != "FSSD")
