@@ -119,3 +119,22 @@ def test_promises_quick_times_the_demo_in_a_fresh_interpreter(tmp_path):
     assert res["command"] == "python -m benchmarks promises --quick"
     assert "| demo (`python -m sklearn_fssd.demo`) |" in (tmp_path / "promises.md").read_text()
 
+
+
+def test_default_network_is_chosen_on_tables_the_odds_table_does_not_hold(tmp_path, monkeypatch):
+    root = os.environ.get("SKLEARN_FSSD_DATA") or (str(DATA) if DATA.is_dir() else None)
+    if root is None or not (Path(root) / "odds" / "adbench_classical").is_dir():
+        pytest.skip(reason=f"ADBench data not found at {root or DATA}; set SKLEARN_FSSD_DATA")
+    monkeypatch.setenv("SKLEARN_FSSD_DATA", root)
+    from benchmarks import default_network
+    from sklearn_fssd.datasets import list_odds_datasets
+
+    chosen = {name.lower() for name in default_network.selection_tables()}
+    odds = {name.lower() for name in list_odds_datasets()}
+    assert chosen and not chosen & odds
+    assert not chosen & {"lymphography", "breastw", "cardiotocography"}  # ODDS data, renamed
+    rows = default_network.main(["--datasets", "wine", "--out", str(tmp_path)])
+    assert [r["dataset"] for r in rows] == ["wine"] and 0.0 <= rows[0]["autoencoder"] <= 1.0
+    saved = json.loads((tmp_path / "default_network.json").read_text())
+    assert saved["collection"] == "adbench" and saved["git_commit"]
+    assert saved["command"] == "python -m benchmarks default-network --datasets wine"
