@@ -74,8 +74,8 @@ def provenance(command, *, seed=None, started=None):
     commit, dirty = git_commit()
     return {
         "command": command,
-        "git_commit": commit,
-        "git_dirty": dirty,
+        "commit": commit,
+        "uncommitted_changes": dirty,
         "versions": versions(),
         "seed": seed,
         "wall_s": None if started is None else round(time.perf_counter() - started, 1),

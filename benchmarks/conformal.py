@@ -209,8 +209,8 @@ def markdown(res):
     machine = res["machine"]
     lines = [
         "# Calibrated thresholds on Fashion-MNIST: target vs observed false-alarm rate", "",
-        f"Command: `{res['command']}`. Seed {res['seed']}. Commit {res['git_commit']}"
-        f"{' (with uncommitted changes)' if res['git_dirty'] else ''}. Wall time "
+        f"Command: `{res['command']}`. Seed {res['seed']}. Commit {res['commit']}"
+        f"{' (with uncommitted changes)' if res['uncommitted_changes'] else ''}. Wall time "
         f"{res['wall_s']:.0f} s on {machine['platform']} ({machine['cpus']} CPUs, "
         f"{machine['torch_threads']} torch thread(s)), of which network training "
         f"{sum(res['network']['train_s'].values()):.0f} s (trained: "

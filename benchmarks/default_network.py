@@ -161,7 +161,7 @@ def write(rows, out, meta):
     lines = [
         f"# Default network for FSSDDetector(model=None): chosen on {meta['collection']}",
         "",
-        f"Written by `{meta['command']}` at commit `{(meta['git_commit'] or '?')[:10]}`, "
+        f"Written by `{meta['command']}` at commit `{(meta['commit'] or '?')[:10]}`, "
         f"{meta['utc']}, in {meta['wall_s']} s. Measured on {where}. ROC-AUC on the 40 % test "
         "part, mean over splits; unsupervised fit on the contaminated 60 % training part. The "
         "first three columns use the default combine='auto' ('typical' on tables).",

@@ -329,7 +329,7 @@ def markdown(res):
     cfg, net = res["config"], res["networks"]
     lines = [
         "# Fashion-MNIST with LeNet against seven OoD kinds, in three settings", "",
-        f"Command: `{res['command']}`. Seed {res['seed']}, commit {res['git_commit']}, "
+        f"Command: `{res['command']}`. Seed {res['seed']}, commit {res['commit']}, "
         f"{res['wall_s']:.0f} s on {res['machine']['cpus']} CPUs ({res['machine']['processor']}).",
         f"Sizes: {res['sizes']}.",
         f"Networks: LeNet {cfg['epochs']} epochs (the paper's recipe: 14), Deep Ensemble of "

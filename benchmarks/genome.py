@@ -178,7 +178,7 @@ def markdown(res):
     train_s = sum(res["network"]["train_s"].values())
     lines = [
         "# DNA fragments: a BiLSTM on bacterial genomes, each held-out species an OoD kind", "",
-        f"Command: `{res['command']}`. Seed {res['seed']}, commit {res['git_commit']}, "
+        f"Command: `{res['command']}`. Seed {res['seed']}, commit {res['commit']}, "
         f"{res['wall_s']:.0f} s on {res['machine']['cpus']} CPUs "
         f"({res['machine']['processor']}). Fragments: {res['sizes']}; dropped as copies: "
         f"{res['dropped']}.",

@@ -75,7 +75,7 @@ def markdown(res):
     lines = [
         "# Promised times, measured",
         "",
-        f"Written by `{p['command']}` at commit `{(p['git_commit'] or '?')[:10]}` on "
+        f"Written by `{p['command']}` at commit `{(p['commit'] or '?')[:10]}` on "
         f"{p['machine']['cpus']} CPUs ({p['machine'].get('processor', '')}), {p['utc']}; "
         f"load average {res['load_before']} before, {res['load_after']} after. Wall-clock "
         "seconds in fresh interpreters, imports included.",

@@ -381,8 +381,8 @@ def write(results, out_dir):
     lines = [
         "# FSSDDetector speed and memory",
         "",
-        f"Written by `{prov['command']}` at commit `{(prov['git_commit'] or '?')[:10]}`"
-        f"{' (with uncommitted changes)' if prov['git_dirty'] else ''}, {prov['utc']}, "
+        f"Written by `{prov['command']}` at commit `{(prov['commit'] or '?')[:10]}`"
+        f"{' (with uncommitted changes)' if prov['uncommitted_changes'] else ''}, {prov['utc']}, "
         f"in {prov['wall_s']} s, seed {prov['seed']}, on {cpu['cpus']} CPUs "
         f"({cpu.get('processor', cpu['machine'])}; load average {cpu.get('load_average_1min')} "
         f"at the end, other processes included), {results['torch_threads']} torch threads; "

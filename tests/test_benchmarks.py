@@ -100,7 +100,7 @@ def test_provenance_names_the_run_that_wrote_a_results_file():
     p = provenance("python -m benchmarks speed --quick", seed=7, started=started)
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parents[1],
                           capture_output=True, text=True).stdout.strip()
-    assert p["git_commit"] == (head or None)
+    assert p["commit"] == (head or None)
     assert p["command"] == "python -m benchmarks speed --quick" and p["seed"] == 7
     assert 2.0 <= p["wall_s"] < 60
     import torch
@@ -136,5 +136,5 @@ def test_default_network_is_chosen_on_tables_the_odds_table_does_not_hold(tmp_pa
     rows = default_network.main(["--datasets", "wine", "--out", str(tmp_path)])
     assert [r["dataset"] for r in rows] == ["wine"] and 0.0 <= rows[0]["autoencoder"] <= 1.0
     saved = json.loads((tmp_path / "default_network.json").read_text())
-    assert saved["collection"] == "adbench" and saved["git_commit"]
+    assert saved["collection"] == "adbench" and saved["commit"]
     assert saved["command"] == "python -m benchmarks default-network --datasets wine"

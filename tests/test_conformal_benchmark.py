@@ -38,7 +38,7 @@ def test_conformal_quick_reports_target_and_observed_false_alarm_rates(tmp_path)
         assert r["far_fit_images"] == pytest.approx(r["contamination"], abs=2 / 500)
     assert res["max_score_difference_between_fits"] == 0.0
     saved = json.loads((tmp_path / "conformal.json").read_text())
-    for key in ["command", "git_commit", "versions", "seed", "wall_s", "machine"]:
+    for key in ["command", "commit", "versions", "seed", "wall_s", "machine"]:
         assert key in saved
     assert saved["command"] == "python -m benchmarks conformal --quick"
     text = (tmp_path / "conformal.md").read_text()

@@ -54,7 +54,7 @@ def test_fmnist_quick_runs_every_method_in_every_setting_and_reuses_the_cache(tm
     assert set(first["fits"]["FSSD"]) == {"no_ood", *KINDS}
     assert set(first["fits"]["Base"]) == {"no_ood"}
     assert set(first["fssd_layers"]) == set(KINDS)
-    for key in ("command", "git_commit", "versions", "seed", "wall_s", "machine"):
+    for key in ("command", "commit", "versions", "seed", "wall_s", "machine"):
         assert first[key] is not None, key
 
     text = (out / "fmnist_mnist.md").read_text()
