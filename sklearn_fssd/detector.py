@@ -35,7 +35,7 @@ from .base import (
     _store_params,
 )
 from .ensemble import LayerCombiner
-from .features import FeatureTap, resolve_layers
+from .features import FeatureTap, _first_tensor, resolve_layers
 from .models import MLPAutoencoder
 from ._stats import RunningMoments
 from .singularity import (
@@ -112,23 +112,29 @@ class FSSDDetector(BaseTorchDetector):
     pooling : {"flatten", "avg"}, default="flatten"
         ``"flatten"`` uses the whole feature map (the paper's code);
         ``"avg"`` averages over spatial positions / time steps.
-    combine : {"auto", "stack", "typical", "mean"}, default="auto"
-        How layers are combined (see :mod:`sklearn_fssd.ensemble`).
-        ``"stack"``: logistic regression over the layers, its regularisation
-        chosen by inner cross-validation, fitted on real OoD samples when
-        ``fit(X, y)`` gets them and on synthetic outliers made from ``X``
-        otherwise. ``"typical"``: minus the Mahalanobis distance of the
-        vector of log layer scores from its in-distribution mean, no OoD
-        data. ``"mean"``: mean standardised log distance, no OoD data.
-        ``"auto"``: ``"stack"`` when ``y`` holds OoD samples and for images
-        and sequences; ``"typical"`` for tables fitted without OoD labels,
-        where synthetic outliers resemble real ones poorly (on 15 ADBench
-        tables that are not ODDS tables mean ROC-AUC 0.654 against 0.588 for
-        the synthetic stack, ``benchmarks/results/default_network.md``; on
-        images the stack is ahead, see the user guide). The rule used is
-        ``combine_``.
+    combine : {"auto", "guarded_stack", "stack", "class_typical", "typical", "mean"}, \
+default="auto"
+        How layers are combined (see :mod:`sklearn_fssd.ensemble`). Without
+        OoD data: ``"class_typical"``, minus the Mahalanobis distance of the
+        vector of log layer scores from the in-distribution Gaussian of the
+        class the network predicts (classifiers only); ``"typical"``, the same
+        with one Gaussian for all inputs; ``"mean"``, the mean standardised
+        log distance. With OoD data: ``"stack"``, a logistic regression over
+        the layers (the paper's FSSD-Ensem), its regularisation chosen by
+        inner cross-validation, fitted on the OoD samples of ``fit(X, y)``
+        (without them, on synthetic outliers made from ``X``);
+        ``"guarded_stack"``, the stack guarded by the rule without OoD data
+        (an input is flagged when either finds it unusual), so that OoD kinds
+        the stack never saw stay flagged: a plain stack fitted on MNIST
+        against Fashion-MNIST calls uniform noise in-distribution.
+        ``"auto"``: ``"guarded_stack"`` when ``y`` holds OoD samples; without
+        them ``"class_typical"`` for classifiers of images and sequences and
+        ``"typical"`` otherwise (tables, the default autoencoder). The rules
+        were chosen on data sets and splits that no reported benchmark
+        column holds (``benchmarks/results/fssd_defaults.md``). The rule used
+        is ``combine_``, its guard ``guard_``.
     far_outliers : bool, default=True
-        ``"stack"`` only: also train the stack against inputs far outside
+        ``"stack"`` and ``"guarded_stack"``: also train the stack against inputs far outside
         the training range and let it use squared layer scores, so that such
         inputs, whose features lie *far* from ``F*``, are flagged too. The
         paper's plain stack is ``far_outliers=False``.
@@ -158,6 +164,13 @@ class FSSDDetector(BaseTorchDetector):
         such list per network.
     combine_ : str
         The combination rule used (``combine`` with "auto" resolved).
+    guard_ : str
+        The rule without OoD data for this network and input kind
+        (``"class_typical"`` or ``"typical"``): what "auto" takes without OoD
+        labels, and the guard of ``"guarded_stack"``.
+    n_classes_ : int or None
+        Classes the network predicts (the width of its 2-D output), or
+        ``None`` when it is no classifier.
     combiner_ : LayerCombiner
         The fitted layer combination.
     offset_ : float
@@ -200,7 +213,8 @@ class FSSDDetector(BaseTorchDetector):
         "n_noise": [Interval(Integral, 1, None, closed="left")],
         "noise_range": [StrOptions({"auto"}), tuple, list],
         "pooling": [StrOptions({"flatten", "avg"})],
-        "combine": [StrOptions({"auto", "stack", "typical", "mean"})],
+        "combine": [StrOptions({"auto", "stack", "guarded_stack", "typical", "class_typical",
+                                "mean"})],
         "far_outliers": ["boolean"],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
     }
@@ -245,28 +259,33 @@ class FSSDDetector(BaseTorchDetector):
         networks = self._networks()
         self.layers_ = self._resolve_layers(networks)
 
+        self.n_classes_ = self._output_classes(networks, X)
+        self.combine_ = self._resolve_combine(X, y_id)
+
         low, high = self._noise_box(X_id)
         self.noise_low_, self.noise_high_ = low, high
         singularities = [self._singularities(net, low, high, seed) for net in networks]
         self.singularities_ = singularities if isinstance(self.model_, list) else singularities[0]
 
-        self.combine_ = self._resolve_combine(X, y_id)
-        distances = self._distances(X)
-        check_finite_fit(distances, type(self).__name__)
+        columns = self._columns(X)
+        check_finite_fit(columns, type(self).__name__)
         extra = self._extra_outliers(X_id, y_id, low, high, rng)
-        extra_distances = self._distances(extra)
+        extra_columns = self._columns(extra)
         # far synthetic outliers of data near float32's limits can overflow: they are OoD
         # anyway, and the layer stack cannot take them
-        extra_distances = extra_distances[finite_rows(extra_distances)]
-        fit_distances = np.vstack([distances, extra_distances])
-        fit_labels = np.r_[y_id, -np.ones(len(extra_distances), dtype=int)]
+        extra_columns = extra_columns[finite_rows(extra_columns)]
+        fit_columns = np.vstack([columns, extra_columns])
+        fit_labels = np.r_[y_id, -np.ones(len(extra_columns), dtype=int)]
         self.combiner_ = LayerCombiner(
             combine=self.combine_,
             quadratic=self.far_outliers and not self.tokens_,
+            guard=self.guard_,
             random_state=seed,
-        ).fit(fit_distances, fit_labels)
+        )
+        fit_distances, fit_groups = self._split_columns(fit_columns)
+        self.combiner_.fit(fit_distances, fit_labels, groups=fit_groups)
 
-        self._set_offset(self.combiner_.decision_function(distances), y_id)
+        self._set_offset(self._combine(columns), y_id)
         return self
 
     def _resolve_layers(self, networks):
@@ -286,11 +305,37 @@ class FSSDDetector(BaseTorchDetector):
             return list(zip(self.model_, self.singularities_))
         return [(self.model_, self.singularities_)]
 
+    def _output_classes(self, networks, X):
+        """The number of classes the network(s) predict: the width of a 2-D output with at
+        least two columns, the same in every network; ``None`` otherwise (an autoencoder, a
+        regression)."""
+        if self.model is None:  # the default autoencoder predicts no class
+            return None
+        x = to_tensor(X[:2], self.device_, dtype=None if self.tokens_ else torch.float32)
+        widths = set()
+        with torch.inference_mode():
+            for network in networks:
+                out = _first_tensor(network(x))
+                ok = isinstance(out, torch.Tensor) and out.ndim == 2 and out.shape[1] >= 2
+                widths.add(int(out.shape[1]) if ok else None)
+        return widths.pop() if len(widths) == 1 else None
+
     def _resolve_combine(self, X, y_id):
+        """``combine`` with "auto" resolved; sets ``guard_``, the rule without OoD data
+        (``"class_typical"`` for classifiers of images and sequences, else ``"typical"``)
+        that "auto" takes without OoD labels and that guards a ``"guarded_stack"``."""
+        table = X.ndim == 2 and not self.tokens_
+        self.guard_ = "class_typical" if self.n_classes_ and not table else "typical"
+        if self.combine == "class_typical" and self.n_classes_ is None:
+            raise ValueError(
+                'combine="class_typical" groups the inputs by the class the network predicts, '
+                "but the network's output is not a (batch, n_classes) tensor with at least 2 "
+                '(or the networks disagree); use combine="typical", the same rule without '
+                "classes."
+            )
         if self.combine != "auto":
             return self.combine
-        table = X.ndim == 2 and not self.tokens_
-        return "typical" if table and not (y_id == -1).any() else "stack"
+        return "guarded_stack" if (y_id == -1).any() else self.guard_
 
     def _train_default_model(self, X_id, seed):
         """Build and train an autoencoder on X_id through skorch."""
@@ -356,7 +401,8 @@ class FSSDDetector(BaseTorchDetector):
         means = [RunningMoments() for _ in self.layers_]
         with torch.inference_mode():
             for sl in iter_batches(len(source), self.batch_size):
-                for mean, feats in zip(means, tap(to_tensor(source[sl], self.device_))):
+                feats = tap(to_tensor(source[sl], self.device_), only=range(len(means)))
+                for mean, feats in zip(means, feats):
                     mean.update(feats)
         return [m.mean().to(device=self.device_, dtype=torch.float32) for m in means]
 
@@ -368,7 +414,7 @@ class FSSDDetector(BaseTorchDetector):
         ID samples (at most 10,000). With real OoD samples: only the far
         kinds, a quarter as many, since the real ones cover the near side.
         """
-        if self.combine_ != "stack":
+        if self.combine_ not in ("stack", "guarded_stack"):
             return X_id[:0]
         has_ood = bool((y_id == -1).any())
         n = int(min(max(len(X_id), 8), 10_000))
@@ -387,26 +433,75 @@ class FSSDDetector(BaseTorchDetector):
     # -------------------------------------------------------------- scoring
 
     def _tap(self, network):
-        return FeatureTap(network, self.layers_, pooling=self.pooling_,
+        # "" is the whole network: its output gives the predicted class
+        layers = self.layers_ + ([""] if self._grouped() else [])
+        return FeatureTap(network, layers, pooling=self.pooling_,
                           perturb_at=self._perturb_at)
 
+    def _grouped(self):
+        """Whether scoring needs the network's predicted class (``"class_typical"``)."""
+        rule = self.guard_ if self.combine_ == "guarded_stack" else self.combine_
+        return rule == "class_typical"
+
     def _batch_distances(self, tap, centres, x, workspace):
-        """FSSD of each layer of one network for one batch: tensor (batch, n_layers)."""
+        """FSSD of each layer of one network for one batch: tensor (batch, n_layers); for
+        ``"class_typical"`` followed by the network's softmax (batch, n_classes), read in
+        the same forward pass when there is no pre-processing."""
+        n_layers = len(self.layers_)
 
         def reduce(k, feats):
+            if k == n_layers:  # the network's output
+                return torch.softmax(feats.to(torch.float32), dim=1)
             if k not in workspace:
                 workspace[k] = distance_workspace(feats)
             return fssd_distance(feats, centres[k], workspace=workspace[k])
 
-        distance = lambda k, feats: fssd_distance(feats, centres[k])  # noqa: E731
-        columns = self._layer_scores(tap, x, reduce, distance, joint=self.perturb_ == "joint")
-        return torch.stack(columns, dim=1)
+        distance = self._step_objective(centres)
+        grouped = self._grouped()
+        if grouped and self.epsilon_ == 0:
+            *columns, probabilities = self._layer_scores(tap, x, reduce, distance)
+        else:
+            columns = self._layer_scores(tap, x, reduce, distance, only=range(n_layers),
+                                         joint=self.perturb_ == "joint")
+            if grouped:  # the class of the input itself, not of a perturbed one
+                with torch.inference_mode():
+                    (probabilities,) = tap(x, only=[n_layers], reduce=reduce)
+        distances = torch.stack(columns, dim=1)
+        if not grouped:
+            return distances
+        return torch.cat([distances, probabilities.to(distances.dtype)], dim=1)
+
+    def _step_objective(self, centres):
+        """``objective(k, features)``: what the pre-processing step increases, layer ``k``'s
+        FSSD."""
+        return lambda k, feats: fssd_distance(feats, centres[k])
+
+    def _split_columns(self, columns):
+        """``(distances, predicted classes or None)`` of :meth:`_columns`' output."""
+        n_layers = len(self.layers_)
+        if columns.shape[1] == n_layers:
+            return columns, None
+        return columns[:, :n_layers], columns[:, n_layers:].argmax(axis=1)
+
+    def _combine(self, columns):
+        """The combined score of :meth:`_columns`' output; NaN where it overflowed."""
+        return on_finite_rows(
+            columns, lambda finite: self._combined(*self._split_columns(finite))
+        )
+
+    def _combined(self, distances, groups):
+        return self.combiner_.decision_function(distances, groups=groups)
 
     def _distances(self, X):
         """Per-layer FSSD of validated inputs, streamed in batches: (n, n_layers).
 
         For a list of networks, each layer's FSSD averaged over the networks.
         """
+        return self._split_columns(self._columns(X))[0]
+
+    def _columns(self, X):
+        """:meth:`_distances`, followed for ``"class_typical"`` by the network's softmax
+        (averaged over a list of networks), whose argmax is the predicted class."""
         # per network: its tap, its singularities and memory for feature
         # differences, reused by every batch
         parts = [(self._tap(net), centres, {}) for net, centres in self._per_network()]
@@ -417,8 +512,8 @@ class FSSDDetector(BaseTorchDetector):
                 return per_network[0]
             return torch.stack(per_network).mean(dim=0)
 
-        distances = self._map_batches(X, batch_distances, desc="FSSD")
-        return distances.reshape(len(X), len(self.layers_))
+        width = len(self.layers_) + (self.n_classes_ if self._grouped() else 0)
+        return self._map_batches(X, batch_distances, desc="FSSD").reshape(len(X), width)
 
     @fill_doc(scoring_x=SCORING_X)
     def layer_scores(self, X):
@@ -438,4 +533,4 @@ class FSSDDetector(BaseTorchDetector):
         """The layers combined by ``combiner_``: log-odds of in-distribution for
         ``"stack"``, minus a Mahalanobis distance for ``"typical"``. NaN for
         samples whose distances overflow."""
-        return on_finite_rows(self._distances(X), self.combiner_.decision_function)
+        return self._combine(self._columns(X))

@@ -1,7 +1,7 @@
 """Combining per-layer FSSD scores into one in-distribution score.
 
 The input is a matrix ``D`` of shape (n_samples, n_layers) of FSSD distances
-(higher = further from the singularity). Three rules:
+(higher = further from the singularity). The rules:
 
 ``"stack"`` (the paper's FSSD-Ensem)
     A logistic regression over the layers, fitted on in-distribution rows
@@ -22,6 +22,25 @@ The input is a matrix ``D`` of shape (n_samples, n_layers) of FSSD distances
     two-sided: inputs whose layers sit too near their singularities *and*
     inputs whose layers sit too far (far outside the training range, or
     layers that OoD inputs excite more than ID ones) score low.
+
+``"class_typical"``
+    ``"typical"`` within the class the network predicts: one shrunk Gaussian
+    of the standardised log distances per predicted class (``groups``), so
+    an input is compared with the ID inputs the network files beside it.
+    Classes of the network differ in how far from ``F*`` each layer puts
+    them, and one Gaussian over all classes blurs that. A class predicted for
+    too few ID rows to estimate its Gaussian (fewer than ``2 * n_layers + 2``)
+    falls back to the Gaussian of all classes. Needs no OoD data; needs a
+    classifier.
+
+``"guarded_stack"``
+    The stack, fitted on real OoD rows of one kind, guarded by a typicality
+    rule (``guard``) that needs no OoD data: each score becomes its
+    percentile among the ID rows' scores, and the smaller of the two is the
+    score. An input is flagged when either rule finds it unusual, so kinds
+    the stack never saw (uniform noise, blur) stay flagged: a plain stack
+    fitted on MNIST against Fashion-MNIST learns that "far from ``F*``" is
+    OoD and calls uniform noise in-distribution.
 
 ``"mean"``
     The mean of the standardised log distances ``z_k`` over the layers. It
@@ -73,15 +92,40 @@ def log_distances(D):
     return np.log(np.maximum(np.asarray(D, dtype=np.float64), _TINY))
 
 
+def log_percentile(scores, reference):
+    """The log of the share of ``reference`` (sorted) at or below each score, interpolated;
+    below the lowest reference value it keeps falling, by one reference standard deviation per
+    unit of log, so scores stay ordered however far out they are.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ref = np.arange(1.0, 10.0)  # 9 values
+    >>> np.exp(log_percentile(np.array([9.0, 5.0, 1.0]), ref)).round(2).tolist()
+    [0.9, 0.5, 0.1]
+    >>> bool(log_percentile(np.array([-5.0]), ref)[0] < log_percentile(np.array([0.0]), ref)[0])
+    True
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    n = len(reference)
+    out = np.log(np.interp(scores, reference, np.arange(1, n + 1)) / (n + 1))
+    below = scores < reference[0]
+    spread = np.std(reference) or 1.0
+    out[below] = np.log(1 / (n + 1)) - (reference[0] - scores[below]) / spread
+    return out
+
+
 class LayerCombiner(BaseEstimator):
     """Turn per-layer FSSD distances into one in-distribution score.
 
     Parameters
     ----------
-    combine : {"stack", "typical", "mean"}, default="stack"
+    combine : {"stack", "guarded_stack", "typical", "class_typical", "mean"}, default="stack"
         The combination rule, named as ``FSSDDetector``'s ``combine``.
     quadratic : bool, default=True
-        ``"stack"`` only: also feed ``z_k**2`` to the regression.
+        ``"stack"`` and ``"guarded_stack"``: also feed ``z_k**2`` to the regression.
+    guard : {"typical", "class_typical"}, default="typical"
+        ``"guarded_stack"`` only: the rule that needs no OoD data and guards the stack.
     cv : int, default=5
         Folds of the inner cross-validation that picks the regularisation.
     random_state : int or None
@@ -91,9 +135,15 @@ class LayerCombiner(BaseEstimator):
     centre_, scale_ : ndarray of shape (n_layers,)
         Mean and standard deviation of the ID log distances.
     regression_ : LogisticRegressionCV
-        ``"stack"`` only.
+        ``"stack"`` and ``"guarded_stack"``.
+    stack_reference_, typical_reference_ : ndarray
+        ``"guarded_stack"`` only: the sorted scores of the stack and of the
+        guard on the ID rows, against which new scores become percentiles.
     covariance_ : LedoitWolf
-        ``"typical"`` only, fitted on the ID ``z``.
+        The typicality rules (and a guard), fitted on the ID ``z``.
+    class_covariances_ : dict
+        ``"class_typical"`` only: group -> LedoitWolf fitted on the ID ``z``
+        of that group (groups with enough ID rows).
 
     Examples
     --------
@@ -106,22 +156,36 @@ class LayerCombiner(BaseEstimator):
     True
     """
 
-    def __init__(self, combine="stack", quadratic=True, cv=5, random_state=None):
+    def __init__(self, combine="stack", quadratic=True, guard="typical", cv=5,
+                 random_state=None):
         self.combine = combine
         self.quadratic = quadratic
+        self.guard = guard
         self.cv = cv
         self.random_state = random_state
 
+    def _z(self, D):
+        return (log_distances(D) - self.centre_) / self.scale_
+
     def _features(self, D):
-        z = (log_distances(D) - self.centre_) / self.scale_
-        if self.combine == "stack" and self.quadratic:
+        z = self._z(D)
+        if self.combine in ("stack", "guarded_stack") and self.quadratic:
             return np.hstack([z, z**2])
         return z
 
-    def fit(self, D, y):
-        """Fit on distances ``D`` with ``y`` = +1 (ID) / -1 (OoD)."""
+    def _typical_rule(self):
+        """The typicality rule fitted: ``combine`` itself, or ``guard`` for a guarded stack."""
+        return self.guard if self.combine == "guarded_stack" else self.combine
+
+    def fit(self, D, y, groups=None):
+        """Fit on distances ``D`` with ``y`` = +1 (ID) / -1 (OoD).
+
+        ``groups`` (``"class_typical"``, and ``"guarded_stack"`` guarded by it;
+        required there): the network's predicted class of each row.
+        """
         D = np.asarray(D, dtype=np.float64)
         y = np.asarray(y)
+        groups = self._check_groups(D, groups)
         inliers = log_distances(D[y == 1])
         self.centre_ = inliers.mean(axis=0)
         scale = inliers.std(axis=0)
@@ -131,9 +195,28 @@ class LayerCombiner(BaseEstimator):
         self.scale_ = np.where(constant, 1.0, scale)
         if self.combine == "mean":
             return self
-        if self.combine == "typical":
-            self.covariance_ = LedoitWolf().fit(self._features(D[y == 1]))
+        if self._typical_rule() in ("typical", "class_typical"):
+            self._fit_typical(self._z(D[y == 1]), None if groups is None else groups[y == 1])
+        if self.combine in ("typical", "class_typical"):
             return self
+        self._fit_stack(D, y)
+        if self.combine == "guarded_stack":
+            inliers, inlier_groups = D[y == 1], None if groups is None else groups[y == 1]
+            self.stack_reference_ = np.sort(self.regression_.decision_function(
+                self._features(inliers)))
+            self.typical_reference_ = np.sort(self._typical_score(inliers, inlier_groups))
+        return self
+
+    def _fit_typical(self, Z, groups):
+        self.covariance_ = LedoitWolf().fit(Z)
+        if self._typical_rule() == "class_typical":
+            enough = 2 * Z.shape[1] + 2
+            self.class_covariances_ = {
+                c: LedoitWolf().fit(Z[groups == c]) for c in np.unique(groups)
+                if (groups == c).sum() >= enough
+            }
+
+    def _fit_stack(self, D, y):
         n_minority = int(min((y == 1).sum(), (y == -1).sum()))
         if n_minority < 2:
             raise ValueError(
@@ -155,17 +238,50 @@ class LayerCombiner(BaseEstimator):
                 max_iter=1000,
                 **_NEW_LOGISTIC_DEFAULTS,
             ).fit(self._features(D), y)
-        return self
 
-    def decision_function(self, D):
+    def _check_groups(self, D, groups):
+        if self._typical_rule() != "class_typical":
+            return None
+        if groups is None:
+            raise ValueError(f'combine="{self.combine}"'
+                             + (' guarded by "class_typical"' if self.combine != "class_typical"
+                                else "")
+                             + " needs groups: the predicted class of each row.")
+        groups = np.asarray(groups)
+        if groups.shape != (len(D),):
+            raise ValueError(f"groups must hold one class per row of D ({len(D)}); got shape "
+                             f"{groups.shape}.")
+        return groups
+
+    def _typical_score(self, D, groups):
+        """Minus the Mahalanobis distance of the rows' ``z`` from the ID Gaussian (of their
+        group for ``"class_typical"``)."""
+        z = self._z(D)
+        squared = self.covariance_.mahalanobis(z)
+        for c, gaussian in getattr(self, "class_covariances_", {}).items():
+            rows = groups == c
+            if rows.any():
+                squared[rows] = gaussian.mahalanobis(z[rows])
+        return -np.sqrt(squared)
+
+    def decision_function(self, D, groups=None):
         """In-distribution score of each row, higher = more in-distribution.
 
         Log-odds of ID (``"stack"``), minus the Mahalanobis distance
-        (``"typical"``) or the mean ``z`` (``"mean"``).
+        (``"typical"``; ``"class_typical"``: from the Gaussian of the row's
+        group, ``groups`` required), the mean ``z`` (``"mean"``), or the
+        smaller log ID percentile of the stack and the guard
+        (``"guarded_stack"``).
         """
-        features = self._features(D)
+        D = np.asarray(D, dtype=np.float64)
+        groups = self._check_groups(D, groups)
         if self.combine == "mean":
-            return features.mean(axis=1)
-        if self.combine == "typical":
-            return -np.sqrt(self.covariance_.mahalanobis(features))
-        return self.regression_.decision_function(features)
+            return self._z(D).mean(axis=1)
+        if self.combine in ("typical", "class_typical"):
+            return self._typical_score(D, groups)
+        stack = self.regression_.decision_function(self._features(D))
+        if self.combine == "stack":
+            return stack
+        return np.minimum(log_percentile(stack, self.stack_reference_),
+                          log_percentile(self._typical_score(D, groups),
+                                         self.typical_reference_))

@@ -544,7 +544,8 @@ def test_mahalanobis_stack_on_validation_labels(trained_cnn, digits, digits_ood)
     classes = np.r_[y_train, np.zeros(len(digits_ood[::2]), dtype=int)]
     det = MahalanobisDetector(trained_cnn, random_state=0).fit(X_fit, y_fit, class_labels=classes)
     assert det.layers_ == ["conv1", "conv2", "fc1", "fc2"]
-    assert det.combiner_.regression_.coef_.shape == (1, 4)
+    # each layer enters with its square, the flexibility of FSSD's stack
+    assert det.combiner_.regression_.coef_.shape == (1, 8)
     assert auroc(det.score_samples(X_test), det.score_samples(digits_ood[1::2])) > 0.99
 
 

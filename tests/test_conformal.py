@@ -278,7 +278,7 @@ def test_nested_parameters_grid_search_keeps_the_network():
     assert best.detector_.epsilon == search.best_params_["detector__epsilon"]
     assert search.best_score_ > 0.8
     # calibration rows are +1 rows only; the -1 rows fitted the stack
-    assert (y[best.calibration_indices_] == 1).all() and best.detector_.combine_ == "stack"
+    assert (y[best.calibration_indices_] == 1).all() and best.detector_.combine_ == "guarded_stack"
     assert_array_equal(best.predict(X) == -1, best.p_values(X) <= best.alpha)
 
 

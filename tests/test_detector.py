@@ -20,7 +20,7 @@ from sklearn_fssd import FSSDDetector
 from sklearn_fssd._validation import LOWEST_SCORE
 from sklearn_fssd.features import FeatureTap
 
-from conftest import SmallCNN
+from conftest import SmallCNN, permuted_pixels
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -915,3 +915,76 @@ def test_auto_contamination_keeps_95_percent_of_the_fit_samples_whatever_the_rul
     scores = det.score_samples(X)
     assert det.offset_ == pytest.approx(np.percentile(scores, 5))
     assert np.mean(det.predict(X) == 1) == pytest.approx(0.95, abs=0.01)
+
+
+# ---------------------------------------------------------------- class_typical and "auto"
+
+
+def _predicted(net, X):
+    with torch.no_grad():
+        return net(torch.as_tensor(X)).argmax(dim=1).numpy()
+
+
+def test_auto_groups_by_predicted_class_for_an_image_classifier(image_detector, trained_cnn,
+                                                                digits):
+    # without OoD labels, an image classifier gets the per-class typicality rule
+    assert image_detector.combine_ == "class_typical" and image_detector.n_classes_ == 10
+    X = digits[2][:60]
+    by_hand = image_detector.combiner_.decision_function(
+        image_detector.layer_scores(X), groups=_predicted(image_detector.model_, X))
+    np.testing.assert_allclose(image_detector.score_samples(X), by_hand, rtol=1e-6)
+
+
+def test_auto_guards_the_stack_when_ood_labels_are_given_and_is_typical_for_tables(
+        trained_cnn, digits, digits_ood, table_detector):
+    X = np.concatenate([digits[0][:200], digits_ood[:100]])
+    y = np.r_[np.ones(200, int), -np.ones(100, int)]
+    assert FSSDDetector(trained_cnn, random_state=0).fit(X, y).combine_ == "guarded_stack"
+    assert table_detector.combine_ == "typical" and table_detector.n_classes_ is None
+
+
+def test_class_typical_takes_the_class_of_the_input_not_of_the_perturbed_input(trained_cnn,
+                                                                             digits):
+    X_train, _, X_test, _ = digits
+    det = FSSDDetector(trained_cnn, epsilon=0.05, random_state=0).fit(X_train[:300])
+    by_hand = det.combiner_.decision_function(det.layer_scores(X_test[:40]),
+                                              groups=_predicted(det.model_, X_test[:40]))
+    np.testing.assert_allclose(det.score_samples(X_test[:40]), by_hand, rtol=1e-6)
+
+
+def test_a_network_ensemble_groups_by_its_mean_probabilities(trained_cnn, digits):
+    X_train, _, X_test, _ = digits
+    other = copy.deepcopy(trained_cnn.module_)
+    with torch.no_grad():
+        for p in other.parameters():
+            p.mul_(1.1)
+    det = FSSDDetector([trained_cnn, other], random_state=0).fit(X_train[:300])
+    x = torch.as_tensor(X_test[:40])
+    with torch.no_grad():
+        mean = sum(torch.softmax(net(x), dim=1) for net in det.model_) / 2
+    by_hand = det.combiner_.decision_function(det.layer_scores(X_test[:40]),
+                                              groups=mean.argmax(dim=1).numpy())
+    np.testing.assert_allclose(det.score_samples(X_test[:40]), by_hand, rtol=1e-6)
+
+
+def test_class_typical_refuses_a_network_that_predicts_no_class(table):
+    net = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 1))  # a regression
+    with pytest.raises(ValueError, match=r'class_typical.*not a \(batch, n_classes\).*'
+                                         r'combine="typical"'):
+        FSSDDetector(net, combine="class_typical").fit(table[0][:50])
+    assert FSSDDetector(net, n_noise=10, random_state=0).fit(table[0][:50]).combine_ == "typical"
+
+
+def test_guarded_stack_fitted_on_one_ood_kind_still_flags_uniform_noise(trained_cnn, digits):
+    # the stack is fitted against pixel-shuffled digits only; uniform noise is a kind it never
+    # saw, and the plain stack may call it in-distribution: the guard keeps it flagged
+    X_train, _, X_test, _ = digits
+    rng = np.random.RandomState(3)
+    shuffled = permuted_pixels(X_train[300:500])
+    X = np.concatenate([X_train[:300], shuffled])
+    y = np.r_[np.ones(300, int), -np.ones(len(shuffled), int)]
+    det = FSSDDetector(trained_cnn, random_state=0).fit(X, y)
+    assert det.combine_ == "guarded_stack" and det.guard_ == "class_typical"
+    noise = rng.uniform(0, 1, size=(300, 1, 8, 8)).astype(np.float32)
+    assert (det.predict(noise) == -1).mean() >= 0.99
+    assert (det.predict(X_test) == 1).mean() > 0.8

@@ -209,3 +209,89 @@ def test_typical_is_two_sided_and_needs_no_ood_rows():
     centre = np.exp(comb.centre_)[None, :]
     assert comb.decision_function(centre)[0] == pytest.approx(0.0, abs=0.2)
     assert (inside <= 0).all()
+
+
+# ---------------------------------------------------------------- class_typical
+
+
+def _two_classes(seed=0, n=200):
+    """Class 0 sits near distance 10 in every layer, class 1 near 100."""
+    rng = np.random.RandomState(seed)
+    D = np.vstack([np.exp(rng.normal(np.log(10), 0.1, (n, 3))),
+                   np.exp(rng.normal(np.log(100), 0.1, (n, 3)))])
+    return D, np.r_[np.zeros(n, int), np.ones(n, int)]
+
+
+def test_class_typical_compares_a_row_with_the_class_the_network_gives_it():
+    D, groups = _two_classes()
+    y = np.ones(len(D))
+    per_class = LayerCombiner(combine="class_typical").fit(D, y, groups=groups)
+    pooled = LayerCombiner(combine="typical").fit(D, y)
+    # a row typical of class 1 that the network files under class 0 is suspicious
+    misfiled = D[-20:]
+    as_class0 = per_class.decision_function(misfiled, groups=np.zeros(20, int))
+    as_class1 = per_class.decision_function(misfiled, groups=np.ones(20, int))
+    assert as_class0.max() < as_class1.min()
+    # the pooled Gaussian of "typical" cannot tell: its score ignores the class
+    inside = per_class.decision_function(D[:20], groups=groups[:20])
+    assert as_class0.max() < inside.min()
+    assert pooled.decision_function(misfiled).min() > as_class0.max()
+
+
+def test_class_typical_falls_back_to_all_classes_for_a_rare_class():
+    D, groups = _two_classes()
+    groups[:3] = 7  # a class the network predicts for 3 rows only: too few for a Gaussian
+    comb = LayerCombiner(combine="class_typical").fit(D, np.ones(len(D)), groups=groups)
+    assert set(comb.class_covariances_) == {0, 1}
+    rows = D[:5]
+    np.testing.assert_allclose(
+        comb.decision_function(rows, groups=np.full(5, 7)),  # and a class never seen at fit
+        -np.sqrt(comb.covariance_.mahalanobis(comb._features(rows))),
+    )
+    np.testing.assert_allclose(comb.decision_function(rows, groups=np.full(5, 7)),
+                               comb.decision_function(rows, groups=np.full(5, 9)))
+
+
+def test_class_typical_needs_one_group_per_row():
+    D, groups = _two_classes()
+    with pytest.raises(ValueError, match="needs groups: the predicted class"):
+        LayerCombiner(combine="class_typical").fit(D, np.ones(len(D)))
+    with pytest.raises(ValueError, match=r"one class per row of D \(400\)"):
+        LayerCombiner(combine="class_typical").fit(D, np.ones(len(D)), groups=groups[:10])
+
+
+# ---------------------------------------------------------------- guarded_stack
+
+
+def test_guarded_stack_flags_what_the_stack_learned_to_accept():
+    # the stack sees ID rows against OoD rows near the singularity only, and learns
+    # "far from F* = ID"; rows further out than any ID row are a kind it never saw
+    D, y = _separable(n_id=200, n_ood=200)
+    further = D[:20] * 50.0
+    plain = LayerCombiner(combine="stack", quadratic=False, random_state=0).fit(D, y)
+    guarded = LayerCombiner(combine="guarded_stack", quadratic=False, random_state=0).fit(D, y)
+    assert plain.decision_function(further).min() > plain.decision_function(D[:200]).max()
+    assert guarded.decision_function(further).max() < guarded.decision_function(D[:200]).min()
+    # and what the stack learned still holds
+    assert guarded.decision_function(D[200:]).max() < guarded.decision_function(D[:200]).min()
+
+
+def test_guarded_stack_is_the_smaller_id_percentile_of_its_two_rules():
+    D, y = _separable(n_id=100, n_ood=100)
+    comb = LayerCombiner(combine="guarded_stack", random_state=0).fit(D, y)
+    rows = D[:10]
+    stack = comb.regression_.decision_function(comb._features(rows))
+    typical = -np.sqrt(comb.covariance_.mahalanobis(comb._z(rows)))
+    share = lambda s, ref: np.log(np.interp(s, ref, np.arange(1, 101)) / 101)  # noqa: E731
+    np.testing.assert_allclose(comb.decision_function(rows), np.minimum(
+        share(stack, comb.stack_reference_), share(typical, comb.typical_reference_)))
+
+
+def test_log_percentile_keeps_falling_below_the_reference():
+    from sklearn_fssd.ensemble import log_percentile
+
+    ref = np.sort(np.random.RandomState(0).normal(size=50))
+    scores = np.array([-100.0, -10.0, ref[0], 0.0, ref[-1], 10.0])
+    out = log_percentile(scores, ref)
+    assert (np.diff(out) >= 0).all() and out[0] < out[1] < out[2]
+    assert out[2] == pytest.approx(np.log(1 / 51)) and out[-1] == pytest.approx(np.log(50 / 51))

@@ -110,7 +110,8 @@ class MahalanobisDetector(_LogitDetector):
         (a covariance of its size squared).
     combine : {{"auto", "stack", "mean", "last"}}, default="auto"
         ``"stack"``: logistic regression over the layers' standardised log
-        distances (``LayerCombiner``, needs OoD rows in ``y``); ``"mean"``:
+        distances and their squares, as FSSD's stack (``LayerCombiner``,
+        needs OoD rows in ``y``); ``"mean"``:
         minus the mean standardised log distance of the layers, which needs
         no OoD data; ``"last"``: ``M_k`` of the last tapped layer alone, the
         single-layer Mahalanobis score. ``"auto"``: ``"stack"`` when ``y``
@@ -229,8 +230,9 @@ class MahalanobisDetector(_LogitDetector):
         squared = self._squared_distances(X)
         check_finite_fit(squared, type(self).__name__, what="Mahalanobis distances")
         if self.combine_ in ("stack", "mean"):
+            # the stack takes squared terms too, the flexibility of FSSD's stack
             self.combiner_ = LayerCombiner(
-                combine=self.combine_, quadratic=False, random_state=self.seed_
+                combine=self.combine_, quadratic=True, random_state=self.seed_
             ).fit(np.sqrt(squared), y_id)
         self._set_offset(self._combine(squared), y_id)
         return self
