@@ -7,6 +7,7 @@
     python -m benchmarks dask-scaling [--quick]   # benchmarks/dask_scaling.py (needs the [dask] extra)
     python -m benchmarks promises [--quick]       # benchmarks/promises.py: the times the docs promise
     python -m benchmarks conformal [--quick]      # benchmarks/conformal.py
+    python -m benchmarks fssd-defaults [--quick]  # benchmarks/fssd_defaults.py: FSSD's defaults
 """
 
 import importlib
@@ -21,6 +22,7 @@ BENCHMARKS = {
     "dask-scaling": "benchmarks.dask_scaling",
     "promises": "benchmarks.promises",
     "conformal": "benchmarks.conformal",
+    "fssd-defaults": "benchmarks.fssd_defaults",
 }
 
 

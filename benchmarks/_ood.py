@@ -24,6 +24,29 @@ def search(estimator, grid, X_val, y_val, *, cv, seed, n_jobs=None, **fit_params
     return found.best_estimator_, params
 
 
+def cached_lenet(cache, name, train, log, num_classes=10):
+    """A LeNet module (of ``num_classes``) from ``cache/name``, or trained by ``train()`` and
+    saved there; ``log`` (``{"trained": [], "loaded": [], "train_s": {}}``) records which and
+    how long."""
+    import time
+    from pathlib import Path
+
+    from sklearn_fssd.models import LeNet
+    from sklearn_fssd.training import load_weights, save_weights
+
+    path = Path(cache) / name
+    if path.exists():
+        log["loaded"].append(name)
+        return load_weights(LeNet(num_classes=num_classes), path).eval()
+    start = time.perf_counter()
+    net = train()
+    module = net.module_ if hasattr(net, "module_") else net
+    save_weights(module, path)
+    log["trained"].append(name)
+    log["train_s"][name] = time.perf_counter() - start
+    return module.cpu().eval()
+
+
 def report(id_scores, ood_scores):
     """The paper's metrics in %, in-distribution as the positive class."""
     from sklearn_fssd.metrics import ood_report

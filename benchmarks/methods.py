@@ -13,8 +13,11 @@ Mahalanobis and FSSD: no pre-processing). With OoD data, each tunes with
   al.), its layer stack on them against the validation OoD samples, ``maha_eps`` searched;
   the layers FSSD taps by default.
 - MC Dropout: ``dropout_rates`` (if given; else the network's own rates in every setting).
-- FSSD: its layer stack on the validation samples, ``fssd_eps`` searched; FSSD (eps=0) the
-  stack alone; the FSSD network ensemble takes the epsilon FSSD chose on the same kind.
+- FSSD: without OoD data its default rule (``combine="auto"``: per-class typicality for a
+  classifier); with OoD data its guarded layer stack on the validation samples, ``fssd_eps``
+  searched; FSSD (eps=0) the same without pre-processing; FSSD plain stack (eps=0) the
+  paper's stack (``combine="stack", far_outliers=False``), on synthetic outliers without OoD
+  data; the FSSD network ensemble takes the epsilon FSSD chose on the same kind.
 - MSP ("Base"), Energy, Deep Ensemble and Outlier Exposure (MSP of the OE network) use no OoD
   data: one fit serves every setting.
 """
@@ -35,7 +38,7 @@ DROPOUT_RATES = [0.1, 0.25, 0.5]
 
 def ood_methods(net, cfg, seed, *, ensemble=None, oe=None):
     """name -> :class:`~benchmarks.protocol.Method`: Base, ODIN, Maha, [DE], MCD, [OE], FSSD,
-    Energy, FSSD (eps=0)[, FSSD network ensemble]; DE and the FSSD network ensemble with the
+    Energy, FSSD (eps=0), FSSD plain stack (eps=0)[, FSSD network ensemble]; DE and the FSSD network ensemble with the
     networks of ``ensemble`` (a list whose first is ``net``), OE with the network ``oe``.
 
     ``cfg`` holds ``device``, ``n_jobs`` (of each grid search), ``cv``, ``n_fit``, the grids
@@ -98,8 +101,8 @@ def ood_methods(net, cfg, seed, *, ensemble=None, oe=None):
         chosen[seen.ood_kind] = params["epsilon"]
         return det, params
 
-    def fssd_eps0(seen, model=net, epsilon=0.0):
-        det = FSSDDetector(model, **dev, epsilon=epsilon, random_state=seed)
+    def fssd_eps0(seen, model=net, epsilon=0.0, **params):
+        det = FSSDDetector(model, **dev, epsilon=epsilon, random_state=seed, **params)
         if seen.ood_kind is None:
             return det.fit(seen.X_train[fit_rows(seen)]), {"epsilon": epsilon}
         return det.fit(seen.X_val, seen.y_val), {"epsilon": epsilon}
@@ -117,7 +120,9 @@ def ood_methods(net, cfg, seed, *, ensemble=None, oe=None):
     if oe is not None:
         made["OE"] = without_ood(lambda: MSPDetector(oe, **dev))
     made.update({"FSSD": Method(fssd), "Energy": without_ood(lambda: EnergyDetector(net, **dev)),
-                 "FSSD (eps=0)": Method(fssd_eps0)})
+                 "FSSD (eps=0)": Method(fssd_eps0),
+                 "FSSD plain stack (eps=0)": Method(
+                     lambda seen: fssd_eps0(seen, combine="stack", far_outliers=False))})
     if ensemble is not None:
         made["FSSD network ensemble"] = Method(fssd_networks)
     return made

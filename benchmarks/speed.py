@@ -122,16 +122,10 @@ def per_layer_minimum(network, names, centres, X, batch_size, epsilon):
 class LogJointStepFSSD(FSSDDetector):
     """The joint step on ``J = sum_k log FSSD_k`` (each layer's relative change counts alike):
     a variant measured here and left out of the library (``perturb="joint"`` steps on
-    ``sum_k FSSD_k``). Fitting and scoring both use it."""
+    ``sum_k FSSD_k``), with ``perturb="joint"``. Fitting and scoring both use it."""
 
-    def _batch_distances(self, tap, centres, x, workspace):
-        def distance(k, feats):
-            return fssd_distance(feats, centres[k])
-
-        def log_distance(k, feats):
-            return torch.log(distance(k, feats).clamp_min(1e-12))
-
-        return torch.stack(self._layer_scores(tap, x, distance, log_distance, joint=True), dim=1)
+    def _step_objective(self, centres):
+        return lambda k, feats: torch.log(fssd_distance(feats, centres[k]).clamp_min(1e-12))
 
 
 def throughput(n, batch_size, repeats, epsilon=0.01):
@@ -239,7 +233,8 @@ def joint_step_auroc(seeds, epsilons, max_epochs):
         PER_LAYER: lambda net, eps, seed: FSSDDetector(net, epsilon=eps, random_state=seed),
         JOINT_SUM: lambda net, eps, seed: FSSDDetector(net, epsilon=eps, perturb="joint",
                                                        random_state=seed),
-        JOINT_LOG: lambda net, eps, seed: LogJointStepFSSD(net, epsilon=eps, random_state=seed),
+        JOINT_LOG: lambda net, eps, seed: LogJointStepFSSD(net, epsilon=eps, perturb="joint",
+                                                           random_state=seed),
     }
     rows = []
     for seed in seeds:
