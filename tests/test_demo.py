@@ -72,3 +72,13 @@ def test_closing_sentences_quote_the_tables(out):
     assert abs(quoted - mean) < 0.002  # the table's cells are rounded to 3 decimals
     side = rows(out, 3)
     assert side["FSSD"][-1] in out.split("3. Side by side")[1].split("In words:")[1]
+
+
+def test_the_guarded_stack_keeps_the_kinds_it_never_saw_and_the_plain_one_is_shown(out):
+    table = rows(out, 2)
+    # the stack saw shuffled pixels only; noise and far-out inputs stay flagged
+    for kind in ("uniform noise", "far out (10 x digit)"):
+        assert table[kind][-1] == "100%", kind
+    plain = out.split("The paper's plain stack")[1].splitlines()[0]
+    assert re.search(r"mean AUROC \d\.\d{3} on the kinds it never saw", plain)
+    assert "of far out (10 x digit)" in plain
