@@ -82,3 +82,11 @@ def provenance(command, *, seed=None, started=None):
         "machine": machine(),
         "utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def provenance_line(res):
+    """The first line of a results page: the command, seed, commit and wall time of ``res``."""
+    machine = res["machine"]
+    dirty = " (with uncommitted changes)" if res.get("uncommitted_changes") else ""
+    return (f"Command: `{res['command']}`. Seed {res['seed']}, commit {res['commit']}{dirty}, "
+            f"{res['wall_s']:.0f} s on {machine['cpus']} CPUs ({machine['processor']}).")

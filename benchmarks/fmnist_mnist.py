@@ -64,7 +64,7 @@ from tqdm.auto import tqdm
 from benchmarks import _ood as ood
 from benchmarks import protocol
 from benchmarks._ood import command, fmt
-from benchmarks._provenance import provenance
+from benchmarks._provenance import provenance, provenance_line
 from benchmarks.methods import (DROPOUT_RATES, FSSD_EPSILONS, MAHA_EPSILONS, ODIN_EPSILONS,
                                 ODIN_TEMPERATURES, ood_methods)
 from benchmarks.protocol import Kind
@@ -311,8 +311,7 @@ def markdown(res):
     cfg, net = res["config"], res["networks"]
     lines = [
         "# Fashion-MNIST with LeNet against seven OoD kinds, in three settings", "",
-        f"Command: `{res['command']}`. Seed {res['seed']}, commit {res['commit']}, "
-        f"{res['wall_s']:.0f} s on {res['machine']['cpus']} CPUs ({res['machine']['processor']}).",
+        provenance_line(res),
         f"Sizes: {res['sizes']}.",
         f"Networks: LeNet {cfg['epochs']} epochs (the paper's recipe: 14), Deep Ensemble of "
         f"{cfg['n_ensemble']} LeNets, Outlier Exposure fine-tuned {cfg['oe_epochs']} epochs "

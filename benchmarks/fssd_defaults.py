@@ -47,7 +47,7 @@ import numpy as np
 from benchmarks import _ood as ood
 from benchmarks import protocol
 from benchmarks._ood import command, fmt
-from benchmarks._provenance import provenance
+from benchmarks._provenance import provenance, provenance_line
 from benchmarks.protocol import Kind, Method
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -213,8 +213,7 @@ def markdown(res):
     cfg, s = res["config"], res["summary"]
     lines = [
         "# FSSD's defaults for images: every rule on three cases no reported column holds", "",
-        f"Command: `{res['command']}`. Seed {res['seed']}, commit {res['commit']}, "
-        f"{res['wall_s']:.0f} s on {res['machine']['cpus']} CPUs.",
+        provenance_line(res),
         f"LeNets trained {cfg['epochs']} epochs (the paper's recipe otherwise) on up to "
         f"{cfg['n_train']} training images; every detector fitted on {cfg['n_fit']} of them, "
         "epsilon 0; test accuracy: " + ", ".join(

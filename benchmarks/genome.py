@@ -48,7 +48,7 @@ from tqdm.auto import tqdm
 from benchmarks import _ood as ood
 from benchmarks import protocol
 from benchmarks._ood import command
-from benchmarks._provenance import provenance
+from benchmarks._provenance import provenance, provenance_line
 from benchmarks.methods import ODIN_TEMPERATURES, ood_methods
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -178,9 +178,7 @@ def markdown(res):
     train_s = sum(res["network"]["train_s"].values())
     lines = [
         "# DNA fragments: a BiLSTM on bacterial genomes, each held-out species an OoD kind", "",
-        f"Command: `{res['command']}`. Seed {res['seed']}, commit {res['commit']}, "
-        f"{res['wall_s']:.0f} s on {res['machine']['cpus']} CPUs "
-        f"({res['machine']['processor']}). Fragments: {res['sizes']}; dropped as copies: "
+        provenance_line(res) + f" Fragments: {res['sizes']}; dropped as copies: "
         f"{res['dropped']}.",
         f"Network trained this run: {res['network']['trained'] or 'none'} ({train_s:.0f} s); "
         f"loaded from cache: {res['network']['loaded'] or 'none'}. In-distribution test "

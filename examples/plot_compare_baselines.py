@@ -119,10 +119,9 @@ plt.show()
 # only the logits; FSSD and Mahalanobis read the hidden layers too. Two
 # caveats before ranking anything:
 #
-# * FSSD's unsupervised stack is trained against *synthetic* outliers made
-#   from the training digits, uniform noise and pixel-shuffled digits among
-#   them: for the first two kinds above it has seen OoD inputs of the same
-#   sort. Inverted digits are new to every detector.
+# * Fitted without OoD data, no detector here has seen an OoD input: FSSD
+#   compares each input's layer scores with those of the training digits of
+#   its predicted class, Mahalanobis its features with the class Gaussians.
 # * One small setting ranks nothing. The paper's comparison (Fashion-MNIST
 #   vs MNIST) is ``python -m benchmarks fmnist-mnist``, and the tables on
 #   the :doc:`benchmark pages </benchmarks>` come from such runs.

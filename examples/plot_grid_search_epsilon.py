@@ -12,8 +12,8 @@ Which data each step consumes:
 * the network is trained on **ID training data** (digits ``0-999``);
 * the search fits the detector on **labelled validation data**: held-out ID
   digits and OoD samples of *known* kinds (uniform noise, shuffled pixels);
-  with ``y`` the detector stacks its layers with a logistic regression, the
-  paper's protocol;
+  with ``y`` the detector stacks its layers with a logistic regression (the
+  paper's protocol), guarded by its rule without OoD data;
 * the final check is on **test data** with a kind of OoD input the search
   never saw (inverted digits).
 """
@@ -108,7 +108,7 @@ plt.show()
 
 # %%
 # The stack learns from the OoD kinds it is shown: on a kind it never saw,
-# it can do better or worse than the unsupervised detector, which was
-# trained against synthetic outliers only. Validate on OoD data that looks
-# like what the gate will meet, and keep a kind aside to check that the
-# choice generalises.
+# it can do better or worse than the unsupervised detector (the guard keeps
+# what that detector flags flagged, so it rarely does much worse). Validate
+# on OoD data that looks like what the gate will meet, and keep a kind aside
+# to check that the choice generalises.

@@ -58,8 +58,10 @@ fig.tight_layout()
 # Fit on in-distribution data only
 # --------------------------------
 # ``fit(X_train)`` computes the Feature Space Singularity ``F*`` of each
-# layer from uniform noise, and combines the layers with a logistic
-# regression trained against *synthetic* outliers made from ``X_train``.
+# layer from uniform noise, and combines the layers without any OoD data:
+# an input scores by how typical its vector of layer scores is of the
+# training digits of the class the network predicts for it
+# (``combine_ == "class_typical"``).
 det = FSSDDetector(net, layers="auto", epsilon=0.0, random_state=0)
 det.fit(X_train)
 print("layers:", det.layers_)
