@@ -8,6 +8,8 @@
     python -m benchmarks promises [--quick]       # benchmarks/promises.py: the times the docs promise
     python -m benchmarks conformal [--quick]      # benchmarks/conformal.py
     python -m benchmarks fssd-defaults [--quick]  # benchmarks/fssd_defaults.py: FSSD's defaults
+    python -m benchmarks headlines [stem ...]     # benchmarks/headlines.py: the sentences the docs
+                                                  # quote from each results file (runs nothing)
 """
 
 import importlib
@@ -23,6 +25,7 @@ BENCHMARKS = {
     "promises": "benchmarks.promises",
     "conformal": "benchmarks.conformal",
     "fssd-defaults": "benchmarks.fssd_defaults",
+    "headlines": "benchmarks.headlines",
 }
 
 

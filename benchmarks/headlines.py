@@ -1,0 +1,258 @@
+"""The sentences that README.md and docs/ quote from each results file.
+
+    python -m benchmarks headlines              # every results file's sentences
+    python -m benchmarks headlines odds speed   # those of the named files only
+
+The rule: every figure that README.md or docs/ quotes from a benchmark comes from a results JSON
+under ``benchmarks/results/``, never from a development run, a notebook or memory. A paragraph
+that quotes figures cites its results file (``benchmarks/results/<stem>.md`` or the docs page
+``benchmark_results/<stem>``) and quotes them through the sentences below, verbatim: each
+function reads the JSON that ``python -m benchmarks <stem>`` wrote and states, in plain English,
+the figures the docs quote. ``tests/test_docs.py`` checks every decimal number of a paragraph
+that cites a results file against that file's sentences, so a rerun that moves a figure fails the
+tests until the docs quote the new sentence. This script runs no benchmark; it only reads.
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _and(items):
+    """``a``, ``a and b``, ``a, b and c``."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _alphas(rows):
+    return _and(f"{row['alpha']:g}" for row in rows)
+
+
+def _percent(rows, key, digits=2):
+    """``rows[i][key]`` (a share) as percentages, ``a, b and c``."""
+    return _and(f"{100 * row[key]:.{digits}f}" for row in rows)
+
+
+def promises(res):
+    cpus = res["machine"]["cpus"]
+    example = max(res["example_s"].values())
+    return [
+        f"On {cpus} CPU cores the default test run took {round(res['tests_s'])} s and the demo "
+        f"{res['demo_s']:.1f} s.",
+        f"On {cpus} CPU cores the docs build took {round(res['docs_build_s'])} s, and each "
+        f"gallery example took at most {round(example)} s in a fresh interpreter.",
+        f"The load average was {res['load_before']:.1f} before the run and "
+        f"{res['load_after']:.1f} after it.",
+    ]
+
+
+def speed(res):
+    runs = {row["run"]: row for row in res["throughput"]}
+    plain = runs["FSSD score_samples, epsilon=0, 4 layers"]["ratio_to_forward"]
+    per_layer = [runs[f"FSSD {m}, epsilon=0.01, 4 layers"] for m in ("score_samples",
+                                                                       "layer_scores")]
+    joint = [row for name, row in runs.items() if "perturb='joint'" in name][0]
+    summary = res["joint_step"]["summary"]
+
+    def mean_auroc(method):
+        return {row["epsilon"]: row["mean_auroc"] for row in summary
+                if row["method"] == method and row["epsilon"] > 0}
+
+    joint_method = [row["method"] for row in summary if "perturb='joint'" in row["method"]][0]
+    per, jnt = mean_auroc("per-layer step"), mean_auroc(joint_method)
+    gaps = [jnt[eps] - per[eps] for eps in per]
+    spread = max(row["mean_auroc_sd_over_seeds"] for row in summary
+                 if row["method"] in ("per-layer step", joint_method))
+    if min(gaps) >= 0:
+        quality = (f"On the digits protocol the joint step was at least as good in mean AUROC as "
+                   f"the per-layer step at every epsilon measured, by {min(gaps):.3f} to "
+                   f"{max(gaps):.3f}, while the mean AUROC of either step varied by up to "
+                   f"{spread:.3f} (standard deviation) from one network to the next.")
+    else:
+        quality = (f"On the digits protocol the joint step's mean AUROC minus the per-layer "
+                   f"step's ranged from {min(gaps):+.3f} to {max(gaps):+.3f} over the epsilons "
+                   f"measured, while the mean AUROC of either step varied by up to {spread:.3f} "
+                   f"(standard deviation) from one network to the next.")
+    memory = [row for row in res["memory"] if row["epsilon"] == 0]
+    few, many = min(memory, key=lambda r: r["n"]), max(memory, key=lambda r: r["n"])
+    return [
+        f"Without pre-processing, scoring runs at {plain:.2f} times the speed of a plain "
+        f"forward pass.",
+        f"With the per-layer step, scoring runs at "
+        f"{min(r['ratio_to_forward'] for r in per_layer):.2f} times the speed of a plain forward "
+        f"pass and at {min(r['ratio_to_minimum'] for r in per_layer):.2f} times the speed of the "
+        f"least that work costs when written out in plain torch.",
+        f"The joint step runs at {joint['ratio_to_forward']:.2f} times the speed of a plain "
+        f"forward pass.",
+        quality,
+        f"Without pre-processing, scoring {few['n']:,} samples added "
+        f"{few['peak_added_mib']:.0f} MiB of memory at its peak, and scoring {many['n']:,} "
+        f"samples added {many['peak_added_mib']:.0f} MiB.",
+    ]
+
+
+def odds(res):
+    from benchmarks.odds import summarise
+
+    names, detectors, mean, _ = summarise(res["rows"])
+    auc = {d: float(np.mean(list(mean["roc_auc"][d].values()))) for d in detectors}
+    splits = len({row["split"] for row in res["rows"]})
+    others = sorted((d for d in detectors if d != "FSSD"), key=auc.get)
+    below = [f"{d} ({auc[d]:.3f})" for d in others if auc[d] < auc["FSSD"]]
+    above = [f"{d} ({auc[d]:.3f})" for d in others if auc[d] >= auc["FSSD"]]
+    if below and above:
+        place = f"It is ahead of {_and(below)}, and behind {_and(above)}."
+    elif above:
+        place = f"It is behind every other detector: {_and(above)}."
+    else:
+        place = f"It is ahead of every other detector: {_and(below)}."
+    return [
+        f"On the {len(names)} ODDS tables, {splits} random splits each, unsupervised FSSD with "
+        f"its default network reaches mean ROC-AUC {auc['FSSD']:.3f}.",
+        place,
+        f"Its average rank over the data sets is {res['average_rank']['FSSD']:.1f} of "
+        f"{len(detectors)} detectors (1 = best).",
+    ]
+
+
+def default_network(res):
+    keys = ["autoencoder", "discriminator", "untrained", "autoencoder, stack",
+            "autoencoder, mean", "IForest"]
+    m = {k: float(np.mean([row[k] for row in res["rows"]])) for k in keys}
+    gap = m["discriminator"] - m["autoencoder"]
+    best = max(m["autoencoder"], m["discriminator"], m["untrained"])
+    return [
+        f"Mean ROC-AUC over the {len(res['datasets'])} ADBench tables, {res['splits']} splits "
+        f"each: the autoencoder {m['autoencoder']:.3f}, the discriminator "
+        f"{m['discriminator']:.3f} and the untrained autoencoder {m['untrained']:.3f}.",
+        f"On these tables the discriminator is {'ahead of' if gap > 0 else 'behind'} the "
+        f"autoencoder by {abs(gap):.3f}.",
+        f"IsolationForest reaches {m['IForest']:.3f} on the same splits, "
+        f"{'ahead of' if m['IForest'] > best else 'not ahead of'} every network.",
+        f"With the autoencoder, the layer combinations reach mean ROC-AUC "
+        f"{m['autoencoder']:.3f} for typicality, {m['autoencoder, stack']:.3f} for the stack "
+        f"against synthetic outliers and {m['autoencoder, mean']:.3f} for the mean.",
+    ]
+
+
+def conformal(res, n=1000):
+    """The docs quote the rows with ``n`` calibration images."""
+    rows = sorted((r for r in res["conformal"] if r["n_calibration"] == n),
+                  key=lambda r: r["alpha"])
+    by_alpha = {r["contamination"]: r for r in res["contamination"]}
+    contamination = [by_alpha[r["alpha"]] for r in rows]
+    alphas = _alphas(rows)
+    below = all(r["far_mean"] < r["alpha"] for r in rows)
+    metrics = res["detector_metrics"]
+    return [
+        f"With {res['config']['draws']:,} random calibration sets of {n:,} held-out training "
+        f"images, the mean false-alarm rate on the other held-out training images is "
+        f"{_percent(rows, 'far_rest_of_pool_mean')} % at alpha {alphas}, with a spread of "
+        f"{_percent(rows, 'far_rest_of_pool_sd')} points "
+        f"from one calibration set to the next.",
+        f"The same detector with contamination set to alpha flags "
+        f"{_percent(contamination, 'far_pool')} % of those images.",
+        f"{_percent(rows, 'detection_mean', 1)} % of MNIST test images are "
+        f"flagged at alpha {alphas}.",
+        f"The false-alarm rate on Fashion-MNIST's test split is "
+        f"{_percent(rows, 'far_mean')} % at alpha {alphas}, "
+        f"{'below alpha each time' if below else 'above alpha at least once'}.",
+        f"The detector, fitted without OoD data, reaches AUROC {metrics['auroc']:.1f} % for "
+        f"Fashion-MNIST against MNIST, over a LeNet with {100 * res['test_accuracy']:.1f} % test "
+        f"accuracy.",
+    ]
+
+
+def dask_scaling(res):
+    runs = res["runs"]
+    workers = [r for r in runs if r["workers"]]
+    in_process = [r for r in runs if not r["workers"]]
+    threads = sorted(in_process, key=lambda r: -r["torch_threads"])
+    one = [r for r in workers if r["workers"] == 1][0]
+
+    def rate(row, unit):
+        k = row[unit]
+        name = {"workers": "worker", "torch_threads": "torch thread"}[unit]
+        return f"{k} {name}{'s' if k > 1 else ''}", f"{row['samples_per_s']:.0f} samples/s"
+
+    per_workers = _and(" ".join(rate(r, "workers")) for r in workers)
+    per_threads = _and(" with ".join(rate(r, "torch_threads")[::-1]) for r in threads)
+    return [
+        f"Scoring {res['n']:,} images in {res['n_chunks']} chunks of {res['chunk']}, median of "
+        f"{res['rounds']} interleaved rounds: {per_workers}.",
+        f"In the same process, scoring ran at {per_threads}.",
+        f"One worker delivers {one['per_worker_vs_in_process_1_thread']:.2f} of the throughput "
+        f"of one torch thread in the same process.",
+        f"The machine has {res['cpu_count']} cores; its load average was "
+        f"{res['load_before'][0]:.1f} before the run and {res['load_after'][0]:.1f} after it.",
+    ]
+
+
+BASELINES = {"Base": "MSP", "ODIN": "ODIN", "Energy": "Energy", "Maha": "Mahalanobis",
+             "MCD": "MC Dropout"}
+
+
+def genome(res):
+    methods = res["methods"]
+    fssd = methods["FSSD"]["auroc"]
+    baselines = sorted(BASELINES, key=lambda k: -methods[k]["auroc"])
+    listed = _and(f"{BASELINES[k]} {methods[k]['auroc']:.1f}" for k in baselines)
+    lead = ("ahead of every baseline in the same run" if fssd > max(
+        methods[k]["auroc"] for k in BASELINES) else "against the baselines of the same run")
+    single = max([layer["auroc"] for layer in res["fssd_layers"].values()]
+                 + [methods["FSSD unsupervised"]["auroc"]])
+    train_s = sum(res["network"]["train_s"].values())
+    threads = res["platform"]["torch_threads"]
+    return [
+        f"FSSD's layer ensemble reaches AUROC {fssd:.1f} % on the held-out species, {lead} "
+        f"({listed}).",
+        f"Single FSSD layers and the unsupervised combination stay at or below {single:.1f}.",
+        f"The BiLSTM trained in {round(train_s / 60)} minutes on {threads} CPU thread"
+        f"{'s' if threads > 1 else ''} and classifies the {len(res['classes'])} in-distribution "
+        f"species with {100 * res['test_accuracy']:.1f} % test accuracy.",
+        f"The paper reports AUROC {res['paper_fssd_auroc']:.1f} for FSSD on its own genome "
+        f"data.",
+    ]
+
+
+SENTENCES = {
+    "promises": promises,
+    "speed": speed,
+    "odds": odds,
+    "default_network": default_network,
+    "conformal": conformal,
+    "dask_scaling": dask_scaling,
+    "genome": genome,
+}
+
+
+def sentences(stem, results_dir=RESULTS):
+    """The sentences the docs may quote from ``<results_dir>/<stem>.json``."""
+    res = json.loads((Path(results_dir) / f"{stem}.json").read_text())
+    return SENTENCES[stem](res)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks headlines",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("stems", nargs="*", metavar="stem",
+                        help=f"results files (default: all of {', '.join(SENTENCES)})")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="results folder")
+    args = parser.parse_args(argv)
+    unknown = [stem for stem in args.stems if stem not in SENTENCES]
+    if unknown:
+        parser.error(f"no sentences for {unknown}; known: {', '.join(SENTENCES)}")
+    for stem in args.stems or SENTENCES:
+        print(f"{stem} ({args.results / stem}.json):")
+        for sentence in sentences(stem, args.results):
+            print(f"  {sentence}")
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    main()
