@@ -45,19 +45,27 @@ from sklearn_fssd.singularity import fssd_distance
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def _best_time(fn, repeats):
+def _synchronize(device):
+    """Wait for the device's queued work (CUDA runs asynchronously), so a clock reads it all."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _best_time(fn, repeats, device="cpu"):
     times = []
     for _ in range(repeats):
+        _synchronize(device)
         start = time.perf_counter()
         fn()
+        _synchronize(device)
         times.append(time.perf_counter() - start)
     return min(times)
 
 
-def _forward_pass(module, X, batch_size):
+def _forward_pass(module, X, batch_size, device="cpu"):
     with torch.inference_mode():
         for sl in iter_batches(len(X), batch_size):
-            module(to_tensor(X[sl], "cpu"))
+            module(to_tensor(X[sl], device))
 
 
 def _make(n, seed=0):
@@ -85,7 +93,7 @@ def _forward_to(layers, x, names):
     return outputs
 
 
-def per_layer_minimum(network, names, centres, X, batch_size, epsilon):
+def per_layer_minimum(network, names, centres, X, batch_size, epsilon, device="cpu"):
     """Per-layer pre-processing (the paper's Algorithm 1) in plain torch, with the least work.
 
     For each batch: ONE forward pass of ``x`` with its graph, reading every tapped layer;
@@ -98,7 +106,7 @@ def per_layer_minimum(network, names, centres, X, batch_size, epsilon):
     layers = list(network.named_children())
     columns_of_batches = []
     for start in range(0, len(X), batch_size):
-        x = torch.from_numpy(X[start : start + batch_size]).requires_grad_(True)
+        x = torch.from_numpy(X[start : start + batch_size]).to(device).requires_grad_(True)
         features = _forward_to(layers, x, names)
         distances = [torch.linalg.vector_norm(f.flatten(1) - c, dim=1)
                      for f, c in zip(features, centres)]
@@ -116,7 +124,7 @@ def per_layer_minimum(network, names, centres, X, batch_size, epsilon):
                 for name, g, c in zip(names, grads, centres)
             ]
         columns_of_batches.append(torch.stack(columns, dim=1))
-    return torch.cat(columns_of_batches).numpy()
+    return torch.cat(columns_of_batches).cpu().numpy()
 
 
 class LogJointStepFSSD(FSSDDetector):
@@ -128,27 +136,24 @@ class LogJointStepFSSD(FSSDDetector):
         return lambda k, feats: torch.log(fssd_distance(feats, centres[k]).clamp_min(1e-12))
 
 
-def throughput(n, batch_size, repeats, epsilon=0.01):
+def throughput(n, batch_size, repeats, epsilon=0.01, device="cpu"):
     torch.manual_seed(0)
     module = LeNet().eval()
     X_fit, X = _make(256, seed=1), _make(n)
-    det = FSSDDetector(module, batch_size=batch_size, random_state=0).fit(X_fit)
-    det_early = FSSDDetector(module, layers=["conv1"], batch_size=batch_size, random_state=0)
-    det_early.fit(X_fit)
-    det_eps = FSSDDetector(module, epsilon=epsilon, batch_size=batch_size, random_state=0)
-    det_eps.fit(X_fit)
-    det_joint = FSSDDetector(module, epsilon=epsilon, perturb="joint", batch_size=batch_size,
-                             random_state=0)
-    det_joint.fit(X_fit)
+    on = {"batch_size": batch_size, "device": device, "random_state": 0}
+    det = FSSDDetector(module, **on).fit(X_fit)
+    det_early = FSSDDetector(module, layers=["conv1"], **on).fit(X_fit)
+    det_eps = FSSDDetector(module, epsilon=epsilon, **on).fit(X_fit)
+    det_joint = FSSDDetector(module, epsilon=epsilon, perturb="joint", **on).fit(X_fit)
     # the minimum runs on a plain copy of the network: eval mode, no parameter gradients
-    plain = copy.deepcopy(module).eval().requires_grad_(False)
+    plain = copy.deepcopy(module).to(device).eval().requires_grad_(False)
     layers, centres = det_eps.layers_, det_eps.singularities_
 
     def minimum():
-        return per_layer_minimum(plain, layers, centres, X, batch_size, epsilon)
+        return per_layer_minimum(plain, layers, centres, X, batch_size, epsilon, device)
 
     runs = {
-        "forward pass (reference)": lambda: _forward_pass(det.model_, X, batch_size),
+        "forward pass (reference)": lambda: _forward_pass(det.model_, X, batch_size, device),
         "FSSD score_samples, epsilon=0, 4 layers": lambda: det.score_samples(X),
         "FSSD layer_scores, epsilon=0, 4 layers": lambda: det.layer_scores(X),
         "FSSD layer_scores, conv1 only (stops early)": lambda: det_early.layer_scores(X),
@@ -172,7 +177,7 @@ def throughput(n, batch_size, repeats, epsilon=0.01):
     seconds = {name: float("inf") for name in runs}
     for _ in range(repeats):
         for name, fn in runs.items():
-            seconds[name] = min(seconds[name], _best_time(fn, 1))
+            seconds[name] = min(seconds[name], _best_time(fn, 1, device))
     rows = []
     for name, s in seconds.items():
         row = {"run": name, "seconds": s, "samples_per_s": n / s,
@@ -507,7 +512,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="FSSDDetector speed and memory benchmark")
     parser.add_argument("--quick", action="store_true", help="small sizes, for the test suite")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--device", default="cpu",
+                        help="where the network runs: cpu (the full benchmark) or cuda (the "
+                        "throughput and minimum only, written to speed_cuda.{md,json})")
     args = parser.parse_args(argv)
+    if args.device != "cpu":
+        return cuda_main(args)
     started = time.perf_counter()
     if args.quick:
         n, repeats, sizes = 256, 1, [128, 512]
@@ -553,6 +563,39 @@ def main(argv=None):
     print(results["joint_step"]["decision"])
     for row in results["memory"]:
         print(f"memory n={row['n']:<6} eps={row['epsilon']:<5} +{row['peak_added_mib']:.1f} MiB")
+    return results
+
+
+def cuda_main(args):
+    """Throughput on a GPU: the same runs as on CPU, CUDA work timed to its end."""
+    if not torch.cuda.is_available():
+        raise SystemExit(f"--device {args.device}: torch sees no CUDA device here "
+                         f"(torch {torch.__version__}, CUDA build: {torch.version.cuda}). Run it "
+                         "on a GPU machine with a CUDA build of torch, or use --device cpu.")
+    started = time.perf_counter()
+    n, repeats = (1024, 2) if args.quick else (32768, 7)
+    batch_size = 256
+    rows, same = throughput(n, batch_size, repeats, device=args.device)
+    command = f"python -m benchmarks.speed --device {args.device}" + (
+        " --quick" if args.quick else "")
+    results = {**provenance(command, seed=0, started=started),
+               "device": torch.cuda.get_device_name(), "cuda": torch.version.cuda,
+               "batch_size": batch_size, "n": n, "throughput": rows,
+               "minimum_vs_fssd_max_rel_diff": same}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "speed_cuda.json").write_text(json.dumps(results, indent=2))
+    lines = [f"# FSSDDetector speed on {results['device']} (CUDA {results['cuda']})", "",
+             f"Command: `{command}`; commit {results['commit']}; n = {n}, batches of "
+             f"{batch_size}, best of {repeats} interleaved rounds.", "",
+             "| run | samples/s | x forward pass | x plain-torch minimum |", "|---|---|---|---|"]
+    for row in rows:
+        floor = row.get("ratio_to_minimum")
+        lines.append(f"| {row['run']} | {row['samples_per_s']:.0f} | "
+                     f"{row['ratio_to_forward']:.3f} | "
+                     + ("" if floor is None else f"{floor:.3f}") + " |")
+    (out / "speed_cuda.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
     return results
 
 

@@ -138,3 +138,18 @@ def test_default_network_is_chosen_on_tables_the_odds_table_does_not_hold(tmp_pa
     saved = json.loads((tmp_path / "default_network.json").read_text())
     assert saved["collection"] == "adbench" and saved["commit"]
     assert saved["command"] == "python -m benchmarks default-network --datasets wine"
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="a CUDA device is present")
+def test_the_gpu_script_and_the_cuda_speed_run_say_plainly_that_no_gpu_is_here(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    done = subprocess.run(["sh", ".ci/gpu", str(tmp_path)], cwd=root, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode != 0 and "sees no CUDA device" in done.stderr
+    assert not list(tmp_path.iterdir())  # nothing half-written
+    with pytest.raises(SystemExit, match="torch sees no CUDA device.*--device cpu"):
+        speed.main(["--device", "cuda", "--out", str(tmp_path)])
