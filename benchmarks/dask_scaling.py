@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import pickle
-import platform
 import time
 from pathlib import Path
 from statistics import median
@@ -34,6 +33,7 @@ from statistics import median
 import numpy as np
 import torch
 
+from benchmarks._provenance import provenance
 from sklearn_fssd import FSSDDetector
 from sklearn_fssd.models import LeNet
 
@@ -170,7 +170,8 @@ def write(results, out_dir, command):
         + ", ".join(map(str, r["worker_counts"][:-1])) + f" and {r['worker_counts'][-1]} "
         "worker processes",
         "",
-        f"Written by `{command}` on {r['machine']} with {r['cpu_count']} cores "
+        f"Written by `{command}` at commit {r['commit']} on {r['machine']['machine']} "
+        f"({r['machine']['processor']}) with {r['cpu_count']} cores "
         f"(load average {r['load_before'][0]:.1f} before, {r['load_after'][0]:.1f} after), "
         f"torch {r['torch']}, dask {r['dask']}, "
         f"distributed {r['distributed']}.",
@@ -245,14 +246,16 @@ def main(argv=None):
         n, chunk, counts, rounds = 8192, 512, (1, 2, 4), 5
     command = "python -m benchmarks dask-scaling" + (" --quick" if args.quick else "")
     load_before = os.getloadavg()
+    started = time.perf_counter()
+    measured = measure(n, chunk, counts, rounds, args.scheduler)
     results = {
-        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        **provenance(command, seed=0, started=started),
         "cpu_count": os.cpu_count(),
         "torch": torch.__version__,
         "dask": dask.__version__,
         "distributed": distributed.__version__,
         "load_before": load_before,
-        **measure(n, chunk, counts, rounds, args.scheduler),
+        **measured,
         "load_after": os.getloadavg(),
     }
     write(results, args.out, command)

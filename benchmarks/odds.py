@@ -82,8 +82,9 @@ def run(names, splits, quick):
             contamination = float(np.clip(y_tr.mean(), 0.001, 0.5))
             for det_name, make in detectors(X.shape[1], contamination, split, quick).items():
                 clf = make()
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
+                # warnings are recorded, never hidden: the results list them per detector
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
                     start = time.perf_counter()
                     clf.fit(X_tr)
                     fit_s = time.perf_counter() - start
@@ -102,6 +103,8 @@ def run(names, splits, quick):
                     "roc_auc": float("nan") if failed else float(roc_auc_score(y_te, scores)),
                     "precision_at_n": float("nan") if failed else precision_at_n(y_te, scores),
                     "fit_s": fit_s, "score_s": score_s, "n_inf": n_inf, "n_nan": n_nan,
+                    "warnings": sorted({f"{w.category.__name__}: {str(w.message)[:160]}"
+                                        for w in caught}),
                 })
     return rows
 
@@ -126,10 +129,14 @@ def summarise(rows):
     return names, dets, mean, {d: float(np.mean(r)) for d, r in ranks.items()}
 
 
-def write(rows, out, command, splits):
+def write(rows, out, command, splits, started=None):
+    from benchmarks._provenance import provenance
+
     names, dets, mean, avg_rank = summarise(rows)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "odds.json").write_text(json.dumps({"rows": rows, "average_rank": avg_rank}, indent=2))
+    res = {**provenance(command, seed=0, started=started), "splits": splits, "rows": rows,
+           "average_rank": avg_rank}
+    (out / "odds.json").write_text(json.dumps(res, indent=2))
     lines = [
         "# FSSD on the ODDS tables, against PyOD's detectors",
         "",
@@ -166,6 +173,14 @@ def write(rows, out, command, splits):
                   "split count as failed (excluded from the mean).", ""]
         lines += [f"- {r['detector']} on {r['dataset']} split {r['split']}: "
                   f"{r['n_inf']} infinite, {r['n_nan']} NaN" for r in odd]
+    warned = {}
+    for r in rows:
+        for w in r.get("warnings", []):
+            warned.setdefault((r["detector"], w), set()).add(r["dataset"])
+    if warned:
+        lines += ["", "## Warnings the detectors raised (recorded, not suppressed)", ""]
+        lines += [f"- {det}: {w} ({len(sets)} data sets: {', '.join(sorted(sets))})"
+                  for (det, w), sets in sorted(warned.items())]
     (out / "odds.md").write_text("\n".join(lines) + "\n")
     return avg_rank
 
@@ -182,8 +197,9 @@ def main(argv=None):
     names = args.datasets or (QUICK_DATASETS if args.quick else list_odds_datasets())
     splits = 1 if args.quick else args.splits
     command = "python -m benchmarks.odds" + (" --quick" if args.quick else "")
+    started = time.perf_counter()
     rows = run(names, splits, args.quick)
-    return write(rows, args.out, command, splits)
+    return write(rows, args.out, command, splits, started)
 
 
 if __name__ == "__main__":
