@@ -1,7 +1,7 @@
 """What every results file records about the run that wrote it.
 
-``provenance(...)`` gives the command, the git commit (and whether the tree had
-uncommitted changes), the versions of the packages that shape the numbers, the
+``provenance(...)`` gives the command, the git commit when the run began (and whether the tree
+had uncommitted changes; ``commit_at_write`` too when the tree moved on during the run), the versions of the packages that shape the numbers, the
 seed, the wall time, the machine (cores, processor, load before the run) and the
 UTC time. Benchmarks spread it at the top level of their JSON (``{**provenance(...), ...}``).
 """
@@ -28,6 +28,12 @@ def git_commit(root=ROOT):
     except (OSError, subprocess.CalledProcessError):
         return None, None
     return commit, bool(status.strip())
+
+
+#: The commit (and whether the tree had uncommitted changes) when a benchmark's run began: every
+#: benchmark imports this module at its start, so this names the code that ran, even when the
+#: tree moves on during a long run.
+AT_START = git_commit()
 
 
 def versions(packages=PACKAGES):
@@ -71,11 +77,13 @@ def provenance(command, *, seed=None, started=None):
     started : float or None
         ``time.perf_counter()`` at the start of the run; gives ``wall_s``.
     """
-    commit, dirty = git_commit()
+    commit, dirty = AT_START
+    now = git_commit()
     return {
         "command": command,
         "commit": commit,
         "uncommitted_changes": dirty,
+        **({} if now == AT_START else {"commit_at_write": now[0]}),
         "versions": versions(),
         "seed": seed,
         "wall_s": None if started is None else round(time.perf_counter() - started, 1),

@@ -276,7 +276,15 @@ def fmnist_mnist(res):
         f"{res['paper_auroc']['Maha']:.1f} and {res['paper_auroc']['ODIN']:.1f}).",
         f"The LeNet classifies Fashion-MNIST with {100 * res['test_accuracy']['base']:.1f} % test "
         f"accuracy.",
+        f"Fitted without OoD data, the single layers reach AUROC "
+        + _and(f"{r['auroc']:.1f} % ({layer})" for layer, r in
+               res["fssd_layers"][reference].items())
+        + f" on {reference}: below 50 % a layer ranks {reference} as more in-distribution than "
+        "Fashion-MNIST.",
     ]
+
+
+NAMES = {"Maha": "Mahalanobis"}
 
 
 def fssd_defaults(res):
@@ -293,14 +301,15 @@ def fssd_defaults(res):
     return [
         f"Without OoD data, the mean AUROC over {_and(cases)} is "
         + _and(f"{avg(none, r):.2f} % for {r}" for r in rules) + "; "
-        + _and(f"{r} {avg(none, r):.2f}" for r in baselines) + ".",
+        + _and(f"{NAMES.get(r, r)} {avg(none, r):.2f}" for r in baselines) + ".",
         f"The best FSSD rule without OoD data is {rules[0]}, {avg(none, rules[0]) - avg(none, rules[1]):.2f} "
         f"points ahead of {rules[1]}.",
         "Tuned on one other OoD kind, the mean AUROC over the cases is "
         + _and(f"{avg(other, r):.2f} % for the {r[len('FSSD '):]}" for r in stacks) + ".",
-        "Tuned on one other OoD kind, the share of uniform noise flagged ranges over the cases "
-        "from " + _and(f"{noise(r)[0]:.1f} to {noise(r)[1]:.1f} % for the {r[len('FSSD '):]}"
-                       for r in stacks) + ".",
+        "Tuned on one other OoD kind, the share of uniform noise flagged is "
+        + _and((f"{noise(r)[0]:.1f} % in every case" if noise(r)[0] == noise(r)[1] else
+                f"{noise(r)[0]:.1f} to {noise(r)[1]:.1f} % over the cases")
+               + f" for the {r[len('FSSD '):]}" for r in stacks) + ".",
     ]
 
 
