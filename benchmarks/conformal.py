@@ -80,7 +80,7 @@ def load_data(cfg, seed):
 
 
 def network(data, cfg, seed, cache):
-    from benchmarks.fmnist_mnist import _cached
+    from benchmarks._ood import cached_lenet as _cached
     from sklearn_fssd.training import train_lenet
 
     log = {"trained": [], "loaded": [], "train_s": {}}
