@@ -10,7 +10,8 @@ Mahalanobis and FSSD: no pre-processing). With OoD data, each tunes with
 
 - ODIN: ``temperatures`` x ``odin_eps``.
 - Mahalanobis: its class Gaussians on the ``n_fit`` training samples with their classes (Lee et
-  al.), its layer stack on them against the validation OoD samples, ``maha_eps`` searched;
+  al.), its layer stack on them against the validation OoD samples, with FSSD's squared terms
+  and guard (``combine="guarded_stack"``), ``maha_eps`` searched;
   the layers FSSD taps by default.
 - MC Dropout: ``dropout_rates`` (if given; else the network's own rates in every setting).
 - FSSD: without OoD data its default rule (``combine="auto"``: per-class typicality for a
@@ -80,6 +81,9 @@ def ood_methods(net, cfg, seed, *, ensemble=None, oe=None):
         if seen.ood_kind is None:
             return det.fit(X, class_labels=c), {"epsilon": det.epsilon}
         X_ood = seen.X_val_ood
+        # its stack gets what FSSD's has: squared terms and the guard of its rule without OoD
+        # data ("mean"), so a stack fitted on one kind keeps flagging the others
+        det.set_params(combine="guarded_stack")
         return tuned(det, {"epsilon": cfg["maha_eps"]}, seen, X=np.concatenate([X, X_ood]),
                      y=np.r_[np.ones(len(X), int), -np.ones(len(X_ood), int)],
                      class_labels=np.r_[c, np.zeros(len(X_ood), c.dtype)])

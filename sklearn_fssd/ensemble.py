@@ -124,8 +124,10 @@ class LayerCombiner(BaseEstimator):
         The combination rule, named as ``FSSDDetector``'s ``combine``.
     quadratic : bool, default=True
         ``"stack"`` and ``"guarded_stack"``: also feed ``z_k**2`` to the regression.
-    guard : {"typical", "class_typical"}, default="typical"
-        ``"guarded_stack"`` only: the rule that needs no OoD data and guards the stack.
+    guard : {"typical", "class_typical", "mean", "-mean"}, default="typical"
+        ``"guarded_stack"`` only: the rule that needs no OoD data and guards the stack;
+        ``"-mean"`` is minus the mean ``z``, for distances that grow for OoD inputs (the
+        Mahalanobis detector's).
     cv : int, default=5
         Folds of the inner cross-validation that picks the regularisation.
     random_state : int or None
@@ -136,7 +138,7 @@ class LayerCombiner(BaseEstimator):
         Mean and standard deviation of the ID log distances.
     regression_ : LogisticRegressionCV
         ``"stack"`` and ``"guarded_stack"``.
-    stack_reference_, typical_reference_ : ndarray
+    stack_reference_, guard_reference_ : ndarray
         ``"guarded_stack"`` only: the sorted scores of the stack and of the
         guard on the ID rows, against which new scores become percentiles.
     covariance_ : LedoitWolf
@@ -204,7 +206,7 @@ class LayerCombiner(BaseEstimator):
             inliers, inlier_groups = D[y == 1], None if groups is None else groups[y == 1]
             self.stack_reference_ = np.sort(self.regression_.decision_function(
                 self._features(inliers)))
-            self.typical_reference_ = np.sort(self._typical_score(inliers, inlier_groups))
+            self.guard_reference_ = np.sort(self._guard_score(inliers, inlier_groups))
         return self
 
     def _fit_typical(self, Z, groups):
@@ -264,6 +266,14 @@ class LayerCombiner(BaseEstimator):
                 squared[rows] = gaussian.mahalanobis(z[rows])
         return -np.sqrt(squared)
 
+    def _guard_score(self, D, groups):
+        """The guard's score, higher = more in-distribution."""
+        if self.guard == "mean":
+            return self._z(D).mean(axis=1)
+        if self.guard == "-mean":
+            return -self._z(D).mean(axis=1)
+        return self._typical_score(D, groups)
+
     def decision_function(self, D, groups=None):
         """In-distribution score of each row, higher = more in-distribution.
 
@@ -283,5 +293,4 @@ class LayerCombiner(BaseEstimator):
         if self.combine == "stack":
             return stack
         return np.minimum(log_percentile(stack, self.stack_reference_),
-                          log_percentile(self._typical_score(D, groups),
-                                         self.typical_reference_))
+                          log_percentile(self._guard_score(D, groups), self.guard_reference_))

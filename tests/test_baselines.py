@@ -40,7 +40,7 @@ from sklearn_fssd.training import (
 )
 from sklearn_fssd.training.outlier_exposure import OUTLIER_LABEL
 
-from conftest import SmallCNN
+from conftest import SmallCNN, permuted_pixels
 from test_detector import (
     FEATURE_ROUNDING,
     TinyLSTM,
@@ -868,3 +868,21 @@ def test_a_network_returning_a_dict_is_named_and_logits_layer_reads_inside_it(di
                                         r"model\(x\)\['logits'\]"):
         MSPDetector(DictNet()).fit(X)
     assert MSPDetector(DictNet(), logits_layer="head").fit(X).score_samples(X).shape == (20,)
+
+
+def test_mahalanobis_guarded_stack_keeps_flagging_kinds_the_stack_never_saw(trained_cnn, digits):
+    # the stack sees pixel-shuffled digits only; uniform noise is a kind it never saw
+    X_train, y_train, X_test, _ = digits
+    shuffled = permuted_pixels(X_train[300:500])
+    X = np.concatenate([X_train[:300], shuffled])
+    y = np.r_[np.ones(300, int), -np.ones(len(shuffled), int)]
+    classes = np.r_[y_train[:300], np.zeros(len(shuffled), int)]
+    noise = np.random.RandomState(3).uniform(0, 1, size=(300, 1, 8, 8)).astype(np.float32)
+    flagged = {}
+    for combine in ("stack", "guarded_stack"):
+        det = MahalanobisDetector(trained_cnn, combine=combine, random_state=0)
+        det.fit(X, y, class_labels=classes)
+        flagged[combine] = (det.predict(noise) == -1).mean()
+        assert (det.predict(X_test) == 1).mean() > 0.8
+    assert flagged["guarded_stack"] >= 0.99
+    assert flagged["guarded_stack"] >= flagged["stack"]

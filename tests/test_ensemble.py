@@ -284,7 +284,7 @@ def test_guarded_stack_is_the_smaller_id_percentile_of_its_two_rules():
     typical = -np.sqrt(comb.covariance_.mahalanobis(comb._z(rows)))
     share = lambda s, ref: np.log(np.interp(s, ref, np.arange(1, 101)) / 101)  # noqa: E731
     np.testing.assert_allclose(comb.decision_function(rows), np.minimum(
-        share(stack, comb.stack_reference_), share(typical, comb.typical_reference_)))
+        share(stack, comb.stack_reference_), share(typical, comb.guard_reference_)))
 
 
 def test_log_percentile_keeps_falling_below_the_reference():

@@ -108,10 +108,12 @@ class MahalanobisDetector(_LogitDetector):
         ``"avg"`` averages feature maps over positions (Lee et al.'s
         choice: one feature per channel); ``"flatten"`` keeps the whole map
         (a covariance of its size squared).
-    combine : {{"auto", "stack", "mean", "last"}}, default="auto"
+    combine : {{"auto", "stack", "guarded_stack", "mean", "last"}}, default="auto"
         ``"stack"``: logistic regression over the layers' standardised log
         distances and their squares, as FSSD's stack (``LayerCombiner``,
-        needs OoD rows in ``y``); ``"mean"``:
+        needs OoD rows in ``y``); ``"guarded_stack"``: the stack guarded by
+        ``"mean"``, as FSSD's (an input is flagged when either finds it
+        unusual); ``"mean"``:
         minus the mean standardised log distance of the layers, which needs
         no OoD data; ``"last"``: ``M_k`` of the last tapped layer alone, the
         single-layer Mahalanobis score. ``"auto"``: ``"stack"`` when ``y``
@@ -167,7 +169,7 @@ class MahalanobisDetector(_LogitDetector):
         "layers": [StrOptions({"auto"}), str, list, tuple],
         "epsilon": [Interval(Real, 0, None, closed="left")],
         "pooling": [StrOptions({"flatten", "avg"})],
-        "combine": [StrOptions({"auto", "stack", "mean", "last"})],
+        "combine": [StrOptions({"auto", "stack", "guarded_stack", "mean", "last"})],
     }
 
     def __init__(self, model, *, layers="auto", epsilon=0.0, pooling="avg", combine="auto",
@@ -222,17 +224,19 @@ class MahalanobisDetector(_LogitDetector):
 
         has_ood = bool((y_id == -1).any())
         self.combine_ = ("stack" if has_ood else "mean") if self.combine == "auto" else self.combine
-        if self.combine_ == "stack" and not has_ood:
+        if self.combine_ in ("stack", "guarded_stack") and not has_ood:
             raise ValueError(
-                "combine='stack' fits a logistic regression on OoD validation samples, and y "
-                "marks none: pass y with -1 for OoD rows, or combine='mean' or 'last'."
+                f"combine='{self.combine_}' fits a logistic regression on OoD validation "
+                "samples, and y marks none: pass y with -1 for OoD rows, or combine='mean' or "
+                "'last'."
             )
         squared = self._squared_distances(X)
         check_finite_fit(squared, type(self).__name__, what="Mahalanobis distances")
-        if self.combine_ in ("stack", "mean"):
-            # the stack takes squared terms too, the flexibility of FSSD's stack
+        if self.combine_ != "last":
+            # the stack takes squared terms too, and can be guarded by the rule without OoD
+            # data ("mean": smaller distances are more in-distribution), as FSSD's stack
             self.combiner_ = LayerCombiner(
-                combine=self.combine_, quadratic=True, random_state=self.seed_
+                combine=self.combine_, quadratic=True, guard="-mean", random_state=self.seed_
             ).fit(np.sqrt(squared), y_id)
         self._set_offset(self._combine(squared), y_id)
         return self
