@@ -220,7 +220,7 @@ def markdown(res):
         f"14 epochs) on {res['sizes']['net_train']} Fashion-MNIST training images: test accuracy "
         f"{100 * res['test_accuracy']:.1f} %. `FSSDDetector` fitted on "
         f"{res['sizes']['detector_fit']} of those images, with no OoD data (`combine_` = "
-        f"{res['combine']!r}: layers stacked against synthetic outliers); AUROC FMNIST vs MNIST "
+        f"{res['combine']!r}, the default rule without OoD data); AUROC FMNIST vs MNIST "
         f"{fmt(res['detector_metrics']['auroc'])} %. Calibration pool: "
         f"{res['sizes']['calibration_pool']} Fashion-MNIST training images seen by neither the "
         f"network nor the detector. Test: {res['sizes']['test_id']} Fashion-MNIST test images "
