@@ -307,12 +307,21 @@ def run(args):
     }
 
 
+def sizes_line(res, cfg):
+    sizes, kinds = res["sizes"], res["kinds"]
+    val, test = sizes[f"{next(iter(kinds))} val/test"]
+    return (f"Sizes: {sizes['train']:,} Fashion-MNIST training images train the networks, "
+            f"{cfg['n_fit']:,} of them fit what needs no OoD data; {sizes['val_id']:,} validation "
+            f"and {sizes['test_id']:,} test images of Fashion-MNIST, {val:,} and {test:,} of each "
+            f"OoD kind; {sizes[AUX]:,} OE outliers.")
+
+
 def markdown(res):
     cfg, net = res["config"], res["networks"]
     lines = [
         "# Fashion-MNIST with LeNet against seven OoD kinds, in three settings", "",
         provenance_line(res),
-        f"Sizes: {res['sizes']}.",
+        sizes_line(res, cfg),
         f"Networks: LeNet {cfg['epochs']} epochs (the paper's recipe: 14), Deep Ensemble of "
         f"{cfg['n_ensemble']} LeNets, Outlier Exposure fine-tuned {cfg['oe_epochs']} epochs "
         f"(default 10) with {res['sizes'][AUX]} notMNIST letters A-E; device {cfg['device']}. "

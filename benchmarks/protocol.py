@@ -440,9 +440,10 @@ def tables(results, digits=1):
         names = [n for n, r in first.items() if "flagged" in r]
         if not names:
             continue
-        lines += [f"### Flagged by `predict` at the detector's own threshold, {block['label']} "
-                  "(% of each kind; last column: % of in-distribution test samples kept, mean over the "
-                  "columns' fits)", "",
+        lines += [f"### Flagged by `predict`, {block['label'].split(':')[0]}", "",
+                  "Share of each kind's test samples that `predict` calls OoD at the detector's "
+                  "own threshold (%); last column: share of the in-distribution test samples it "
+                  "keeps, mean over the columns' fits.", "",
                   "| method | " + " | ".join(kinds) + " | ID kept |",
                   "|---|" + "---|" * (len(kinds) + 1)]
         for name in names:
