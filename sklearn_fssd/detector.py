@@ -134,10 +134,10 @@ default="auto"
         column holds (``benchmarks/results/fssd_defaults.md``). The rule used
         is ``combine_``, its guard ``guard_``.
     far_outliers : bool, default=True
-        ``"stack"`` and ``"guarded_stack"``: also train the stack against inputs far outside
-        the training range and let it use squared layer scores, so that such
-        inputs, whose features lie *far* from ``F*``, are flagged too. The
-        paper's plain stack is ``far_outliers=False``.
+        ``"stack"`` and ``"guarded_stack"``: also train the stack against
+        inputs far outside the training range and let it use squared layer
+        scores, so that such inputs, whose features lie *far* from ``F*``,
+        are flagged too. The paper's plain stack is ``far_outliers=False``.
 {contamination}
     max_epochs : int, default=30
         Training epochs of the default network (``model=None`` only).
@@ -440,7 +440,8 @@ default="auto"
 
     def _grouped(self):
         """Whether scoring needs the network's predicted class (``"class_typical"``)."""
-        rule = self.guard_ if self.combine_ == "guarded_stack" else self.combine_
+        # getattr: detectors pickled before these rules existed have no guard_
+        rule = getattr(self, "guard_", None) if self.combine_ == "guarded_stack" else self.combine_
         return rule == "class_typical"
 
     def _batch_distances(self, tap, centres, x, workspace):
