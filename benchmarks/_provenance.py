@@ -83,7 +83,8 @@ def provenance(command, *, seed=None, started=None):
         "command": command,
         "commit": commit,
         "uncommitted_changes": dirty,
-        **({} if now == AT_START else {"commit_at_write": now[0]}),
+        **({} if now == AT_START else {"commit_at_write": now[0],
+                                       "uncommitted_changes_at_write": now[1]}),
         "versions": versions(),
         "seed": seed,
         "wall_s": None if started is None else round(time.perf_counter() - started, 1),
@@ -96,5 +97,6 @@ def provenance_line(res):
     """The first line of a results page: the command, seed, commit and wall time of ``res``."""
     machine = res["machine"]
     dirty = " (with uncommitted changes)" if res.get("uncommitted_changes") else ""
+    wall = "" if res.get("wall_s") is None else f"{res['wall_s']:.0f} s "
     return (f"Command: `{res['command']}`. Seed {res['seed']}, commit {res['commit']}{dirty}, "
-            f"{res['wall_s']:.0f} s on {machine['cpus']} CPUs ({machine['processor']}).")
+            f"{wall}on {machine['cpus']} CPUs ({machine['processor']}).")

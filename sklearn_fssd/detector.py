@@ -129,7 +129,10 @@ default="auto"
         against Fashion-MNIST calls uniform noise in-distribution.
         ``"auto"``: ``"guarded_stack"`` when ``y`` holds OoD samples; without
         them ``"class_typical"`` for classifiers of images and sequences and
-        ``"typical"`` otherwise (tables, the default autoencoder). The rules
+        ``"typical"`` otherwise (tables, the default autoencoder). A network
+        whose output is a (batch, n) tensor with n >= 2 counts as a classifier
+        of n classes (its output logits or probabilities); for an encoder
+        whose output is an embedding, pass ``combine="typical"``. The rules
         were chosen on data sets and splits that no reported benchmark
         column holds (``benchmarks/results/fssd_defaults.md``). The rule used
         is ``combine_``, its guard ``guard_``.
@@ -252,6 +255,12 @@ default="auto"
         rng = check_random_state(self.random_state)
         seed = draw_seed(rng)  # rng goes on to draw the synthetic outliers
         X_id = X[y_id == 1]
+        if self.combine == "class_typical" and self.model is None:
+            raise ValueError(
+                'combine="class_typical" groups the inputs by the class the network predicts, '
+                "and model=None builds an autoencoder, which predicts none: pass a trained "
+                'classifier as model, or use combine="typical", the same rule without classes.'
+            )
         self._prepare_network(X, seed)
         if self.model is None:
             self.model_ = self._train_default_model(X_id, seed)
@@ -531,7 +540,6 @@ default="auto"
         return self._lowest_where_unscorable(self._distances(self._validate_X(X, reset=False)))
 
     def _score_samples(self, X):
-        """The layers combined by ``combiner_``: log-odds of in-distribution for
-        ``"stack"``, minus a Mahalanobis distance for ``"typical"``. NaN for
+        """The layers combined by ``combiner_`` (see :class:`LayerCombiner`); NaN for
         samples whose distances overflow."""
         return self._combine(self._columns(X))

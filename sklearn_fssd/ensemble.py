@@ -187,7 +187,12 @@ class LayerCombiner(BaseEstimator):
         """
         D = np.asarray(D, dtype=np.float64)
         y = np.asarray(y)
+        self._check_rules()
         groups = self._check_groups(D, groups)
+        # a refit starts afresh: nothing of an earlier fit with other rules is kept
+        for name in ("covariance_", "class_covariances_", "regression_", "stack_reference_",
+                     "guard_reference_"):
+            self.__dict__.pop(name, None)
         inliers = log_distances(D[y == 1])
         self.centre_ = inliers.mean(axis=0)
         scale = inliers.std(axis=0)
@@ -240,6 +245,15 @@ class LayerCombiner(BaseEstimator):
                 max_iter=1000,
                 **_NEW_LOGISTIC_DEFAULTS,
             ).fit(self._features(D), y)
+
+    def _check_rules(self):
+        rules = {"stack", "guarded_stack", "typical", "class_typical", "mean"}
+        guards = {"typical", "class_typical", "mean", "-mean"}
+        if self.combine not in rules:
+            raise ValueError(f"combine={self.combine!r} is not a rule; valid: {sorted(rules)}.")
+        if self.combine == "guarded_stack" and self.guard not in guards:
+            raise ValueError(f"guard={self.guard!r} is not a rule without OoD data; valid: "
+                             f"{sorted(guards)}.")
 
     def _check_groups(self, D, groups):
         if self._typical_rule() != "class_typical":

@@ -988,3 +988,10 @@ def test_guarded_stack_fitted_on_one_ood_kind_still_flags_uniform_noise(trained_
     noise = rng.uniform(0, 1, size=(300, 1, 8, 8)).astype(np.float32)
     assert (det.predict(noise) == -1).mean() >= 0.99
     assert (det.predict(X_test) == 1).mean() > 0.8
+
+
+def test_class_typical_without_a_classifier_fails_before_any_training(table, monkeypatch):
+    monkeypatch.setattr(FSSDDetector, "_train_default_model",
+                        lambda *args: pytest.fail("training started"))
+    with pytest.raises(ValueError, match=r'model=None builds an autoencoder.*combine="typical"'):
+        FSSDDetector(combine="class_typical").fit(table[0][:50])

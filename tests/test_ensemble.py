@@ -295,3 +295,23 @@ def test_log_percentile_keeps_falling_below_the_reference():
     out = log_percentile(scores, ref)
     assert (np.diff(out) >= 0).all() and out[0] < out[1] < out[2]
     assert out[2] == pytest.approx(np.log(1 / 51)) and out[-1] == pytest.approx(np.log(50 / 51))
+
+
+def test_a_refit_with_another_rule_keeps_nothing_of_the_first():
+    D, groups = _two_classes()
+    y = np.ones(len(D))
+    comb = LayerCombiner(combine="class_typical").fit(D, y, groups=groups)
+    comb.set_params(combine="typical").fit(D, y)
+    np.testing.assert_allclose(comb.decision_function(D[:5]),
+                               LayerCombiner(combine="typical").fit(D, y).decision_function(D[:5]))
+    assert not hasattr(comb, "class_covariances_")
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"combine": "bogus"}, r"combine='bogus' is not a rule; valid: \['class_typical'"),
+    ({"combine": "guarded_stack", "guard": "typo"}, r"guard='typo' is not a rule without OoD"),
+])
+def test_unknown_rules_are_named(params, message):
+    D, y = _separable()
+    with pytest.raises(ValueError, match=message):
+        LayerCombiner(**params).fit(D, y)

@@ -143,7 +143,7 @@ class MahalanobisDetector(_LogitDetector):
     combine_ : str
         The combination rule used.
     combiner_ : LayerCombiner
-        ``"stack"`` and ``"mean"`` only.
+        ``"stack"``, ``"guarded_stack"`` and ``"mean"`` only.
     n_classes_ : int
         Number of classes with a Gaussian.
 {_COMMON_ATTRIBUTES.split(chr(10), 4)[4]}
