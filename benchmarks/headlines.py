@@ -2,6 +2,7 @@
 
     python -m benchmarks headlines              # every results file's sentences
     python -m benchmarks headlines odds speed   # those of the named files only
+    python -m benchmarks headlines --update-docs  # after a rerun: old sentences -> new ones
 
 The rule: every figure that README.md or docs/ quotes from a benchmark comes from a results JSON
 under ``benchmarks/results/``, never from a development run, a notebook or memory. A paragraph
@@ -337,16 +338,49 @@ def sentences(stem, results_dir=RESULTS):
     return SENTENCES[stem](res)
 
 
+def update_docs(stems, rev="HEAD", root=RESULTS.parents[1]):
+    """Replace, in README.md and docs/*.md, each sentence of ``stems`` computed from the results
+    file at git revision ``rev`` by the one computed from the file now; ``[(path, count)]``."""
+    import subprocess
+
+    pairs = []
+    for stem in stems:
+        shown = subprocess.run(["git", "show", f"{rev}:benchmarks/results/{stem}.json"],
+                               cwd=root, capture_output=True, text=True)
+        if shown.returncode:
+            continue  # a results file new since rev: nothing quoted it yet
+        pairs += [(old, new) for old, new in zip(SENTENCES[stem](json.loads(shown.stdout)),
+                                                 sentences(stem)) if old != new]
+    changed = []
+    for path in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        text = path.read_text()
+        count = sum(text.count(old) for old, _ in pairs)
+        for old, new in pairs:
+            text = text.replace(old, new)
+        if count:
+            path.write_text(text)
+            changed.append((path.relative_to(root), count))
+    return changed
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks headlines",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("stems", nargs="*", metavar="stem",
                         help=f"results files (default: all of {', '.join(SENTENCES)})")
     parser.add_argument("--results", type=Path, default=RESULTS, help="results folder")
+    parser.add_argument("--update-docs", metavar="REV", nargs="?", const="HEAD",
+                        help="after a rerun: in README.md and docs/*.md, replace each sentence "
+                        "computed from the results file as it was at git revision REV "
+                        "(default HEAD) by the sentence computed from the file now")
     args = parser.parse_args(argv)
     unknown = [stem for stem in args.stems if stem not in SENTENCES]
     if unknown:
         parser.error(f"no sentences for {unknown}; known: {', '.join(SENTENCES)}")
+    if args.update_docs:
+        for path, count in update_docs(args.stems or list(SENTENCES), args.update_docs):
+            print(f"{path}: {count} sentence(s) replaced")
+        return 0
     for stem in args.stems or SENTENCES:
         print(f"{stem} ({args.results / stem}.json):")
         for sentence in sentences(stem, args.results):
