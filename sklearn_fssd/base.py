@@ -404,13 +404,13 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
         dim = dict(self._networks()[0].named_modules())[self._perturb_at].embedding_dim
         return torch.zeros((*x.shape, dim), device=x.device, requires_grad=True)
 
-    def _layer_scores(self, tap, x, reduce, objective, only=None, joint=False):
+    def _layer_scores(self, tap, x, reduce, objective, only=None, joint=False, read=()):
         """:func:`~sklearn_fssd.features.layer_scores` of one batch, pre-processed with the
         step ``epsilon_`` (detectors without one: none) taken where ``_perturb_at`` says."""
         epsilon = getattr(self, "epsilon_", 0.0)
         delta = self._delta_like(x) if epsilon > 0 else None
         return layer_scores(tap, x, reduce, epsilon=epsilon, objective=objective, delta=delta,
-                            only=only, joint=joint)
+                            only=only, joint=joint, read=read)
 
     def _map_batches(self, X, batch_fn, desc):
         """Apply ``batch_fn(tensor) -> tensor`` to ``X`` batch by batch, as float64 numpy.

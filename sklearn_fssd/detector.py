@@ -456,7 +456,7 @@ default="auto"
     def _batch_distances(self, tap, centres, x, workspace):
         """FSSD of each layer of one network for one batch: tensor (batch, n_layers); for
         ``"class_typical"`` followed by the network's softmax (batch, n_classes), read in
-        the same forward pass when there is no pre-processing."""
+        the first forward pass, on the input itself."""
         n_layers = len(self.layers_)
 
         def reduce(k, feats):
@@ -466,20 +466,15 @@ default="auto"
                 workspace[k] = distance_workspace(feats)
             return fssd_distance(feats, centres[k], workspace=workspace[k])
 
-        distance = self._step_objective(centres)
         grouped = self._grouped()
-        if grouped and self.epsilon_ == 0:
-            *columns, probabilities = self._layer_scores(tap, x, reduce, distance)
-        else:
-            columns = self._layer_scores(tap, x, reduce, distance, only=range(n_layers),
-                                         joint=self.perturb_ == "joint")
-            if grouped:  # the class of the input itself, not of a perturbed one
-                with torch.inference_mode():
-                    (probabilities,) = tap(x, only=[n_layers], reduce=reduce)
-        distances = torch.stack(columns, dim=1)
+        # the class of the input itself, read in the first (unperturbed) forward pass
+        columns = self._layer_scores(tap, x, reduce, self._step_objective(centres),
+                                     only=range(n_layers), joint=self.perturb_ == "joint",
+                                     read=[n_layers] if grouped else [])
+        distances = torch.stack(columns[:n_layers], dim=1)
         if not grouped:
             return distances
-        return torch.cat([distances, probabilities.to(distances.dtype)], dim=1)
+        return torch.cat([distances, columns[n_layers].to(distances.dtype)], dim=1)
 
     def _step_objective(self, centres):
         """``objective(k, features)``: what the pre-processing step increases, layer ``k``'s

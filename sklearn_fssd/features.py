@@ -325,7 +325,7 @@ def perturbation(objective, delta, epsilon):
 
 
 def layer_scores(tap, x, reduce, *, epsilon=0.0, objective=None, delta=None, only=None,
-                 joint=False):
+                 joint=False, read=()):
     """Scores of tapped layers for one batch, after per-layer input pre-processing.
 
     With ``epsilon == 0``: ``reduce(k, F_k(x))`` for each layer ``k``, from
@@ -363,10 +363,16 @@ def layer_scores(tap, x, reduce, *, epsilon=0.0, objective=None, delta=None, onl
     joint : bool, default=False
         One step for all layers (the gradient of the sum of their
         objectives) instead of one step per layer.
+    read : sequence of int, default=()
+        Indices of tapped modules read on the *unperturbed* input, in the
+        first forward pass, without a step: ``reduce(k, features)`` of each,
+        appended to the result (FSSD reads the network's output there, for
+        its predicted class, at no extra pass).
 
     Returns
     -------
-    list of Tensor, one per layer of ``only`` (or of ``tap.layers``).
+    list of Tensor, one per layer of ``only`` (or of ``tap.layers``), then
+    one per index of ``read``.
 
     Examples
     --------
@@ -384,17 +390,27 @@ def layer_scores(tap, x, reduce, *, epsilon=0.0, objective=None, delta=None, onl
     True
     """
     wanted = list(range(len(tap.layers))) if only is None else list(only)
+    read = list(read)
     if epsilon == 0:
         with torch.inference_mode():
-            return tap(x, only=wanted, reduce=reduce)
+            return tap(x, only=wanted + read, reduce=reduce)
     objective = reduce if objective is None else objective
+
+    def first_pass(k, features):
+        if k in read:  # read as it is, outside the graph
+            return reduce(k, features.detach())
+        return objective(k, features)
+
     with torch.enable_grad():
-        objectives = tap(x, delta=delta, only=wanted, reduce=objective)
+        values = tap(x, delta=delta, only=wanted + read, reduce=first_pass)
+        objectives, extras = values[:len(wanted)], values[len(wanted):]
+        del values
         if joint:
             objectives = [torch.stack(objectives).sum(dim=0)]
         steps = [perturbation(value, delta, epsilon) for value in objectives]
     del objectives  # the graph: free it before the perturbed passes
     with torch.inference_mode():
         if joint:
-            return tap(x, delta=steps[0], only=wanted, reduce=reduce)
-        return [tap(x, delta=step, only=[k], reduce=reduce)[0] for k, step in zip(wanted, steps)]
+            return tap(x, delta=steps[0], only=wanted, reduce=reduce) + extras
+        return [tap(x, delta=step, only=[k], reduce=reduce)[0]
+                for k, step in zip(wanted, steps)] + extras
