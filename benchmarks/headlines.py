@@ -351,12 +351,16 @@ def update_docs(stems, rev="HEAD", root=RESULTS.parents[1]):
             continue  # a results file new since rev: nothing quoted it yet
         pairs += [(old, new) for old, new in zip(SENTENCES[stem](json.loads(shown.stdout)),
                                                  sentences(stem)) if old != new]
+    import re
+
     changed = []
     for path in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
-        text = path.read_text()
-        count = sum(text.count(old) for old, _ in pairs)
+        text, count = path.read_text(), 0
         for old, new in pairs:
-            text = text.replace(old, new)
+            # the docs wrap sentences over lines: any run of whitespace matches a space
+            pattern = r"\s+".join(re.escape(word) for word in old.split())
+            text, n = re.subn(pattern, lambda _: new, text)
+            count += n
         if count:
             path.write_text(text)
             changed.append((path.relative_to(root), count))
