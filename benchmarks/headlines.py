@@ -349,8 +349,9 @@ def update_docs(stems, rev="HEAD", root=RESULTS.parents[1]):
                                cwd=root, capture_output=True, text=True)
         if shown.returncode:
             continue  # a results file new since rev: nothing quoted it yet
-        pairs += [(old, new) for old, new in zip(SENTENCES[stem](json.loads(shown.stdout)),
-                                                 sentences(stem)) if old != new]
+        now = sentences(stem, root / "benchmarks" / "results")
+        pairs += [(old, new) for old, new in zip(SENTENCES[stem](json.loads(shown.stdout)), now)
+                  if old != new]
     import re
 
     changed = []

@@ -10,6 +10,7 @@ CI executes them anyway.
 
 import ast
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -302,3 +303,33 @@ def test_every_results_file_records_the_run_that_wrote_it(path):
     res = json.loads(path.read_text())
     missing = [key for key in PROVENANCE if key not in res]
     assert not missing, f"{path.name} lacks {missing} (benchmarks/_provenance.py gives them)"
+
+
+def test_update_docs_replaces_the_old_sentences_even_wrapped_over_lines(tmp_path):
+    import shutil
+    import subprocess
+
+    from benchmarks.headlines import sentences, update_docs
+
+    results = tmp_path / "benchmarks" / "results"
+    results.mkdir(parents=True)
+    (tmp_path / "docs").mkdir()
+    shutil.copy(RESULTS / "promises.json", results / "promises.json")
+    old = sentences("promises", results)[0]
+    words = old.split()
+    wrapped = " ".join(words[:5]) + "\n" + " ".join(words[5:])  # as the docs wrap it
+    (tmp_path / "README.md").write_text(f"Intro.\n\n{wrapped} Untouched.\n")
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "old results")
+    res = json.loads((results / "promises.json").read_text())
+    res["demo_s"] = res["demo_s"] + 1.0  # a rerun moved a figure
+    (results / "promises.json").write_text(json.dumps(res))
+    new = sentences("promises", results)[0]
+    assert new != old
+    assert update_docs(["promises"], "HEAD", root=tmp_path) == [(Path("README.md"), 1)]
+    assert (tmp_path / "README.md").read_text() == f"Intro.\n\n{new} Untouched.\n"
