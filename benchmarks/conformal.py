@@ -80,15 +80,15 @@ def load_data(cfg, seed):
 
 
 def network(data, cfg, seed, cache):
-    from benchmarks._ood import cached_lenet as _cached
+    from benchmarks._ood import cached_lenet
     from sklearn_fssd.training import train_lenet
 
     log = {"trained": [], "loaded": [], "train_s": {}}
     name = (f"lenet_adadelta-lr1-g0.7-b64_e{cfg['epochs']}_n{cfg['n_net']}"
             f"_pool{cfg['n_pool']}-held-out_s{seed}.pt")
-    net = _cached(cache, name, lambda: train_lenet(data["X_net"], data["y_net"],
-                                                   max_epochs=cfg["epochs"], random_state=seed,
-                                                   device=cfg["device"]), log)
+    net = cached_lenet(cache, name, lambda: train_lenet(
+        data["X_net"], data["y_net"], max_epochs=cfg["epochs"], random_state=seed,
+        device=cfg["device"]), log)
     return net, log
 
 

@@ -410,8 +410,7 @@ default="auto"
         means = [RunningMoments() for _ in self.layers_]
         with torch.inference_mode():
             for sl in iter_batches(len(source), self.batch_size):
-                feats = tap(to_tensor(source[sl], self.device_), only=range(len(means)))
-                for mean, feats in zip(means, feats):
+                for mean, feats in zip(means, tap(to_tensor(source[sl], self.device_))):
                     mean.update(feats)
         return [m.mean().to(device=self.device_, dtype=torch.float32) for m in means]
 
@@ -441,9 +440,9 @@ default="auto"
 
     # -------------------------------------------------------------- scoring
 
-    def _tap(self, network):
+    def _tap(self, network, classes=False):
         # "" is the whole network: its output gives the predicted class
-        layers = self.layers_ + ([""] if self._grouped() else [])
+        layers = self.layers_ + ([""] if classes else [])
         return FeatureTap(network, layers, pooling=self.pooling_,
                           perturb_at=self._perturb_at)
 
@@ -453,10 +452,10 @@ default="auto"
         rule = getattr(self, "guard_", None) if self.combine_ == "guarded_stack" else self.combine_
         return rule == "class_typical"
 
-    def _batch_distances(self, tap, centres, x, workspace):
-        """FSSD of each layer of one network for one batch: tensor (batch, n_layers); for
-        ``"class_typical"`` followed by the network's softmax (batch, n_classes), read in
-        the first forward pass, on the input itself."""
+    def _batch_distances(self, tap, centres, x, workspace, classes):
+        """FSSD of each layer of one network for one batch: tensor (batch, n_layers); with
+        ``classes``, followed by the network's softmax (batch, n_classes), read in the first
+        forward pass, on the input itself."""
         n_layers = len(self.layers_)
 
         def reduce(k, feats):
@@ -466,13 +465,12 @@ default="auto"
                 workspace[k] = distance_workspace(feats)
             return fssd_distance(feats, centres[k], workspace=workspace[k])
 
-        grouped = self._grouped()
         # the class of the input itself, read in the first (unperturbed) forward pass
         columns = self._layer_scores(tap, x, reduce, self._step_objective(centres),
                                      only=range(n_layers), joint=self.perturb_ == "joint",
-                                     read=[n_layers] if grouped else [])
+                                     read=[n_layers] if classes else [])
         distances = torch.stack(columns[:n_layers], dim=1)
-        if not grouped:
+        if not classes:
             return distances
         return torch.cat([distances, columns[n_layers].to(distances.dtype)], dim=1)
 
@@ -490,34 +488,36 @@ default="auto"
 
     def _combine(self, columns):
         """The combined score of :meth:`_columns`' output; NaN where it overflowed."""
-        return on_finite_rows(
-            columns, lambda finite: self._combined(*self._split_columns(finite))
-        )
+        def combined(finite):
+            distances, groups = self._split_columns(finite)
+            return self.combiner_.decision_function(distances, groups=groups)
 
-    def _combined(self, distances, groups):
-        return self.combiner_.decision_function(distances, groups=groups)
+        return on_finite_rows(columns, combined)
 
     def _distances(self, X):
         """Per-layer FSSD of validated inputs, streamed in batches: (n, n_layers).
 
         For a list of networks, each layer's FSSD averaged over the networks.
         """
-        return self._split_columns(self._columns(X))[0]
+        return self._columns(X, classes=False)
 
-    def _columns(self, X):
-        """:meth:`_distances`, followed for ``"class_typical"`` by the network's softmax
-        (averaged over a list of networks), whose argmax is the predicted class."""
+    def _columns(self, X, classes=None):
+        """:meth:`_distances`, followed, where the combination needs the predicted class
+        (``classes=None``: for ``"class_typical"``), by the network's softmax (averaged over
+        a list of networks), whose argmax is that class. Without it the forward pass stops
+        at the last tapped layer."""
+        classes = self._grouped() if classes is None else classes
         # per network: its tap, its singularities and memory for feature
         # differences, reused by every batch
-        parts = [(self._tap(net), centres, {}) for net, centres in self._per_network()]
+        parts = [(self._tap(net, classes), centres, {}) for net, centres in self._per_network()]
 
         def batch_distances(x):
-            per_network = [self._batch_distances(tap, c, x, ws) for tap, c, ws in parts]
+            per_network = [self._batch_distances(tap, c, x, ws, classes) for tap, c, ws in parts]
             if len(per_network) == 1:
                 return per_network[0]
             return torch.stack(per_network).mean(dim=0)
 
-        width = len(self.layers_) + (self.n_classes_ if self._grouped() else 0)
+        width = len(self.layers_) + (self.n_classes_ if classes else 0)
         return self._map_batches(X, batch_distances, desc="FSSD").reshape(len(X), width)
 
     @fill_doc(scoring_x=SCORING_X)

@@ -995,3 +995,18 @@ def test_class_typical_without_a_classifier_fails_before_any_training(table, mon
                         lambda *args: pytest.fail("training started"))
     with pytest.raises(ValueError, match=r'model=None builds an autoencoder.*combine="typical"'):
         FSSDDetector(combine="class_typical").fit(table[0][:50])
+
+
+def test_layer_scores_need_no_class_and_stop_at_the_last_tapped_layer(trained_cnn, digits):
+    X_train, _, X_test, _ = digits
+    det = FSSDDetector(trained_cnn, layers=["conv1"], random_state=0).fit(X_train[:200])
+    assert det.combine_ == "class_typical"
+    calls = []
+    handle = det.model_.fc2.register_forward_hook(lambda *args: calls.append(1))
+    try:
+        det.layer_scores(X_test[:20])
+        assert not calls  # the forward pass stopped after conv1
+        det.score_samples(X_test[:20])
+        assert calls  # the score needs the predicted class: the whole network runs
+    finally:
+        handle.remove()
