@@ -25,8 +25,10 @@ than feeding all 250 positions to the LSTMs. The trained weights are cached unde
 Protocol (:mod:`benchmarks.protocol`), methods (:mod:`benchmarks.methods`): every method in
 three settings. No OoD data: fitted on 2,000 training fragments. Tuned on one other OoD kind:
 every column is tuned on Klebsiella, the first OoD species of the table, and the columns of its
-family (Klebsiella, Buchnera) on Mycolicibacterium. The paper's setting: tuned on the test
-species. Epsilon is a step in the embedding space, where token inputs are perturbed, and the
+family (Klebsiella, Buchnera) on Mycolicibacterium. The paper's setting (tuned on the test
+species) has the Klebsiella column only, and it costs no extra tuning: Ren et al.'s genome
+protocol, which Huang et al. follow, validates on OoD species disjoint from the test ones, so
+the other-kind setting is the one that corresponds to the paper here. Epsilon is a step in the embedding space, where token inputs are perturbed, and the
 papers' pixel grids mean nothing: FSSD, ODIN and Mahalanobis search 0, 0.005, 0.01, 0.02,
 0.05, 0.1; ODIN's temperature its paper's grid (1 to 1000). MC Dropout samples the network's
 own dropout rate ``n_passes`` times, in every setting. Deep Ensemble is left out: five
@@ -117,7 +119,7 @@ def load_case(cfg, seed, cache):
              for g in genomes}
     case = protocol.Case("genome", d.X_train, d.y_train, X["id val"],
                          d.y_val[kept["id val"]], X["id test"], kinds,
-                         y_test=d.y_test[kept["id test"]])
+                         y_test=d.y_test[kept["id test"]], same_kind=[genomes[0]["species"]])
     dropped = {"copies of training fragments (loader)": d.dropped,
                "equal on either strand to an earlier pool": {
                    name: int(len(parts[name][0]) - len(rows)) for name, rows in kept.items()}}
