@@ -11,10 +11,8 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
-from torch import nn
 
 from ._docstrings import FIT_X_Y, SCORING_X, fill_doc
-from ._progress import skorch_progress
 from ._utils import (
     HasMethods,
     Interval,
@@ -23,7 +21,6 @@ from ._utils import (
     draw_seed,
     iter_batches,
     to_tensor,
-    torch_seed,
 )
 from ._validation import check_finite_fit, finite_rows, on_finite_rows
 from .base import (
@@ -31,12 +28,10 @@ from .base import (
     BaseTorchDetector,
     _frozen_copy,
     _check_networks_agree,
-    _Standardize,
     _store_params,
 )
 from .ensemble import LayerCombiner
 from .features import FeatureTap, _first_tensor, resolve_layers
-from .models import MLPAutoencoder
 from ._stats import RunningMoments
 from .singularity import (
     distance_workspace,
@@ -258,7 +253,8 @@ default="auto"
         if self.combine == "class_typical" and self.model is None:
             raise ValueError(
                 'combine="class_typical" groups the inputs by the class the network predicts, '
-                "and model=None builds an autoencoder, which predicts none: pass a trained "
+                "and model=None builds a network that tells X from synthetic outliers, which "
+                "predicts no class of X: pass a trained "
                 'classifier as model, or use combine="typical", the same rule without classes.'
             )
         self._prepare_network(X, seed)
@@ -316,9 +312,9 @@ default="auto"
 
     def _output_classes(self, networks, X):
         """The number of classes the network(s) predict: the width of a 2-D output with at
-        least two columns, the same in every network; ``None`` otherwise (an autoencoder, a
-        regression)."""
-        if self.model is None:  # the default autoencoder predicts no class
+        least two columns, the same in every network; ``None`` otherwise (the default network, an
+        autoencoder, a regression)."""
+        if self.model is None:  # the default network tells X from noise: no class of X
             return None
         x = to_tensor(X[:2], self.device_, dtype=None if self.tokens_ else torch.float32)
         widths = set()
@@ -347,37 +343,13 @@ default="auto"
         return "guarded_stack" if (y_id == -1).any() else self.guard_
 
     def _train_default_model(self, X_id, seed):
-        """Build and train an autoencoder on X_id through skorch."""
-        from skorch import NeuralNetRegressor
+        """The network of ``model=None``: an MLP trained (through skorch) to tell X_id from
+        synthetic outliers (:func:`~sklearn_fssd.training.train_table_discriminator`)."""
+        from .training.tables import train_table_discriminator
 
-        flat = X_id.reshape(len(X_id), -1).astype(np.float32)
-        # moments in float64: squares of float32 values above 1.8e19 overflow float32
-        mean = flat.mean(axis=0, dtype=np.float64).astype(np.float32)
-        scale = flat.std(axis=0, dtype=np.float64).astype(np.float32)
-        scale[scale == 0] = 1.0
-        n_features = flat.shape[1]
-        hidden = (int(np.clip(2 * n_features, 16, 128)), int(np.clip(n_features // 2, 4, 32)))
-        target = (flat - mean) / scale
-        callbacks, skorch_verbose = skorch_progress(self.verbose, desc="FSSD default network")
-        with torch_seed(seed, self.device_):
-            module = nn.Sequential()
-            module.add_module("standardize", _Standardize(mean, scale))
-            module.add_module("net", MLPAutoencoder(n_features, hidden_sizes=hidden))
-            net = NeuralNetRegressor(
-                module,
-                criterion=nn.MSELoss,
-                optimizer=torch.optim.Adam,
-                lr=1e-3,
-                max_epochs=self.max_epochs,
-                batch_size=min(128, len(flat)),
-                train_split=None,
-                iterator_train__shuffle=True,
-                device=self.device_,
-                callbacks=callbacks,
-                verbose=skorch_verbose,
-            )
-            net.fit(flat, target)
-        return _frozen_copy(net.module_, self.device_)
+        net = train_table_discriminator(X_id, max_epochs=self.max_epochs, random_state=seed,
+                                        device=self.device_, verbose=self.verbose)
+        return _frozen_copy(net, self.device_)
 
     def _noise_box(self, X_id):
         if self.tokens_:

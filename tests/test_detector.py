@@ -111,7 +111,7 @@ def test_default_network_needs_no_labels_and_detects_novel_classes():
     scaler = StandardScaler().fit(X_id[:40])
     det = FSSDDetector(random_state=0).fit(scaler.transform(X_id[:40]))
     assert det.combine_ == "typical"
-    assert det.layers_ == ["net.enc1", "net.code", "net.dec1", "net.out"]
+    assert det.layers_ == ["net.fc1", "net.fc2", "net.out"]
     assert auroc(det.score_samples(scaler.transform(X_id[40:])),
                  det.score_samples(scaler.transform(X[y != 0]))) > 0.9
 
@@ -993,7 +993,8 @@ def test_guarded_stack_fitted_on_one_ood_kind_still_flags_uniform_noise(trained_
 def test_class_typical_without_a_classifier_fails_before_any_training(table, monkeypatch):
     monkeypatch.setattr(FSSDDetector, "_train_default_model",
                         lambda *args: pytest.fail("training started"))
-    with pytest.raises(ValueError, match=r'model=None builds an autoencoder.*combine="typical"'):
+    with pytest.raises(ValueError, match=r'model=None builds a network that tells X from synthetic '
+                       r'outliers.*combine="typical"'):
         FSSDDetector(combine="class_typical").fit(table[0][:50])
 
 

@@ -17,8 +17,13 @@ auxiliary outliers; score the network with :class:`~sklearn_fssd.MSPDetector`).
 with ``weights_only=True`` and checked against that digest), so that
 benchmarks train a network once and load it afterwards.
 
+:func:`train_table_discriminator` is the network ``FSSDDetector(model=None)``
+trains on unlabelled tables (an MLP that tells ``X`` from synthetic outliers);
+:func:`train_table_autoencoder` and :func:`table_autoencoder` are the
+candidates it was measured against (``python -m benchmarks default-network``).
+
 The package's modules: ``recipes`` (:func:`train_classifier`, the paper's
-networks, Deep Ensembles), ``outlier_exposure`` and ``weights``.
+networks, Deep Ensembles), ``outlier_exposure``, ``tables`` and ``weights``.
 """
 
 from .outlier_exposure import OutlierExposureLoss, train_outlier_exposure
@@ -29,16 +34,20 @@ from .recipes import (
     train_lenet,
     train_resnet,
 )
+from .tables import table_autoencoder, train_table_autoencoder, train_table_discriminator
 from .weights import load_weights, save_weights
 
 __all__ = [
     "OutlierExposureLoss",
     "load_weights",
     "save_weights",
+    "table_autoencoder",
     "train_classifier",
     "train_deep_ensemble",
     "train_genome_lstm",
     "train_lenet",
     "train_outlier_exposure",
     "train_resnet",
+    "train_table_autoencoder",
+    "train_table_discriminator",
 ]
