@@ -63,9 +63,13 @@ class FSSDDetector(BaseTorchDetector):
         The trained network. It is never changed: the detector works on a
         private copy in eval mode, which carries none of the hooks registered
         on the network (torch's own, such as pruning, excepted), so they never
-        see the detector's passes. ``None`` builds a small autoencoder sized
-        to ``X`` and trains it (through skorch) on the in-distribution part
-        of ``X`` to reconstruct its input, which needs no labels.
+        see the detector's passes. ``None`` builds a small MLP sized to ``X``
+        and trains it (through skorch) to tell the in-distribution part of
+        ``X`` from as many synthetic outliers (uniform noise over its range,
+        rows with shuffled features), which needs no labels
+        (:func:`~sklearn_fssd.training.train_table_discriminator`; chosen
+        on tables that no reported benchmark holds,
+        ``benchmarks/results/default_network.md``).
         A list (or tuple) of networks, e.g. independently trained copies of
         one architecture, is a *network ensemble* (the paper's Fig. 7):
         each network gets its own singularities, each layer's FSSD is
@@ -124,7 +128,7 @@ default="auto"
         against Fashion-MNIST calls uniform noise in-distribution.
         ``"auto"``: ``"guarded_stack"`` when ``y`` holds OoD samples; without
         them ``"class_typical"`` for classifiers of images and sequences and
-        ``"typical"`` otherwise (tables, the default autoencoder). A network
+        ``"typical"`` otherwise (tables, the default network). A network
         whose output is a (batch, n) tensor with n >= 2 counts as a classifier
         of n classes (its output logits or probabilities); for an encoder
         whose output is an embedding, pass ``combine="typical"``. The rules

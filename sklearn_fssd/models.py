@@ -108,9 +108,10 @@ class MLPAutoencoder(nn.Module):
 
     The encoder layers are ``enc1``, ``enc2``, ... (the last one is the
     bottleneck ``code``); the decoder mirrors them and ends in ``out``, which
-    has as many units as the input has features. This is the network that
-    :class:`~sklearn_fssd.FSSDDetector` builds and trains on ``X`` when no
-    model is given: reconstruction needs no labels.
+    has as many units as the input has features. Reconstruction needs no
+    labels; it was :class:`~sklearn_fssd.FSSDDetector`'s network for
+    ``model=None`` until the discriminator of
+    :func:`~sklearn_fssd.training.train_table_discriminator` measured ahead.
 
     Parameters
     ----------
