@@ -302,8 +302,10 @@ def fssd_defaults(res):
     baselines = [r for r in none if not r.startswith("FSSD")]
     stacks = sorted(other, key=lambda r: -avg(other, r))
     flagged = s["other_kind"]["flagged"]
-    noise = lambda rule: (min(v["uniform noise"] for v in flagged[rule].values()),  # noqa: E731
-                          max(v["uniform noise"] for v in flagged[rule].values()))
+    # noise: uniform pixels, or uniform bases in the genome case
+    shares = lambda rule: [v.get("uniform noise", v.get("random sequences"))  # noqa: E731
+                           for v in flagged[rule].values()]
+    noise = lambda rule: (min(shares(rule)), max(shares(rule)))  # noqa: E731
     return [
         f"Without OoD data, the mean AUROC over {_and(cases)} is "
         + _and(f"{avg(none, r):.2f} % for {r}" for r in rules) + "; "
@@ -312,7 +314,7 @@ def fssd_defaults(res):
         f"points ahead of {rules[1]}.",
         "Tuned on one other OoD kind, the mean AUROC over the cases is "
         + _and(f"{avg(other, r):.2f} % for the {r[len('FSSD '):]}" for r in stacks) + ".",
-        "Tuned on one other OoD kind, the share of uniform noise flagged is "
+        "Tuned on one other OoD kind, the share of noise (uniform pixels or bases) flagged is "
         + _and((f"{noise(r)[0]:.1f} % in every case" if noise(r)[0] == noise(r)[1] else
                 f"{noise(r)[0]:.1f} to {noise(r)[1]:.1f} % over the cases")
                + f" for the {r[len('FSSD '):]}" for r in stacks) + ".",
