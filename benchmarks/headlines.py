@@ -209,39 +209,73 @@ def _standing(name, value, others):
                                     sorted(better.items(), key=lambda kv: -kv[1]))
 
 
-def fmnist_mnist(res):
+def _protocol_figures(res):
+    """What the sentences of a protocol benchmark (``benchmarks/protocol.py``) read: the
+    settings, the methods' mean AUROC, and the guarded and plain stacks fitted on the reference
+    kind, on the kinds tuned on it (which they never saw)."""
+    from types import SimpleNamespace
+
     settings = res["settings"]
     kinds = list(settings["no_ood"]["columns"])
     none, other = settings["no_ood"], settings["other_kind"]
-    mean = lambda block, m: block["mean"][m]["auroc"]  # noqa: E731
-    col = lambda block, kind, m: block["columns"][kind]["methods"][m]  # noqa: E731
-    fssd = mean(none, "FSSD")
-    base = {NO_OOD_BASELINES[k]: mean(none, k) for k in NO_OOD_BASELINES if k in none["mean"]}
+
+    def mean(block, m):
+        return block["mean"][m]["auroc"]
+
+    def col(block, kind, m):
+        return block["columns"][kind]["methods"][m]
+
+    reference = next(iter(kinds))
+    unseen = [k for k in kinds if other["columns"][k]["tuned_on"] == reference]
     tuned = {TUNED_BASELINES[k]: mean(other, k) for k in TUNED_BASELINES}
     tuned.update({NO_OOD_BASELINES[k]: mean(other, k) for k in ("Base", "Energy", "DE")
                   if k in other["mean"]})
-    reference = next(iter(kinds))
-    unseen = [k for k in kinds if other["columns"][k]["tuned_on"] == reference]
-    guarded = float(np.mean([col(other, k, "FSSD (eps=0)")["auroc"] for k in unseen]))
-    plain = float(np.mean([col(other, k, "FSSD plain stack (eps=0)")["auroc"] for k in unseen]))
-    free = float(np.mean([col(none, k, "FSSD (eps=0)")["auroc"] for k in unseen]))
+    on_unseen = lambda block, m: float(np.mean([col(block, k, m)["auroc"]  # noqa: E731
+                                                for k in unseen]))
+    return SimpleNamespace(
+        kinds=kinds, none=none, other=other, mean=mean, col=col, reference=reference,
+        unseen=unseen, fssd=mean(none, "FSSD"), tuned=tuned,
+        base={NO_OOD_BASELINES[k]: mean(none, k) for k in NO_OOD_BASELINES
+              if k in none["mean"]},
+        guarded=on_unseen(other, "FSSD (eps=0)"),
+        plain=on_unseen(other, "FSSD plain stack (eps=0)"),
+        free=on_unseen(none, "FSSD (eps=0)"),
+        paper=settings["same_kind"]["columns"][reference]["methods"])
+
+
+def _protocol_sentences(f, kinds="OoD kinds", other_kind="OoD kind"):
+    """The sentences every protocol benchmark says: FSSD against the baselines without OoD data
+    and tuned on another kind, and the guarded stack on the kinds it never saw."""
+    tuned = f.mean(f.other, "FSSD")
+    return {
+        "no_ood": f"Without OoD data, FSSD's mean AUROC over the {len(f.kinds)} {kinds} is "
+        f"{f.fssd:.1f} %; among the methods that need no OoD data ("
+        + _and(f"{k} {v:.1f}" for k, v in f.base.items()) + "), "
+        + _standing("FSSD", f.fssd, f.base) + ".",
+        "tuned": f"Tuned on one other {other_kind}, FSSD's mean AUROC is {tuned:.1f} %, and "
+        + _standing("FSSD", tuned, f.tuned).replace("FSSD ", "it ", 1)
+        + " (" + _and(f"{k} {v:.1f}" for k, v in f.tuned.items()) + ").",
+        "guarded": f"Fitted on {f.reference} and tested on the {len(f.unseen)} "
+        f"{kinds.split()[-1]} it never saw, FSSD's guarded stack (epsilon 0) reaches mean AUROC "
+        f"{f.guarded:.1f} %, against {f.free:.1f} % without OoD data and {f.plain:.1f} % for the "
+        "paper's plain stack.",
+    }
+
+
+def fmnist_mnist(res):
+    f = _protocol_figures(res)
+    none, other, mean, col, reference = f.none, f.other, f.mean, f.col, f.reference
+    said = _protocol_sentences(f)
     flags = lambda m: _and(f"{col(other, k, m)['flagged']:.1f} % of {k}"  # noqa: E731
                            for k in ("uniform noise", "far out"))
-    paper = settings["same_kind"]["columns"][reference]["methods"]
+    paper = f.paper
     return [
-        f"Without OoD data, FSSD's mean AUROC over the {len(kinds)} OoD kinds is {fssd:.1f} %; "
-        f"among the methods that need no OoD data ("
-        + _and(f"{k} {v:.1f}" for k, v in base.items()) + "), "
-        + _standing("FSSD", fssd, base) + ".",
+        said["no_ood"],
         f"On {reference} alone, without OoD data, FSSD reaches AUROC "
         f"{col(none, reference, 'FSSD')['auroc']:.1f} % (the paper's FSSD, tuned on "
         f"{reference}: {res['paper_auroc']['FSSD']:.1f}).",
-        f"Tuned on one other OoD kind, FSSD's mean AUROC is {mean(other, 'FSSD'):.1f} %, and "
-        + _standing("FSSD", mean(other, "FSSD"), tuned).replace("FSSD ", "it ", 1)
-        + " (" + _and(f"{k} {v:.1f}" for k, v in tuned.items()) + ").",
-        f"Fitted on {reference} and tested on the {len(unseen)} kinds it never saw, FSSD's "
-        f"guarded stack (epsilon 0) reaches mean AUROC {guarded:.1f} %, against {free:.1f} % "
-        f"without OoD data and {plain:.1f} % for the paper's plain stack.",
+        said["tuned"],
+        said["guarded"],
         f"Fitted on {reference}, the guarded stack flags {flags('FSSD (eps=0)')}; the paper's "
         f"plain stack flags {flags('FSSD plain stack (eps=0)')}.",
         f"In the paper's setting (tuned and tested on {reference}) FSSD reaches AUROC "
@@ -264,37 +298,15 @@ def fmnist_mnist(res):
 
 
 def genome(res):
-    settings = res["settings"]
-    kinds = list(settings["no_ood"]["columns"])
-    none, other = settings["no_ood"], settings["other_kind"]
-    mean = lambda block, m: block["mean"][m]["auroc"]  # noqa: E731
-    col = lambda block, kind, m: block["columns"][kind]["methods"][m]  # noqa: E731
-    fssd = mean(none, "FSSD")
-    base = {NO_OOD_BASELINES[k]: mean(none, k) for k in NO_OOD_BASELINES if k in none["mean"]}
-    tuned = {TUNED_BASELINES[k]: mean(other, k) for k in TUNED_BASELINES}
-    tuned.update({NO_OOD_BASELINES[k]: mean(other, k) for k in ("Base", "Energy")})
-    reference = next(iter(kinds))
-    unseen = [k for k in kinds if other["columns"][k]["tuned_on"] == reference]
-    guarded = float(np.mean([col(other, k, "FSSD (eps=0)")["auroc"] for k in unseen]))
-    plain = float(np.mean([col(other, k, "FSSD plain stack (eps=0)")["auroc"] for k in unseen]))
-    free = float(np.mean([col(none, k, "FSSD (eps=0)")["auroc"] for k in unseen]))
-    paper = settings["same_kind"]["columns"][reference]["methods"]
+    f = _protocol_figures(res)
+    paper, said = f.paper, _protocol_sentences(f, "held-out species", "species")
     layers = res["fssd_layers"]
     names = list(next(iter(layers.values())))
     train_s = sum(res["network"]["train_s"].values())
     threads = res["machine"]["torch_threads"]
     return [
-        f"Without OoD data, FSSD's mean AUROC over the {len(kinds)} held-out species is "
-        f"{fssd:.1f} %; against the baselines of the same run ("
-        + _and(f"{k} {v:.1f}" for k, v in base.items()) + "), "
-        + _standing("FSSD", fssd, base) + ".",
-        f"Tuned on one other species, FSSD's mean AUROC is {mean(other, 'FSSD'):.1f} %, and "
-        + _standing("FSSD", mean(other, "FSSD"), tuned).replace("FSSD ", "it ", 1)
-        + " (" + _and(f"{k} {v:.1f}" for k, v in tuned.items()) + ").",
-        f"Fitted on {reference} and tested on the {len(unseen)} species it never saw, FSSD's "
-        f"guarded stack (epsilon 0) reaches mean AUROC {guarded:.1f} %, against {free:.1f} % "
-        f"without OoD data and {plain:.1f} % for the paper's plain stack.",
-        f"In the paper's setting (tuned and tested on {reference}) FSSD reaches AUROC "
+        said["no_ood"], said["tuned"], said["guarded"],
+        f"In the paper's setting (tuned and tested on {f.reference}) FSSD reaches AUROC "
         f"{paper['FSSD']['auroc']:.1f} %, Mahalanobis {paper['Maha']['auroc']:.1f} % and ODIN "
         f"{paper['ODIN']['auroc']:.1f} %.",
         "Without OoD data, the single FSSD layers reach mean AUROC "
