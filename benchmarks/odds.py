@@ -12,7 +12,6 @@ the same process on the same splits; the average rank is over data sets (1 = bes
 
 import argparse
 import json
-import platform
 import time
 import warnings
 from pathlib import Path
@@ -23,6 +22,9 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from scipy.stats import rankdata
 from tqdm.auto import tqdm
+
+# imported at the start of a run, so that the results name the commit the run began at
+from benchmarks._provenance import provenance, provenance_line
 
 RESULTS = Path(__file__).resolve().parent / "results"
 QUICK_DATASETS = ["wbc", "vertebral"]
@@ -130,19 +132,26 @@ def summarise(rows):
 
 
 def write(rows, out, command, splits, started=None):
-    from benchmarks._provenance import provenance
-
-    names, dets, mean, avg_rank = summarise(rows)
+    """``odds.json`` (the rows and the run's provenance) and ``odds.md`` in ``out``; returns the
+    average rank of each detector."""
+    avg_rank = summarise(rows)[3]
     out.mkdir(parents=True, exist_ok=True)
     res = {**provenance(command, seed=0, started=started), "splits": splits, "rows": rows,
            "average_rank": avg_rank}
     (out / "odds.json").write_text(json.dumps(res, indent=2))
+    (out / "odds.md").write_text(markdown(res))
+    return avg_rank
+
+
+def markdown(res):
+    """The results page of ``res`` (what :func:`write` saved as ``odds.json``)."""
+    rows, splits = res["rows"], res["splits"]
+    names, dets, mean, avg_rank = summarise(rows)
     lines = [
         "# FSSD on the ODDS tables, against PyOD's detectors",
         "",
-        f"Written by `{command}` ({platform.machine()}, {splits} random 60/40 splits per data "
-        "set, StandardScaler on the training part, contamination = true outlier share; means over "
-        "splits).",
+        provenance_line(res) + f" {splits} random 60/40 splits per data set, StandardScaler on "
+        "the training part, contamination = true outlier share; means over splits.",
         "",
     ]
     for metric, title in (("roc_auc", "ROC-AUC"), ("precision_at_n", "Precision @ n")):
@@ -181,8 +190,7 @@ def write(rows, out, command, splits, started=None):
         lines += ["", "## Warnings the detectors raised (recorded, not suppressed)", ""]
         lines += [f"- {det}: {w} ({len(sets)} data sets: {', '.join(sorted(sets))})"
                   for (det, w), sets in sorted(warned.items())]
-    (out / "odds.md").write_text("\n".join(lines) + "\n")
-    return avg_rank
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None):
