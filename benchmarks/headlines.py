@@ -352,6 +352,12 @@ def fssd_defaults(res):
         + _and((f"{noise(r)[0]:.1f} % in every case" if noise(r)[0] == noise(r)[1] else
                 f"{noise(r)[0]:.1f} to {noise(r)[1]:.1f} % over the cases")
                + f" for the {r[len('FSSD '):]}" for r in stacks) + ".",
+        *([] if "genome" not in cases else [
+            "In the genome case alone, without OoD data, the mean AUROC is "
+            + _and(f"{none[r]['genome']:.2f} % for {r}" for r in
+                   sorted(rules, key=lambda r: -none[r]["genome"]))
+            + "; " + _and(f"{NAMES.get(r, r)} {none[r]['genome']:.2f}" for r in baselines)
+            + "."]),
     ]
 
 

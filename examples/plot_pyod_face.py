@@ -6,8 +6,8 @@ The PyOD face: FSSD next to PyOD's detectors on a table
 conventions: ``decision_function`` higher = *more abnormal*, labels 0
 (inlier) / 1 (outlier), and ``decision_scores_``, ``threshold_`` and
 ``labels_`` set by ``fit`` on the training data. With no network given it
-trains a small network on ``X`` itself (an MLP that tells the rows of ``X`` from
-noise and shuffled rows), so plain tables need no labels.
+trains a small network on ``X`` itself (an MLP that tells the rows of ``X``
+from noise and shuffled rows), so plain tables need no labels.
 It drops into a PyOD benchmark loop beside IForest, LOF or ECOD.
 
 Any detector of the package becomes a PyOD detector with
