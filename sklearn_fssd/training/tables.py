@@ -68,8 +68,29 @@ def _fit(net_class, module, data, target, *, criterion, max_epochs, device, verb
 
 
 def table_autoencoder(X, random_state=0):
-    """An untrained :class:`~sklearn_fssd.models.MLPAutoencoder` sized to ``X``, standardising
-    its input (``X`` gives the moments and the width)."""
+    """An untrained :class:`~sklearn_fssd.models.MLPAutoencoder` sized to ``X``.
+
+    The control of ``python -m benchmarks default-network``: does training matter?
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Gives the width and the moments of the standardising first layer.
+    random_state : int, default=0
+        Seeds the initial weights.
+
+    Returns
+    -------
+    torch.nn.Sequential
+        ``standardize`` then ``net``, the autoencoder at its initial weights.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> net = table_autoencoder(np.random.RandomState(0).normal(size=(20, 5)))
+    >>> net(torch.zeros(2, 5)).shape
+    torch.Size([2, 5])
+    """
     flat = _flat(X)
     with torch_seed(random_state):
         return _module(flat, MLPAutoencoder(flat.shape[1], table_hidden_sizes(flat.shape[1])))
@@ -77,12 +98,32 @@ def table_autoencoder(X, random_state=0):
 
 def train_table_autoencoder(X, *, max_epochs=30, random_state=0, device="cpu", verbose=0):
     """An :class:`~sklearn_fssd.models.MLPAutoencoder` trained through skorch to reconstruct
-    the standardised rows of ``X`` (Adam, learning rate 1e-3, batches of 128).
+    the standardised rows of ``X`` (mean squared error, Adam, learning rate 1e-3, batches of
+    128): ``FSSDDetector(model=None)``'s network before the discriminator measured ahead.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        The rows to reconstruct; no labels.
+    max_epochs : int, default=30
+    random_state : int, default=0
+        Seeds the initial weights and the batch order.
+    device : str, default="cpu"
+    verbose : int or bool, default=0
+        1: an epoch bar; 2: skorch's epoch table as well.
 
     Returns
     -------
     torch.nn.Sequential
         ``standardize`` then ``net``, the autoencoder (layers ``net.enc1``, ``net.code``, ...).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.RandomState(0).normal(size=(64, 4))
+    >>> net = train_table_autoencoder(X, max_epochs=2)
+    >>> net(torch.zeros(3, 4)).shape
+    torch.Size([3, 4])
     """
     from skorch import NeuralNetRegressor
 
