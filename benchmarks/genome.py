@@ -90,6 +90,23 @@ def reverse_complement(X):
     return np.where(X < 4, 3 - X, 4)[:, ::-1]
 
 
+def kmer_codes(X, k=24):
+    """The ``k``-mers of each fragment (token ids), read on its strand, as int64 codes: an
+    array of shape ``(n, length - k + 1)`` (5 tokens, so ``k`` up to 27 fits)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    windows = sliding_window_view(np.asarray(X, dtype=np.int64), k, axis=1)
+    return windows @ (5 ** np.arange(k, dtype=np.int64))
+
+
+def overlapping(X, others, k=24):
+    """Mask of the fragments of ``X`` that share a ``k``-mer with a fragment of ``others`` on
+    either strand: fragments drawn at random positions of one genome region overlap, so a
+    random split of them by row leaves the same DNA on both sides."""
+    seen = np.union1d(kmer_codes(others, k), kmer_codes(reverse_complement(others), k))
+    return np.isin(kmer_codes(X, k), seen).any(axis=1)
+
+
 def strands_apart(train, parts):
     """``name -> indices`` of the rows of each of ``parts`` (in order) kept: none equal, on
     either strand, to a training row or a kept row of an earlier part."""

@@ -315,7 +315,7 @@ def score_dask(detector, X, method="score_samples", *, client=None):
     >>> bool(np.allclose(scores.compute(), det.score_samples(X)))
     True
     >>> score_dask(det, da.from_array(X, chunks=128), "layer_scores").shape
-    (300, 4)
+    (300, 3)
 
     On a cluster, the same call with a client:
 

@@ -197,8 +197,8 @@ default="auto"
     >>> rng = np.random.RandomState(0)
     >>> X = rng.normal(size=(300, 4))
     >>> det = FSSDDetector(max_epochs=5, random_state=0).fit(X)
-    >>> det.layer_scores(X[:3]).shape
-    (3, 4)
+    >>> det.layer_scores(X[:3]).shape  # net.fc1, net.fc2, net.out
+    (3, 3)
     >>> det.predict(np.vstack([X[:1], 100 * X[:1]])).tolist()
     [1, -1]
     """

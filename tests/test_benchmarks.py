@@ -155,3 +155,14 @@ def test_the_gpu_script_and_the_cuda_speed_run_say_plainly_that_no_gpu_is_here(t
     assert not list(tmp_path.iterdir())  # nothing half-written
     with pytest.raises(SystemExit, match="torch sees no CUDA device.*--device cpu"):
         speed.main(["--device", "cuda", "--out", str(tmp_path)])
+
+
+def test_genome_fragments_that_share_dna_on_either_strand_are_found():
+    from benchmarks.genome import overlapping, reverse_complement
+
+    genome = np.random.RandomState(0).randint(0, 4, 5000)
+    X = np.stack([genome[start:start + 250] for start in (0, 200, 1000, 3000)])
+    # 0-249 and 200-449 share 50 bases; 1000 and 3000 share nothing with the first
+    assert overlapping(X[1:], X[:1]).tolist() == [True, False, False]
+    assert overlapping(reverse_complement(X[1:2]), X[:1]).tolist() == [True]  # other strand
+    assert not overlapping(X[2:3], X[3:]).any()

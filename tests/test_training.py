@@ -376,3 +376,22 @@ def test_interrupted_save_leaves_the_old_file_and_no_temporary(tmp_path, monkeyp
     with pytest.raises(KeyboardInterrupt):
         save_weights(MLP(3, hidden_sizes=(4,), out_features=2), path)
     assert Path(path).read_bytes() == old and os.listdir(tmp_path) == ["mlp.pt"]
+
+
+def test_table_discriminator_tells_the_rows_from_noise_and_is_seeded():
+    from sklearn_fssd.training import train_table_discriminator
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 4)) * [1.0, 10.0, 0.1, 1.0] + [0.0, 50.0, -3.0, 0.0]
+    net = train_table_discriminator(X, max_epochs=100, random_state=0)
+    noise = rng.uniform(X.min(0), X.max(0), size=(300, 4))
+    with torch.inference_mode():
+        p_rows = net(torch.as_tensor(X, dtype=torch.float32)).softmax(1)[:, 1]
+        p_noise = net(torch.as_tensor(noise, dtype=torch.float32)).softmax(1)[:, 1]
+    # class 1 is X: the rows score higher than uniform noise over their range
+    assert p_rows.mean() > p_noise.mean() + 0.2
+    # inputs are standardised inside the network, with X's own moments
+    assert torch.allclose(net.standardize.mean, torch.as_tensor(X.mean(0), dtype=torch.float32))
+    again = train_table_discriminator(X, max_epochs=100, random_state=0)
+    for a, b in zip(net.state_dict().values(), again.state_dict().values()):
+        assert torch.equal(a, b)

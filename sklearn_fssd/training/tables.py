@@ -139,8 +139,9 @@ def train_table_autoencoder(X, *, max_epochs=30, random_state=0, device="cpu", v
 def train_table_discriminator(X, *, max_epochs=30, random_state=0, device="cpu", verbose=0):
     """An :class:`~sklearn_fssd.models.MLP` trained through skorch to tell the rows of ``X``
     (class 1) from as many synthetic outliers (class 0): uniform noise over the range of ``X``
-    and rows of ``X`` with their features shuffled (:func:`~sklearn_fssd.singularity.
-    synthetic_outliers`). Cross-entropy, Adam, learning rate 1e-3, batches of 128.
+    and rows of ``X`` with their features shuffled
+    (:func:`~sklearn_fssd.singularity.synthetic_outliers`). Cross-entropy, Adam, learning rate
+    1e-3, batches of 128.
 
     Parameters
     ----------
@@ -169,10 +170,11 @@ def train_table_discriminator(X, *, max_epochs=30, random_state=0, device="cpu",
     from skorch import NeuralNetClassifier
 
     flat = _flat(X)
-    low, high = input_range(flat)
-    fake = synthetic_outliers(flat, low, high, len(flat), kinds=DISCRIMINATOR_OUTLIERS,
+    # the noise range of X as the detector takes it (one range for images, per column for tables)
+    low, high = input_range(np.asarray(X, dtype=np.float32))
+    fake = synthetic_outliers(X, low, high, len(flat), kinds=DISCRIMINATOR_OUTLIERS,
                               random_state=random_state)
-    data = np.vstack([flat, fake])
+    data = np.vstack([flat, _flat(fake)])
     labels = np.r_[np.ones(len(flat)), np.zeros(len(fake))].astype(np.int64)
     with torch_seed(random_state, device):
         module = _module(flat, MLP(flat.shape[1], table_hidden_sizes(flat.shape[1]), 2))
