@@ -474,6 +474,7 @@ def test_genome_benchmark_quick_runs_the_protocol_and_reuses_its_network(tmp_pat
         "id val", "id test", *(f"{s} {part}" for s in species for part in ("val", "test"))}
     text = (out / "genome.md").read_text()
     assert "| FSSD |" in text and "### no OoD data (AUROC %)" in text
+    assert "## Deviations from the paper's genome experiment" in text and "Ren et al." in text
     assert json.loads((out / "genome.json").read_text())["command"].endswith("--quick")
     second = genome.main(["--quick", "--out", str(out), "--cache", str(cache)])
     assert second["network"]["loaded"] and not second["network"]["trained"]
