@@ -211,7 +211,8 @@ class LayerCombiner(BaseEstimator):
             inliers, inlier_groups = D[y == 1], None if groups is None else groups[y == 1]
             self.stack_reference_ = np.sort(self.regression_.decision_function(
                 self._features(inliers)))
-            self.guard_reference_ = np.sort(self._guard_score(inliers, inlier_groups))
+            self.guard_reference_ = np.sort(self._rule_score(self.guard, inliers,
+                                                             inlier_groups))
         return self
 
     def _fit_typical(self, Z, groups):
@@ -280,11 +281,12 @@ class LayerCombiner(BaseEstimator):
                 squared[rows] = gaussian.mahalanobis(z[rows])
         return -np.sqrt(squared)
 
-    def _guard_score(self, D, groups):
-        """The guard's score, higher = more in-distribution."""
-        if self.guard == "mean":
+    def _rule_score(self, rule, D, groups):
+        """The score of a rule without OoD data (``combine``'s or the guard's), higher = more
+        in-distribution."""
+        if rule == "mean":
             return self._z(D).mean(axis=1)
-        if self.guard == "-mean":
+        if rule == "-mean":
             return -self._z(D).mean(axis=1)
         return self._typical_score(D, groups)
 
@@ -299,12 +301,11 @@ class LayerCombiner(BaseEstimator):
         """
         D = np.asarray(D, dtype=np.float64)
         groups = self._check_groups(D, groups)
-        if self.combine == "mean":
-            return self._z(D).mean(axis=1)
-        if self.combine in ("typical", "class_typical"):
-            return self._typical_score(D, groups)
+        if self.combine not in ("stack", "guarded_stack"):
+            return self._rule_score(self.combine, D, groups)
         stack = self.regression_.decision_function(self._features(D))
         if self.combine == "stack":
             return stack
+        guard = self._rule_score(self.guard, D, groups)
         return np.minimum(log_percentile(stack, self.stack_reference_),
-                          log_percentile(self._guard_score(D, groups), self.guard_reference_))
+                          log_percentile(guard, self.guard_reference_))

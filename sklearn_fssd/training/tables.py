@@ -42,10 +42,13 @@ def _standardizer(flat):
     return _Standardize(mean, scale)
 
 
-def _module(flat, net):
+def _module(flat, net_class, **kwargs):
+    """``standardize`` (``flat``'s moments) then ``net``, a ``net_class`` sized to ``flat``'s
+    width (:func:`table_hidden_sizes`)."""
+    width = flat.shape[1]
     module = nn.Sequential()
     module.add_module("standardize", _standardizer(flat))
-    module.add_module("net", net)
+    module.add_module("net", net_class(width, table_hidden_sizes(width), **kwargs))
     return module
 
 
@@ -91,9 +94,8 @@ def table_autoencoder(X, random_state=0):
     >>> net(torch.zeros(2, 5)).shape
     torch.Size([2, 5])
     """
-    flat = _flat(X)
     with torch_seed(random_state):
-        return _module(flat, MLPAutoencoder(flat.shape[1], table_hidden_sizes(flat.shape[1])))
+        return _module(_flat(X), MLPAutoencoder)
 
 
 def train_table_autoencoder(X, *, max_epochs=30, random_state=0, device="cpu", verbose=0):
@@ -129,11 +131,11 @@ def train_table_autoencoder(X, *, max_epochs=30, random_state=0, device="cpu", v
 
     flat = _flat(X)
     with torch_seed(random_state, device):
-        module = _module(flat, MLPAutoencoder(flat.shape[1], table_hidden_sizes(flat.shape[1])))
+        module = _module(flat, MLPAutoencoder)
         target = module.standardize(torch.from_numpy(flat)).numpy()
         return _fit(NeuralNetRegressor, module, flat, target, criterion=nn.MSELoss,
                     max_epochs=max_epochs, device=device, verbose=verbose,
-                    desc="FSSD default network")
+                    desc="table autoencoder")
 
 
 def train_table_discriminator(X, *, max_epochs=30, random_state=0, device="cpu", verbose=0):
@@ -177,7 +179,7 @@ def train_table_discriminator(X, *, max_epochs=30, random_state=0, device="cpu",
     data = np.vstack([flat, _flat(fake)])
     labels = np.r_[np.ones(len(flat)), np.zeros(len(fake))].astype(np.int64)
     with torch_seed(random_state, device):
-        module = _module(flat, MLP(flat.shape[1], table_hidden_sizes(flat.shape[1]), 2))
+        module = _module(flat, MLP, out_features=2)
         return _fit(NeuralNetClassifier, module, data, labels, criterion=nn.CrossEntropyLoss,
                     max_epochs=max_epochs, device=device, verbose=verbose,
                     desc="FSSD default network")
