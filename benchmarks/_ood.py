@@ -3,7 +3,13 @@
 The evaluation itself (settings, OoD kinds, leakage audit) is :mod:`benchmarks.protocol`.
 """
 
+from pathlib import Path
+
 import numpy as np
+
+#: Where the benchmarks write their results and cache trained networks.
+RESULTS = Path(__file__).resolve().parent / "results"
+CACHE = Path(__file__).resolve().parent / "cache"
 
 
 def search(estimator, grid, X_val, y_val, *, cv, seed, n_jobs=None, **fit_params):
@@ -24,20 +30,18 @@ def search(estimator, grid, X_val, y_val, *, cv, seed, n_jobs=None, **fit_params
     return found.best_estimator_, params
 
 
-def cached_lenet(cache, name, train, log, num_classes=10):
-    """A LeNet module (of ``num_classes``) from ``cache/name``, or trained by ``train()`` and
-    saved there; ``log`` (``{"trained": [], "loaded": [], "train_s": {}}``) records which and
-    how long."""
+def cached_network(cache, name, make_module, train, log):
+    """A network from ``cache/name`` (its weights loaded into ``make_module()``), or trained by
+    ``train()`` (a fitted skorch net or a module) and saved there; ``log`` (``{"trained": [],
+    "loaded": [], "train_s": {}}``) records which and how long."""
     import time
-    from pathlib import Path
 
-    from sklearn_fssd.models import LeNet
     from sklearn_fssd.training import load_weights, save_weights
 
     path = Path(cache) / name
     if path.exists():
         log["loaded"].append(name)
-        return load_weights(LeNet(num_classes=num_classes), path).eval()
+        return load_weights(make_module(), path).eval()
     start = time.perf_counter()
     net = train()
     module = net.module_ if hasattr(net, "module_") else net
@@ -45,6 +49,39 @@ def cached_lenet(cache, name, train, log, num_classes=10):
     log["trained"].append(name)
     log["train_s"][name] = time.perf_counter() - start
     return module.cpu().eval()
+
+
+def cached_lenet(cache, name, train, log, num_classes=10):
+    """:func:`cached_network` of a LeNet of ``num_classes``."""
+    from sklearn_fssd.models import LeNet
+
+    return cached_network(cache, name, lambda: LeNet(num_classes=num_classes), train, log)
+
+
+def benchmark_parser(command, doc, stem, quick_help,
+                     cache_help="folder of cached network weights (default benchmarks/cache)"):
+    """The options every OoD benchmark has: ``--quick``, ``--cache``, ``--out`` (``--seed`` is
+    added last by :func:`parse_benchmark_args`)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=f"python -m benchmarks {command}",
+                                     description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--cache", type=Path, default=CACHE, help=cache_help)
+    parser.add_argument("--out", type=Path, default=RESULTS, help=f"folder for {stem}.{{md,json}}")
+    return parser
+
+
+def parse_benchmark_args(parser, argv):
+    """``parser``'s arguments, with ``--seed``, from ``argv`` (the command line when None);
+    ``args.argv`` keeps them for the results' command."""
+    import sys
+
+    parser.add_argument("--seed", type=int, default=0)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(argv)
+    args.argv = argv
+    return args
 
 
 def report(id_scores, ood_scores):

@@ -22,10 +22,7 @@ today: its threshold is the alpha-quantile of the scores of its own fit images.
 Trained weights are cached under ``--cache`` (git-ignored), so a rerun only scores.
 """
 
-import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -34,8 +31,6 @@ from benchmarks import _ood as ood
 from benchmarks._ood import command, fmt
 from benchmarks._provenance import provenance
 
-RESULTS = Path(__file__).resolve().parent / "results"
-CACHE = Path(__file__).resolve().parent / "cache"
 
 ALPHAS = [0.01, 0.05, 0.1]
 
@@ -273,22 +268,15 @@ def markdown(res):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks conformal",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small subsets, 1 epoch, 100 draws")
-    parser.add_argument("--cache", type=Path, default=CACHE,
-                        help="folder of cached network weights (default benchmarks/cache)")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for conformal.{md,json}")
+    parser = ood.benchmark_parser("conformal", __doc__, "conformal",
+                                  "small subsets, 1 epoch, 100 draws")
     parser.add_argument("--epochs", type=int, default=None,
                         help="LeNet training epochs (default 2, quick 1; the paper: 14)")
     parser.add_argument("--draws", type=int, default=None,
                         help="random calibration sets per row (default 1000, quick 100)")
     parser.add_argument("--device", default="cpu",
                         help="where the network trains and the detector scores: cpu, cuda, auto")
-    parser.add_argument("--seed", type=int, default=0)
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser.parse_args(argv)
-    args.argv = argv
+    args = ood.parse_benchmark_args(parser, argv)
     res = run(args)
     tqdm.write(ood.write(res, args.out, "conformal", markdown(res)))
     return res

@@ -52,9 +52,7 @@ per-layer FSSD histograms of each kind (the paper's Fig. 6), PCA of ``fc1`` feat
 marked (Fig. 1 right), the mean AUROC of each method in each setting.
 """
 
-import argparse
 import copy
-import sys
 import time
 from pathlib import Path
 
@@ -69,8 +67,6 @@ from benchmarks.methods import (DROPOUT_RATES, FSSD_EPSILONS, MAHA_EPSILONS, ODI
                                 ODIN_TEMPERATURES, ood_methods)
 from benchmarks.protocol import Kind
 
-RESULTS = Path(__file__).resolve().parent / "results"
-CACHE = Path(__file__).resolve().parent / "cache"
 
 #: The paper's Table 2, FMNIST vs MNIST with LeNet, AUROC in %.
 PAPER_AUROC = {
@@ -358,14 +354,8 @@ def write(res, out):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks fmnist-mnist",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="small subsets, 1 epoch, short grids (a couple of minutes)")
-    parser.add_argument("--cache", type=Path, default=CACHE,
-                        help="folder of cached network weights (default benchmarks/cache)")
-    parser.add_argument("--out", type=Path, default=RESULTS,
-                        help="folder for fmnist_mnist.{md,json} and plots")
+    parser = ood.benchmark_parser("fmnist-mnist", __doc__, "fmnist_mnist",
+                                  "small subsets, 1 epoch, short grids (a couple of minutes)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="training epochs of each LeNet (default 14, quick 1)")
     parser.add_argument("--n-ensemble", type=int, default=None,
@@ -382,10 +372,7 @@ def main(argv=None):
                         help="processes for each grid search (GridSearchCV n_jobs; default 1)")
     parser.add_argument("--device", default="cpu",
                         help="where networks train and detectors score: cpu, cuda or auto")
-    parser.add_argument("--seed", type=int, default=0)
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser.parse_args(argv)
-    args.argv = argv
+    args = ood.parse_benchmark_args(parser, argv)
     res = run(args)
     if args.train_only:
         tqdm.write(f"networks: {res['networks']}")

@@ -45,21 +45,18 @@ Rules measured, every one fitted on ``n_fit`` training samples with epsilon 0 (n
   each flags at its own threshold.
 """
 
-import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks import _ood as ood
+from benchmarks._ood import CACHE
 from benchmarks import protocol
 from benchmarks._ood import command, fmt
 from benchmarks._provenance import provenance, provenance_line
 from benchmarks.protocol import Kind, Method
 
-RESULTS = Path(__file__).resolve().parent / "results"
-CACHE = Path(__file__).resolve().parent / "cache"
 
 NO_OOD_RULES = ["class_typical", "typical", "stack", "mean"]
 #: The kinds on which a stack tuned on real OoD data must keep the method's premise: noise
@@ -313,29 +310,19 @@ def markdown(res):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks fssd-defaults",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small subsets, 1 epoch")
+    parser = ood.benchmark_parser("fssd-defaults", __doc__, "fssd_defaults",
+                                  "small subsets, 1 epoch")
     parser.add_argument("--epochs", type=int, default=None,
                         help="training epochs of each LeNet (default 3, quick 1)")
-    parser.add_argument("--cache", type=Path, default=CACHE,
-                        help="folder of cached network weights (default benchmarks/cache)")
-    parser.add_argument("--out", type=Path, default=RESULTS,
-                        help="folder for fssd_defaults.{md,json}")
     parser.add_argument("--no-genome", dest="genome", action="store_false",
                         help="leave out the genome case (it needs the Debian genome packages)")
     parser.add_argument("--genome-cache", type=Path, default=CACHE,
                         help="folder of the genome benchmark's fragments and BiLSTM weights "
                              "(default benchmarks/cache, where `python -m benchmarks genome` "
                              "leaves them)")
-    parser.add_argument("--seed", type=int, default=0)
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser.parse_args(argv)
-    args.argv = argv
+    args = ood.parse_benchmark_args(parser, argv)
     res = run(args)
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    ood.write(res, args.out, "fssd_defaults", markdown(res))
-    print(markdown(res))
+    print(ood.write(res, args.out, "fssd_defaults", markdown(res)))
     return res
 
 

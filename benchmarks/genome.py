@@ -39,10 +39,7 @@ mean, in each setting; FSSD per single layer; each fit's parameters and seconds;
 ``--transfer`` adds the AUROC of every tuned fit on every species.
 """
 
-import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -53,8 +50,6 @@ from benchmarks._ood import command
 from benchmarks._provenance import provenance, provenance_line
 from benchmarks.methods import ODIN_TEMPERATURES, ood_methods
 
-RESULTS = Path(__file__).resolve().parent / "results"
-CACHE = Path(__file__).resolve().parent / "cache"
 
 #: The paper's genome AUROC (Table 3 of Huang et al.; DESIGN.md): FSSD 74.8, others 69.6-70.6.
 PAPER_FSSD_AUROC = 74.8
@@ -170,24 +165,20 @@ def load_case(cfg, seed, cache):
 def network(case, cfg, seed, cache, log):
     """The BiLSTM, from the cache or trained through skorch (and then cached)."""
     from sklearn_fssd.models import GenomeLSTM
-    from sklearn_fssd.training import load_weights, save_weights, train_genome_lstm
+    from sklearn_fssd.training import train_genome_lstm
 
     arch = "-".join(f"{k}{v}" for k, v in sorted(cfg["net"].items()))
     name = f"genome-lstm_{arch}_e{cfg['epochs']}_n{len(case.X_train)}_s{seed}.pt"
-    path = Path(cache) / name
-    if path.exists():
-        log["loaded"].append(name)
-        return load_weights(GenomeLSTM(**cfg["net"]), path).eval()
-    start = time.perf_counter()
-    net = train_genome_lstm(case.X_train, case.y_train, max_epochs=cfg["epochs"],
-                            random_state=seed, verbose=True, device=cfg["device"],
-                            **{f"module__{k}": v for k, v in cfg["net"].items()})
-    log["train_s"][name] = time.perf_counter() - start
-    log["trained"].append(name)
-    save_weights(net.module_, path)
-    log["history"] = [{k: h[k] for k in ("epoch", "train_loss", "dur") if k in h}
-                      for h in net.history]
-    return net.module_.cpu().eval()
+
+    def train():
+        net = train_genome_lstm(case.X_train, case.y_train, max_epochs=cfg["epochs"],
+                                random_state=seed, verbose=True, device=cfg["device"],
+                                **{f"module__{k}": v for k, v in cfg["net"].items()})
+        log["history"] = [{k: h[k] for k in ("epoch", "train_loss", "dur") if k in h}
+                          for h in net.history]
+        return net
+
+    return ood.cached_network(cache, name, lambda: GenomeLSTM(**cfg["net"]), train, log)
 
 
 def run(args):
@@ -248,12 +239,8 @@ def write(res, out):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks genome",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny subsets, 1 epoch")
-    parser.add_argument("--cache", type=Path, default=CACHE,
-                        help="folder for the fragments .npz and the network weights")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for genome.{md,json}")
+    parser = ood.benchmark_parser("genome", __doc__, "genome", "tiny subsets, 1 epoch",
+                                  "folder for the fragments .npz and the network weights")
     parser.add_argument("--epochs", type=int, default=None, help="training epochs (default 5)")
     parser.add_argument("--transfer", action="store_true",
                         help="also score every tuned fit on every OoD species (more scoring)")
@@ -261,10 +248,7 @@ def main(argv=None):
                         help="processes for each grid search (GridSearchCV n_jobs; default 1)")
     parser.add_argument("--device", default="cpu",
                         help="where the network trains and detectors score: cpu, cuda or auto")
-    parser.add_argument("--seed", type=int, default=0)
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser.parse_args(argv)
-    args.argv = argv
+    args = ood.parse_benchmark_args(parser, argv)
     res = run(args)
     tqdm.write(write(res, args.out))
     return res
