@@ -67,6 +67,17 @@ STACKS = {
     "FSSD stack (far outliers, squares)": {"combine": "stack"},
     "FSSD guarded stack": {"combine": "guarded_stack"},
 }
+#: The LeNet layers tapped, measured on the image cases: the paper's four (each convolution and
+#: fully connected layer) and every stage of the forward pass (each of those, each ReLU after
+#: it and the max-pooling), which reads the same network at both sides of each non-linearity.
+LENET_LAYER_SETS = {
+    "paper's 4 layers": ["conv1", "conv2", "fc1", "fc2"],
+    "every stage (8)": ["conv1", "relu1", "conv2", "relu2", "pool", "fc1", "relu3", "fc2"],
+}
+#: The rules measured with each layer set (``combine``, or a stack's parameters).
+LAYER_SET_RULES = {"class_typical": {"combine": "class_typical"},
+                   "typical": {"combine": "typical"},
+                   "guarded stack": STACKS["FSSD guarded stack"]}
 
 
 def config(quick, epochs=None):
@@ -161,15 +172,21 @@ def genome_case(cfg, seed, cache, log):
     return case, net
 
 
-def methods(net, cfg, seed):
+def layer_set_name(rule, layer_set):
+    return f"FSSD {rule}, {layer_set}"
+
+
+def methods(net, cfg, seed, layer_sets=None):
+    """The rules measured on one case; with ``layer_sets`` (name -> layers), also each rule of
+    :data:`LAYER_SET_RULES` with each of those layer sets."""
     from sklearn_fssd import EnergyDetector, FSSDDetector, MahalanobisDetector, MSPDetector
 
     def rows(seen):
         return np.random.RandomState(seed).permutation(len(seen.X_train))[: cfg["n_fit"]]
 
-    def fssd_no_ood(combine):
-        return Method(lambda seen: (FSSDDetector(net, combine=combine, random_state=seed).fit(
-            seen.X_train[rows(seen)]), {"combine": combine}), uses_ood=False)
+    def fssd_no_ood(params):
+        return Method(lambda seen: (FSSDDetector(net, random_state=seed, **params).fit(
+            seen.X_train[rows(seen)]), params), uses_ood=False)
 
     def stack(params):
         def make(seen):
@@ -180,12 +197,18 @@ def methods(net, cfg, seed):
             return FSSDDetector(net, random_state=seed, **params).fit(X, y), params
         return Method(make)
 
+    def with_layers(params, layers):
+        params = {**params, "layers": layers}
+        if params["combine"] in NO_OOD_RULES:
+            return fssd_no_ood(params)
+        return stack(params)
+
     def maha(seen):
         r = rows(seen)
         det = MahalanobisDetector(net, random_state=seed)
         return det.fit(seen.X_train[r], class_labels=seen.y_train[r]), {}
 
-    made = {f"FSSD {rule}": fssd_no_ood(rule) for rule in NO_OOD_RULES}
+    made = {f"FSSD {rule}": fssd_no_ood({"combine": rule}) for rule in NO_OOD_RULES}
     made.update({
         "MSP": Method(lambda seen: (MSPDetector(net).fit(seen.X_train[rows(seen)]), {}),
                       uses_ood=False),
@@ -194,6 +217,9 @@ def methods(net, cfg, seed):
         "Maha": Method(maha, uses_ood=False),
     })
     made.update({name: stack(params) for name, params in STACKS.items()})
+    made.update({layer_set_name(rule, name): with_layers(params, layers)
+                 for name, layers in (layer_sets or {}).items()
+                 for rule, params in LAYER_SET_RULES.items()})
     return made
 
 
@@ -217,7 +243,8 @@ def run(args):
         case, net = genome_case(cfg, args.seed, args.genome_cache, log)
         nets["genome"] = case, net, {**cfg, "n_fit": cfg["n_fit_genome"]}
     for name, (case, net, case_cfg) in nets.items():
-        ev = protocol.evaluate(case, methods(net, case_cfg, args.seed))
+        layer_sets = None if name == "genome" else LENET_LAYER_SETS
+        ev = protocol.evaluate(case, methods(net, case_cfg, args.seed, layer_sets))
         results[name] = {
             "sizes": {"train": len(case.X_train), "test_id": len(case.X_test),
                       **{f"{k} val/test": [len(v.val), len(v.test)]
@@ -253,7 +280,26 @@ def summary(results):
                        for case, res in results.items()
                        for columns in [res["settings"]["other_kind"]["columns"]]}
     out["other_kind"]["flagged"] = noise
+    out["layers"] = layer_summary(results)
     return out
+
+
+def layer_summary(results):
+    """Per rule of :data:`LAYER_SET_RULES` and layer set, the mean AUROC over each image case's
+    kinds (the guarded stack tuned on another kind, the others without OoD data), the mean over
+    the image cases, and the better set per rule."""
+    images = [c for c in results if c != "genome"]
+    table, best = {}, {}
+    for rule in LAYER_SET_RULES:
+        setting = "other_kind" if "stack" in rule else "no_ood"
+        for layer_set in LENET_LAYER_SETS:
+            name = layer_set_name(rule, layer_set)
+            row = {c: results[c]["settings"][setting]["mean"][name]["auroc"] for c in images}
+            row["mean over image cases"] = float(np.mean(list(row.values())))
+            table[name] = row
+        best[rule] = max(LENET_LAYER_SETS, key=lambda ls: table[layer_set_name(
+            rule, ls)]["mean over image cases"])
+    return {"auroc": table, "best layer set": best, "cases": images}
 
 
 def markdown(res):
@@ -298,6 +344,7 @@ def markdown(res):
         lines.append(f"| {rule} | " + " | ".join(
             " / ".join(fmt(v[k]) for k in NOISE_KINDS if k in v) for v in per_case.values())
             + " |")
+    lines += layer_markdown(s["layers"]) if "layers" in s else []
     lines += [""]
     for name, r in res["cases"].items():
         lines += [f"## {name}", "", "Kinds: " + "; ".join(f"**{k}**: {v}"
@@ -307,6 +354,23 @@ def markdown(res):
                "fits": r["fits"]}
         lines += protocol.tables(sub, digits=1)
     return "\n".join(lines) + "\n"
+
+
+def layer_markdown(layers):
+    cases_ = layers["cases"]
+    lines = ["", "## LeNet's layers: mean AUROC over each image case's kinds (%)", "",
+             "Layer sets: " + "; ".join(f"**{k}**: {', '.join(v)}"
+                                        for k, v in LENET_LAYER_SETS.items())
+             + ". The guarded stack is tuned on one other kind, the other rules use no OoD "
+             "data.", "",
+             "| rule, layers | " + " | ".join(cases_) + " | mean over image cases |",
+             "|---|" + "---|" * (len(cases_) + 1)]
+    for rule, row in layers["auroc"].items():
+        lines.append(f"| {rule} | " + " | ".join(fmt(row[c], 2) for c in cases_)
+                     + f" | {fmt(row['mean over image cases'], 2)} |")
+    lines += ["", "Better layer set per rule: " + "; ".join(
+        f"{rule}: **{ls}**" for rule, ls in layers["best layer set"].items()) + "."]
+    return lines
 
 
 def main(argv=None):
