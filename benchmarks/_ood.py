@@ -58,6 +58,12 @@ def cached_lenet(cache, name, train, log, num_classes=10):
     return cached_network(cache, name, lambda: LeNet(num_classes=num_classes), train, log)
 
 
+def paper_layers(net):
+    """The layers the FSSD paper taps in ``net`` (:attr:`~sklearn_fssd.models.LeNet.paper_layers`),
+    or ``"auto"`` for a network the paper did not use."""
+    return getattr(net, "paper_layers", "auto")
+
+
 def benchmark_parser(command, doc, stem, quick_help,
                      cache_help="folder of cached network weights (default benchmarks/cache)"):
     """The options every OoD benchmark has: ``--quick``, ``--cache``, ``--out`` (``--seed`` is

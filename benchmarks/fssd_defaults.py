@@ -39,10 +39,13 @@ Rules measured, every one fitted on ``n_fit`` training samples with epsilon 0 (n
   ``typical``, ``stack`` (synthetic outliers), ``mean``; MSP, Energy and Mahalanobis (class
   Gaussians on the same images with their classes) for reference;
 - with OoD data of one kind (the protocol's second setting, each column tuned on another
-  kind): the paper's plain stack (``combine="stack", far_outliers=False``), the stack with far
+  kind): the paper's plain stack (``combine="stack", far_outliers=False``, on the paper's
+  layers where the network has them: ``LeNet.paper_layers``), the stack with far
   synthetic outliers and squared terms (``"stack"``) and the stack guarded by the rule
   without OoD data (``"guarded_stack"``), with the share of uniform noise and far-out inputs
-  each flags at its own threshold.
+  each flags at its own threshold;
+- LeNet's layers (:data:`LENET_LAYER_SETS`): class_typical, typical and the guarded stack on
+  the paper's four layers and on every stage of the forward pass, on the image cases.
 """
 
 import time
@@ -62,8 +65,9 @@ NO_OOD_RULES = ["class_typical", "typical", "stack", "mean"]
 #: The kinds on which a stack tuned on real OoD data must keep the method's premise: noise
 #: (images: uniform pixels; sequences: uniform bases) and inputs far outside the training range.
 NOISE_KINDS = ("uniform noise", "random sequences", "far out")
+PAPER_STACK = "FSSD paper's plain stack"  # on the paper's layers (LeNet.paper_layers)
 STACKS = {
-    "FSSD paper's plain stack": {"combine": "stack", "far_outliers": False},
+    PAPER_STACK: {"combine": "stack", "far_outliers": False},
     "FSSD stack (far outliers, squares)": {"combine": "stack"},
     "FSSD guarded stack": {"combine": "guarded_stack"},
 }
@@ -197,6 +201,9 @@ def methods(net, cfg, seed, layer_sets=None):
             return FSSDDetector(net, random_state=seed, **params).fit(X, y), params
         return Method(make)
 
+    def paper_stack(params):
+        return stack({**params, "layers": ood.paper_layers(net)})
+
     def with_layers(params, layers):
         params = {**params, "layers": layers}
         if params["combine"] in NO_OOD_RULES:
@@ -216,7 +223,8 @@ def methods(net, cfg, seed, layer_sets=None):
                          uses_ood=False),
         "Maha": Method(maha, uses_ood=False),
     })
-    made.update({name: stack(params) for name, params in STACKS.items()})
+    made.update({name: (paper_stack if name == PAPER_STACK else stack)(params)
+                 for name, params in STACKS.items()})
     made.update({layer_set_name(rule, name): with_layers(params, layers)
                  for name, layers in (layer_sets or {}).items()
                  for rule, params in LAYER_SET_RULES.items()})
@@ -224,6 +232,7 @@ def methods(net, cfg, seed, layer_sets=None):
 
 
 def run(args):
+    from sklearn_fssd.features import resolve_layers
     from sklearn_fssd.training import train_lenet
 
     cfg = config(args.quick, args.epochs)
@@ -251,6 +260,7 @@ def run(args):
                          for k, v in case.kinds.items()}},
             "kinds": {k: v.note for k, v in case.kinds.items()},
             "test_accuracy": ood.accuracy(net, case.X_test, case.y_test, n_chunks=20),
+            "layers": resolve_layers(net, "auto"),
             **ev.results,
         }
     return {
@@ -313,6 +323,9 @@ def markdown(res):
            if "genome" in res["cases"] else "") + ", epsilon 0; test "
         "accuracy: " + ", ".join(
             f"{k} {100 * v['test_accuracy']:.1f} %" for k, v in res["cases"].items()) + ".",
+        *(["Layers tapped (`layers=\"auto\"`, where a row names no other set): " + "; ".join(
+            f"{k} {', '.join(v['layers'])}" for k, v in res["cases"].items()) + "."]
+          if all("layers" in v for v in res["cases"].values()) else []),
         "In-distribution test samples are training-set images the network never saw; the "
         "Fashion-MNIST benchmark reports on the test sets, so no reported sample helped "
         "choose. The genome case tests on halves of the genome benchmark's validation "

@@ -358,7 +358,23 @@ def fssd_defaults(res):
                    sorted(rules, key=lambda r: -none[r]["genome"]))
             + "; " + _and(f"{NAMES.get(r, r)} {none[r]['genome']:.2f}" for r in baselines)
             + "."]),
+        *_layer_sentences(s.get("layers")),
     ]
+
+
+def _layer_sentences(layers):
+    """fssd_defaults: LeNet's layer sets on the image cases, per rule."""
+    if not layers:
+        return []
+    table = layers["auroc"]
+    avg = lambda name: table[name]["mean over image cases"]  # noqa: E731
+    per_rule = []
+    for rule, best in layers["best layer set"].items():
+        names = sorted((n for n in table if n.startswith(f"FSSD {rule}, ")), key=lambda n: -avg(n))
+        per_rule.append(f"{rule} " + " against ".join(
+            f"{avg(n):.2f} % on {n.split(', ', 1)[1]}" for n in names))
+    return [f"On the {len(layers['cases'])} image cases, the mean AUROC with each LeNet layer set "
+            "is " + "; ".join(per_rule) + "."]
 
 
 SENTENCES = {

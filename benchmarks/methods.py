@@ -17,15 +17,15 @@ Mahalanobis and FSSD: no pre-processing). With OoD data, each tunes with
 - FSSD: without OoD data its default rule (``combine="auto"``: per-class typicality for a
   classifier); with OoD data its guarded layer stack on the validation samples, ``fssd_eps``
   searched; FSSD (eps=0) the same without pre-processing; FSSD plain stack (eps=0) the
-  paper's stack (``combine="stack", far_outliers=False``), on synthetic outliers without OoD
-  data; the FSSD network ensemble takes the epsilon FSSD chose on the same kind.
+  paper's stack (``combine="stack", far_outliers=False``) on the paper's layers
+  (:func:`benchmarks._ood.paper_layers`), on synthetic outliers without OoD data; the FSSD network ensemble takes the epsilon FSSD chose on the same kind.
 - MSP ("Base"), Energy, Deep Ensemble and Outlier Exposure (MSP of the OE network) use no OoD
   data: one fit serves every setting.
 """
 
 import numpy as np
 
-from benchmarks._ood import search
+from benchmarks._ood import paper_layers, search
 from benchmarks.protocol import Method
 
 #: Grids of the methods' own papers, for inputs in [0, 1] (ODIN: Liang et al., 2018;
@@ -126,7 +126,8 @@ def ood_methods(net, cfg, seed, *, ensemble=None, oe=None):
     made.update({"FSSD": Method(fssd), "Energy": without_ood(lambda: EnergyDetector(net, **dev)),
                  "FSSD (eps=0)": Method(fssd_eps0),
                  "FSSD plain stack (eps=0)": Method(
-                     lambda seen: fssd_eps0(seen, combine="stack", far_outliers=False))})
+                     lambda seen: fssd_eps0(seen, combine="stack", far_outliers=False,
+                                            layers=paper_layers(net)))})
     if ensemble is not None:
         made["FSSD network ensemble"] = Method(fssd_networks)
     return made

@@ -19,12 +19,12 @@ def test_readme_snippets_run_and_print_what_they_claim(capsys):
     for block in python_blocks():
         exec(compile(block, str(README), "exec"), namespace)
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "['conv1', 'conv2', 'fc1', 'fc2']"
-    assert out[1] == "(797, 4)"
+    assert out[0] == "['conv1', 'relu1', 'conv2', 'relu2', 'pool', 'fc1', 'relu3', 'fc2']"
+    assert out[1] == "(797, 8)"
     assert out[2] == "True"
     assert float(out[3]) > 0.97
     assert 0.85 < float(out[4]) <= 1.0
-    assert out[5] == "(3, 4)"
+    assert out[5] == "(3, 8)"
     assert namespace["search"].best_score_ > 0.95
     assert out[7] == "(59,) 6"
     assert out[8] == "True"
