@@ -166,3 +166,26 @@ def test_genome_fragments_that_share_dna_on_either_strand_are_found():
     assert overlapping(X[1:], X[:1]).tolist() == [True, False, False]
     assert overlapping(reverse_complement(X[1:2]), X[:1]).tolist() == [True]  # other strand
     assert not overlapping(X[2:3], X[3:]).any()
+
+
+def test_fssd_defaults_picks_the_layer_set_by_the_mean_over_the_image_cases_only():
+    from benchmarks import fssd_defaults
+    from benchmarks.headlines import _layer_sentences
+
+    paper, every = fssd_defaults.LENET_LAYER_SETS
+    # every stage wins on Fashion-MNIST by more than it loses on MNIST; the genome case has
+    # no layer-set rows and must not count
+    auroc = {"Fashion-MNIST": {paper: 90.0, every: 96.0}, "MNIST": {paper: 99.0, every: 98.0}}
+    results = {case: {"settings": {setting: {"mean": {
+        fssd_defaults.layer_set_name(rule, layers): {"auroc": value}
+        for rule in fssd_defaults.LAYER_SET_RULES for layers, value in per_set.items()}}
+        for setting in ("no_ood", "other_kind")}} for case, per_set in auroc.items()}
+    results["genome"] = {"settings": {}}
+    summary = fssd_defaults.layer_summary(results)
+    assert summary["cases"] == ["Fashion-MNIST", "MNIST"]
+    assert summary["best layer set"] == {rule: every for rule in fssd_defaults.LAYER_SET_RULES}
+    row = summary["auroc"][fssd_defaults.layer_set_name("class_typical", paper)]
+    assert row["mean over image cases"] == pytest.approx(94.5)
+    (sentence,) = _layer_sentences(summary)
+    assert sentence.startswith("On the 2 image cases")
+    assert f"class_typical 97.00 % on {every} against 94.50 % on {paper}" in sentence
