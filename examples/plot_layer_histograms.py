@@ -58,7 +58,7 @@ def auc(id_values, ood_values):
 
 
 columns = [*det.layers_, "ensemble"]
-fig, axes = plt.subplots(len(ood), len(columns), figsize=(13, 9))
+fig, axes = plt.subplots(len(ood), len(columns), figsize=(1.6 * len(columns), 9))
 for row, kind in enumerate(ood):
     for col, name in enumerate(columns):
         ax = axes[row, col]
@@ -94,8 +94,9 @@ fig.tight_layout()
 # * Inputs far outside the training range (``10 x digit``) have features
 #   *far* from ``F*``: every single layer ranks them above the digits
 #   (AUROC near 0). The paper's premise holds for inputs of bounded norm. The
-#   default combination (``far_outliers=True``) is trained against such
-#   inputs and uses squared layer scores, so the ensemble flags them.
+#   default combination (``"class_typical"``) asks how typical the vector of
+#   layer scores is of the digits of the predicted class, too near ``F*`` and
+#   too far alike, so the ensemble flags them.
 for kind in ood:
     flagged = np.mean(det.predict(ood[kind]) == -1)
     print(f"{kind:22s} flagged by predict: {flagged:.0%}")
