@@ -53,9 +53,11 @@ torch.manual_seed(0)
 
 def snapshot(network):
     """A detector holding a frozen copy of the network as it is now."""
-    # combine="mean": only the raw layer scores are read here; the paper's four layers, one
-    # panel each (LeNet's default also taps the ReLUs and the pooling)
-    det = FSSDDetector(network, layers=LeNet.paper_layers, combine="mean", random_state=0)
+    # combine="mean": only the raw layer scores are read here; the
+    # paper's four layers, one panel each (LeNet's default also taps the
+    # ReLUs and the pooling)
+    det = FSSDDetector(network, layers=LeNet.paper_layers, combine="mean",
+                       random_state=0)
     return det.fit(X_train)
 
 

@@ -58,7 +58,8 @@ def auc(id_values, ood_values):
 
 
 columns = [*det.layers_, "ensemble"]
-fig, axes = plt.subplots(len(ood), len(columns), figsize=(1.6 * len(columns), 9))
+fig, axes = plt.subplots(len(ood), len(columns),
+                         figsize=(1.6 * len(columns), 9))
 for row, kind in enumerate(ood):
     for col, name in enumerate(columns):
         ax = axes[row, col]
