@@ -61,7 +61,8 @@ def cached_lenet(cache, name, train, log, num_classes=10):
 def paper_layers(net):
     """The layers the FSSD paper taps in ``net`` (:attr:`~sklearn_fssd.models.LeNet.paper_layers`),
     or ``"auto"`` for a network the paper did not use."""
-    return getattr(net, "paper_layers", "auto")
+    # a skorch net holds its module in module_
+    return getattr(getattr(net, "module_", net), "paper_layers", "auto")
 
 
 def benchmark_parser(command, doc, stem, quick_help,

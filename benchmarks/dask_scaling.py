@@ -9,8 +9,8 @@ One ``distributed.LocalCluster`` on 127.0.0.1 with as many worker processes as t
 run with k workers restricts its tasks to the first k of them, and its input, the same random
 28x28 images for every run, is generated and kept on those k workers beforehand, so each run
 measures scoring alone, as when data is loaded on the cluster (from zarr, parquet, ...) rather
-than sent from the client. The network is the paper's LeNet; the detector FSSDDetector on the paper's
-4 layers (``LeNet.paper_layers``), epsilon=0.
+than sent from the client. The network is the paper's LeNet; the detector FSSDDetector on the
+paper's 4 layers (``LeNet.paper_layers``), epsilon=0.
 
 References in the same process: ``det.score_samples(X)`` on the in-memory array, with torch's
 default threads (all cores) and with one thread (what one worker gets). Rounds are interleaved
@@ -177,8 +177,8 @@ def write(results, out_dir, command):
         f"torch {r['torch']}, dask {r['dask']}, "
         f"distributed {r['distributed']}.",
         "",
-        f"FSSDDetector (the paper's 4 layers, epsilon=0) over the paper's LeNet; n = {r['n']} random "
-        f"28x28 images in {r['n_chunks']} chunks of {r['chunk']}, generated on the workers "
+        f"FSSDDetector (the paper's 4 layers, epsilon=0) over the paper's LeNet; n = {r['n']} "
+        f"random 28x28 images in {r['n_chunks']} chunks of {r['chunk']}, generated on the workers "
         f"beforehand; `score_dask(det, X).compute()`; median of {r['rounds']} interleaved rounds. "
         f"Workers: one process each, `threads_per_worker=1`, torch threads "
         f"{r['worker_torch_threads']}; in-process: `det.score_samples(X)` with "

@@ -39,7 +39,7 @@ its temperature (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, its paper's) and Maha
 3-fold, ROC-AUC; --quick: 2-fold, two values each); MC Dropout's rate over {0.1, 0.25, 0.5}
 with 32 passes (the paper does not state its grid; --quick: {0.25, 0.5}, 4 passes).
 Mahalanobis fits its class Gaussians on the training images with their classes, as Lee et al.
-do, and its layer stack on them against the validation OoD samples, over FSSD's four layers.
+do, and its layer stack on them against the validation OoD samples, over FSSD's default layers.
 MSP, Energy, Deep Ensemble and OE use no OoD data in any setting: one fit serves every column.
 FSSD without pre-processing (epsilon 0) and the FSSD network ensemble (the ``--n-ensemble``
 LeNets, epsilon as FSSD chose on the same kind) are extras.

@@ -59,6 +59,7 @@ from benchmarks import protocol
 from benchmarks._ood import command, fmt
 from benchmarks._provenance import provenance, provenance_line
 from benchmarks.protocol import Kind, Method
+from sklearn_fssd.models import LeNet
 
 
 NO_OOD_RULES = ["class_typical", "typical", "stack", "mean"]
@@ -75,7 +76,7 @@ STACKS = {
 #: fully connected layer) and every stage of the forward pass (each of those, each ReLU after
 #: it and the max-pooling), which reads the same network at both sides of each non-linearity.
 LENET_LAYER_SETS = {
-    "paper's 4 layers": ["conv1", "conv2", "fc1", "fc2"],
+    "paper's 4 layers": list(LeNet.paper_layers),
     "every stage (8)": ["conv1", "relu1", "conv2", "relu2", "pool", "fc1", "relu3", "fc2"],
 }
 #: The rules measured with each layer set (``combine``, or a stack's parameters).
@@ -323,7 +324,8 @@ def markdown(res):
            if "genome" in res["cases"] else "") + ", epsilon 0; test "
         "accuracy: " + ", ".join(
             f"{k} {100 * v['test_accuracy']:.1f} %" for k, v in res["cases"].items()) + ".",
-        *(["Layers tapped (`layers=\"auto\"`, where a row names no other set): " + "; ".join(
+        *(["Layers tapped (`layers=\"auto\"`, where a row names no other set; the paper's "
+            "plain stack taps `LeNet.paper_layers`): " + "; ".join(
             f"{k} {', '.join(v['layers'])}" for k, v in res["cases"].items()) + "."]
           if all("layers" in v for v in res["cases"].values()) else []),
         "In-distribution test samples are training-set images the network never saw; the "

@@ -58,7 +58,9 @@ def speed(res):
                                                                        "layer_scores")]
     joint = [row for name, row in runs.items() if "perturb='joint'" in name][0]
     summary = res["joint_step"]["summary"]
-    default = runs.get("FSSD score_samples, epsilon=0, LeNet's default 8 layers")
+    from benchmarks.speed import DEFAULT_LAYERS
+
+    default = runs.get(DEFAULT_LAYERS)
 
     def mean_auroc(method):
         return {row["epsilon"]: row["mean_auroc"] for row in summary
@@ -373,7 +375,7 @@ def _layer_sentences(layers):
     table = layers["auroc"]
     avg = lambda name: table[name]["mean over image cases"]  # noqa: E731
     per_rule = []
-    for rule, best in layers["best layer set"].items():
+    for rule in layers["best layer set"]:
         names = sorted((n for n in table if n.startswith(f"FSSD {rule}, ")), key=lambda n: -avg(n))
         per_rule.append(f"{rule} " + " against ".join(
             f"{avg(n):.2f} % on {n.split(', ', 1)[1]}" for n in names))

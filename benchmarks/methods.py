@@ -18,7 +18,8 @@ Mahalanobis and FSSD: no pre-processing). With OoD data, each tunes with
   classifier); with OoD data its guarded layer stack on the validation samples, ``fssd_eps``
   searched; FSSD (eps=0) the same without pre-processing; FSSD plain stack (eps=0) the
   paper's stack (``combine="stack", far_outliers=False``) on the paper's layers
-  (:func:`benchmarks._ood.paper_layers`), on synthetic outliers without OoD data; the FSSD network ensemble takes the epsilon FSSD chose on the same kind.
+  (:func:`benchmarks._ood.paper_layers`), on synthetic outliers without OoD data; the FSSD
+  network ensemble takes the epsilon FSSD chose on the same kind.
 - MSP ("Base"), Energy, Deep Ensemble and Outlier Exposure (MSP of the OE network) use no OoD
   data: one fit serves every setting.
 """

@@ -247,8 +247,8 @@ class LeNet(nn.Module):
         its non-linearity. Without OoD data this set scores higher than the
         paper's four layers on every image case of ``python -m benchmarks
         fssd-defaults`` (see ``benchmarks/results/fssd_defaults.md``).
-    paper_layers : list of str
-        ``['conv1', 'conv2', 'fc1', 'fc2']``, the layers the paper taps; pass
+    paper_layers : tuple of str
+        ``('conv1', 'conv2', 'fc1', 'fc2')``, the layers the paper taps; pass
         ``layers=LeNet.paper_layers`` to reproduce it.
 
     Examples
@@ -262,10 +262,10 @@ class LeNet(nn.Module):
     >>> net.default_layers
     ['conv1', 'relu1', 'conv2', 'relu2', 'pool', 'fc1', 'relu3', 'fc2']
     >>> LeNet.paper_layers
-    ['conv1', 'conv2', 'fc1', 'fc2']
+    ('conv1', 'conv2', 'fc1', 'fc2')
     """
 
-    paper_layers = ["conv1", "conv2", "fc1", "fc2"]
+    paper_layers = ("conv1", "conv2", "fc1", "fc2")
 
     def __init__(
         self, in_channels=1, num_classes=10, input_size=28, mean=FMNIST_MEAN, std=FMNIST_STD

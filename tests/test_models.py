@@ -118,7 +118,7 @@ def test_default_layers_exist_and_produce_features(built, name):
 def test_default_layers_per_model(built):
     assert built["LeNet"].default_layers == ["conv1", "relu1", "conv2", "relu2", "pool", "fc1",
                                              "relu3", "fc2"]
-    assert built["LeNet"].paper_layers == ["conv1", "conv2", "fc1", "fc2"]
+    assert built["LeNet"].paper_layers == ("conv1", "conv2", "fc1", "fc2")
     assert built["ResNet18"].default_layers == ["layer1", "layer2", "layer3", "layer4", "linear"]
     assert built["ResNet34"].default_layers == built["ResNet18"].default_layers
     assert built["GenomeLSTM"].default_layers == ["embedding", "lstm1", "lstm2", "fc"]
