@@ -35,6 +35,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_fssd import FSSDDetector
+from benchmarks._ood import RESULTS
 from benchmarks._provenance import provenance
 from sklearn_fssd.datasets import (
     DatasetNotFoundError,
@@ -45,7 +46,6 @@ from sklearn_fssd.datasets import (
 )
 from sklearn_fssd.training import table_autoencoder, train_table_autoencoder
 
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 #: ADBench tables kept apart from the ODDS tables: the same data under another name
@@ -121,7 +121,6 @@ KEYS = ["discriminator", "autoencoder", "untrained", "discriminator, stack",
 def write(rows, out, meta):
     out.mkdir(parents=True, exist_ok=True)
     (out / "default_network.json").write_text(json.dumps({**meta, "rows": rows}, indent=2))
-    keys = KEYS
     names = sorted({r["dataset"] for r in rows})
     where = ("ADBench Classical tables that are not ODDS tables, so the ODDS table of "
              "`python -m benchmarks odds` contains none of the data the choice was made on"
@@ -134,16 +133,16 @@ def write(rows, out, meta):
         "part, mean over splits; unsupervised fit on the contaminated 60 % training part. The "
         "first three columns use the default combine='auto' ('typical' on tables).",
         "",
-        "| dataset | " + " | ".join(keys) + " |",
-        "|---|" + "---:|" * len(keys),
+        "| dataset | " + " | ".join(KEYS) + " |",
+        "|---|" + "---:|" * len(KEYS),
     ]
     for name in names:
         sub = [r for r in rows if r["dataset"] == name]
-        cells = " | ".join(f"{np.mean([r[k] for r in sub]):.3f}" for k in keys)
+        cells = " | ".join(f"{np.mean([r[k] for r in sub]):.3f}" for k in KEYS)
         lines.append(f"| {name} | {cells} |")
-    means = " | ".join(f"**{np.mean([r[k] for r in rows]):.3f}**" for k in keys)
+    means = " | ".join(f"**{np.mean([r[k] for r in rows]):.3f}**" for k in KEYS)
     lines.append(f"| **mean** | {means} |")
-    fit_s = {k: np.mean([r[k + "_s"] for r in rows]) for k in keys[:-1]}
+    fit_s = {k: np.mean([r[k + "_s"] for r in rows]) for k in KEYS[:-1]}
     lines += ["", "Mean fit + score time (s): "
               + ", ".join(f"{k} {v:.1f}" for k, v in fit_s.items())]
     (out / "default_network.md").write_text("\n".join(lines) + "\n")

@@ -28,11 +28,12 @@ every column is tuned on Klebsiella, the first OoD species of the table, and the
 family (Klebsiella, Buchnera) on Mycolicibacterium. The paper's setting (tuned on the test
 species) has the Klebsiella column only, and it costs no extra tuning: Ren et al.'s genome
 protocol, which Huang et al. follow, validates on OoD species disjoint from the test ones, so
-the other-kind setting is the one that corresponds to the paper here. Epsilon is a step in the embedding space, where token inputs are perturbed, and the
-papers' pixel grids mean nothing: FSSD, ODIN and Mahalanobis search 0, 0.005, 0.01, 0.02,
-0.05, 0.1; ODIN's temperature its paper's grid (1 to 1000). MC Dropout samples the network's
-own dropout rate ``n_passes`` times, in every setting. Deep Ensemble is left out: five
-networks would take about five times the training budget of this benchmark.
+the other-kind setting is the one that corresponds to the paper here. Epsilon is a step in the
+embedding space, where token inputs are perturbed, and the papers' pixel grids mean nothing:
+FSSD, ODIN and Mahalanobis search 0, 0.005, 0.01, 0.02, 0.05, 0.1; ODIN's temperature its
+paper's grid (1 to 1000). MC Dropout samples the network's own dropout rate ``n_passes`` times,
+in every setting. Deep Ensemble is left out: five networks would take about five times the
+training budget of this benchmark.
 
 Reported: AUROC, AUPR-In, AUPR-Out, FPR at 95 % TPR (ID positive) per OoD species and their
 mean, in each setting; FSSD per single layer; each fit's parameters and seconds;

@@ -24,9 +24,9 @@ from scipy.stats import rankdata
 from tqdm.auto import tqdm
 
 # imported at the start of a run, so that the results name the commit the run began at
+from benchmarks._ood import RESULTS
 from benchmarks._provenance import provenance, provenance_line
 
-RESULTS = Path(__file__).resolve().parent / "results"
 QUICK_DATASETS = ["wbc", "vertebral"]
 
 

@@ -94,8 +94,9 @@ class FSSDDetector(BaseTorchDetector):
         How ``epsilon > 0`` steps. ``"per_layer"``: the paper's step, one per
         layer ``k`` along ``grad_x FSSD_k(x)``. ``"joint"``: one step for all
         layers, ``x~ = x + epsilon * sign(grad_x sum_k FSSD_k(x))``, every
-        layer scored at ``x~``; about twice as fast with LeNet's four paper layers, and at
-        least as good in AUROC where measured (``benchmarks/results/speed.md``).
+        layer scored at ``x~``; about twice as fast with LeNet's four paper
+        layers, and at least as good in AUROC where measured
+        (``benchmarks/results/speed.md``).
     singularity : "noise" or array-like, default="noise"
         Where ``F*`` comes from: the mean features of ``n_noise`` uniform
         noise inputs, or the mean features of the given OoD samples (for
