@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._docstrings import fill_doc
 from .._progress import skorch_progress
 from .._utils import torch_seed
 from ..base import _Standardize
@@ -27,6 +28,17 @@ DISCRIMINATOR_OUTLIERS = ("noise", "shuffled")
 def table_hidden_sizes(n_features):
     """Hidden widths for ``n_features`` inputs: ``clip(2 d, 16, 128)``, ``clip(d / 2, 4, 32)``."""
     return (int(np.clip(2 * n_features, 16, 128)), int(np.clip(n_features // 2, 4, 32)))
+
+
+#: The training parameters both trained table networks take (their Parameters after ``X``).
+_TRAINING = """\
+max_epochs : int, default=30
+    random_state : int, default=0
+        Seeds everything random in training: the initial weights, the batch
+        order and, for the discriminator, its synthetic outliers.
+    device : str, default="cpu"
+    verbose : int or bool, default=0
+        1: an epoch bar; 2: skorch's epoch table as well."""
 
 
 def _flat(X):
@@ -98,6 +110,7 @@ def table_autoencoder(X, random_state=0):
         return _module(_flat(X), MLPAutoencoder)
 
 
+@fill_doc(training=_TRAINING)
 def train_table_autoencoder(X, *, max_epochs=30, random_state=0, device="cpu", verbose=0):
     """An :class:`~sklearn_fssd.models.MLPAutoencoder` trained through skorch to reconstruct
     the standardised rows of ``X`` (mean squared error, Adam, learning rate 1e-3, batches of
@@ -107,12 +120,7 @@ def train_table_autoencoder(X, *, max_epochs=30, random_state=0, device="cpu", v
     ----------
     X : ndarray of shape (n_samples, n_features)
         The rows to reconstruct; no labels.
-    max_epochs : int, default=30
-    random_state : int, default=0
-        Seeds the initial weights and the batch order.
-    device : str, default="cpu"
-    verbose : int or bool, default=0
-        1: an epoch bar; 2: skorch's epoch table as well.
+    {training}
 
     Returns
     -------
@@ -138,6 +146,7 @@ def train_table_autoencoder(X, *, max_epochs=30, random_state=0, device="cpu", v
                     desc="table autoencoder")
 
 
+@fill_doc(training=_TRAINING)
 def train_table_discriminator(X, *, max_epochs=30, random_state=0, device="cpu", verbose=0):
     """An :class:`~sklearn_fssd.models.MLP` trained through skorch to tell the rows of ``X``
     (class 1) from as many synthetic outliers (class 0): uniform noise over the range of ``X``
@@ -149,12 +158,7 @@ def train_table_discriminator(X, *, max_epochs=30, random_state=0, device="cpu",
     ----------
     X : ndarray of shape (n_samples, n_features)
         The rows the network learns to accept; no labels.
-    max_epochs : int, default=30
-    random_state : int, default=0
-        Seeds the outliers, the initial weights and the batch order.
-    device : str, default="cpu"
-    verbose : int or bool, default=0
-        1: an epoch bar; 2: skorch's epoch table as well.
+    {training}
 
     Returns
     -------
