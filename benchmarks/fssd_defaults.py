@@ -183,8 +183,10 @@ def layer_set_name(rule, layer_set):
 
 def methods(net, cfg, seed, layer_sets=None):
     """The rules measured on one case; with ``layer_sets`` (name -> layers), also each rule of
-    :data:`LAYER_SET_RULES` with each of those layer sets."""
+    :data:`LAYER_SET_RULES` with each of those layer sets but the network's default one, whose
+    rows the default rules already are (:func:`layer_set_row`)."""
     from sklearn_fssd import EnergyDetector, FSSDDetector, MahalanobisDetector, MSPDetector
+    from sklearn_fssd.features import resolve_layers
 
     def rows(seen):
         return np.random.RandomState(seed).permutation(len(seen.X_train))[: cfg["n_fit"]]
@@ -226,8 +228,9 @@ def methods(net, cfg, seed, layer_sets=None):
     })
     made.update({name: (paper_stack if name == PAPER_STACK else stack)(params)
                  for name, params in STACKS.items()})
+    default = resolve_layers(net, "auto")
     made.update({layer_set_name(rule, name): with_layers(params, layers)
-                 for name, layers in (layer_sets or {}).items()
+                 for name, layers in (layer_sets or {}).items() if list(layers) != default
                  for rule, params in LAYER_SET_RULES.items()})
     return made
 
@@ -295,6 +298,14 @@ def summary(results):
     return out
 
 
+def layer_set_row(result, rule, layer_set):
+    """The row of ``rule`` with ``layer_set`` in one case's results: the default rule's
+    (``"FSSD <rule>"``) when the set is the network's default layers, which :func:`methods`
+    does not fit twice."""
+    default = list(LENET_LAYER_SETS[layer_set]) == result.get("layers")
+    return f"FSSD {rule}" if default else layer_set_name(rule, layer_set)
+
+
 def layer_summary(results):
     """Per rule of :data:`LAYER_SET_RULES` and layer set, the mean AUROC over each image case's
     kinds (the guarded stack tuned on another kind, the others without OoD data), the mean over
@@ -305,7 +316,8 @@ def layer_summary(results):
         setting = "other_kind" if "stack" in rule else "no_ood"
         for layer_set in LENET_LAYER_SETS:
             name = layer_set_name(rule, layer_set)
-            row = {c: results[c]["settings"][setting]["mean"][name]["auroc"] for c in images}
+            row = {c: results[c]["settings"][setting]["mean"][layer_set_row(
+                results[c], rule, layer_set)]["auroc"] for c in images}
             row["mean over image cases"] = float(np.mean(list(row.values())))
             table[name] = row
         best[rule] = max(LENET_LAYER_SETS, key=lambda ls: table[layer_set_name(

@@ -189,3 +189,12 @@ def test_fssd_defaults_picks_the_layer_set_by_the_mean_over_the_image_cases_only
     (sentence,) = _layer_sentences(summary)
     assert sentence.startswith("On the 2 image cases")
     assert f"class_typical 97.00 % on {every} against 94.50 % on {paper}" in sentence
+
+
+def test_fssd_defaults_reads_the_default_rules_rows_for_the_networks_own_layer_set():
+    from benchmarks import fssd_defaults
+
+    paper, every = fssd_defaults.LENET_LAYER_SETS
+    result = {"layers": list(fssd_defaults.LENET_LAYER_SETS[every])}
+    assert fssd_defaults.layer_set_row(result, "typical", every) == "FSSD typical"
+    assert fssd_defaults.layer_set_row(result, "typical", paper) == f"FSSD typical, {paper}"
