@@ -36,8 +36,10 @@ Cases (in-distribution / OoD kinds):
 Rules measured, every one fitted on ``n_fit`` training samples with epsilon 0 (nothing tuned):
 
 - without OoD data (the protocol's first setting): FSSD with ``combine`` = ``class_typical``,
-  ``typical``, ``stack`` (synthetic outliers), ``mean``; MSP, Energy and Mahalanobis (class
-  Gaussians on the same images with their classes) for reference;
+  ``typical``, ``stack`` (synthetic outliers), ``mean``, and ``class_typical`` as it was before
+  the network's class probabilities weighted the classes (:class:`ArgmaxClassTypical`, the most
+  probable class's Gaussian alone); MSP, Energy and Mahalanobis (class Gaussians on the same
+  images with their classes) for reference;
 - with OoD data of one kind (the protocol's second setting, each column tuned on another
   kind): the paper's plain stack (``combine="stack", far_outliers=False``, on the paper's
   layers where the network has them: ``LeNet.paper_layers``), the stack with far
@@ -59,10 +61,13 @@ from benchmarks import protocol
 from benchmarks._ood import command, fmt
 from benchmarks._provenance import provenance, provenance_line
 from benchmarks.protocol import Kind, Method
+from sklearn_fssd import FSSDDetector
 from sklearn_fssd.models import LeNet
 
 
 NO_OOD_RULES = ["class_typical", "typical", "stack", "mean"]
+#: ``class_typical`` with the most probable class alone, the rule before the weighting
+ARGMAX_RULE = "FSSD class_typical (argmax class)"
 #: The kinds on which a stack tuned on real OoD data must keep the method's premise: noise
 #: (images: uniform pixels; sequences: uniform bases) and inputs far outside the training range.
 NOISE_KINDS = ("uniform noise", "random sequences", "far out")
@@ -83,6 +88,16 @@ LENET_LAYER_SETS = {
 LAYER_SET_RULES = {"class_typical": {"combine": "class_typical"},
                    "typical": {"combine": "typical"},
                    "guarded stack": STACKS["FSSD guarded stack"]}
+
+
+class ArgmaxClassTypical(FSSDDetector):
+    """``combine="class_typical"`` as it was before the network's class probabilities weighted
+    the classes: each input is compared with the Gaussian of its most probable class alone.
+    Measured beside the weighted rule to record that choice."""
+
+    def _split_columns(self, columns):
+        distances, probabilities = super()._split_columns(columns)
+        return distances, None if probabilities is None else probabilities.argmax(axis=1)
 
 
 def config(quick, epochs=None):
@@ -185,14 +200,14 @@ def methods(net, cfg, seed, layer_sets=None):
     """The rules measured on one case; with ``layer_sets`` (name -> layers), also each rule of
     :data:`LAYER_SET_RULES` with each of those layer sets but the network's default one, whose
     rows the default rules already are (:func:`layer_set_row`)."""
-    from sklearn_fssd import EnergyDetector, FSSDDetector, MahalanobisDetector, MSPDetector
+    from sklearn_fssd import EnergyDetector, MahalanobisDetector, MSPDetector
     from sklearn_fssd.features import resolve_layers
 
     def rows(seen):
         return np.random.RandomState(seed).permutation(len(seen.X_train))[: cfg["n_fit"]]
 
-    def fssd_no_ood(params):
-        return Method(lambda seen: (FSSDDetector(net, random_state=seed, **params).fit(
+    def fssd_no_ood(params, detector=FSSDDetector):
+        return Method(lambda seen: (detector(net, random_state=seed, **params).fit(
             seen.X_train[rows(seen)]), params), uses_ood=False)
 
     def stack(params):
@@ -219,6 +234,7 @@ def methods(net, cfg, seed, layer_sets=None):
         return det.fit(seen.X_train[r], class_labels=seen.y_train[r]), {}
 
     made = {f"FSSD {rule}": fssd_no_ood({"combine": rule}) for rule in NO_OOD_RULES}
+    made[ARGMAX_RULE] = fssd_no_ood({"combine": "class_typical"}, ArgmaxClassTypical)
     made.update({
         "MSP": Method(lambda seen: (MSPDetector(net).fit(seen.X_train[rows(seen)]), {}),
                       uses_ood=False),
@@ -278,7 +294,7 @@ def summary(results):
     winners; what ``"auto"`` picks."""
     out = {}
     for setting, rules in [("no_ood", [f"FSSD {r}" for r in NO_OOD_RULES]
-                            + ["MSP", "Energy", "Maha"]),
+                            + [ARGMAX_RULE, "MSP", "Energy", "Maha"]),
                            ("other_kind", list(STACKS))]:
         table = {rule: {case: res["settings"][setting]["mean"][rule]["auroc"]
                         for case, res in results.items()} for rule in rules}

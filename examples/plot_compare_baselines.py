@@ -121,7 +121,8 @@ plt.show()
 #
 # * Fitted without OoD data, no detector here has seen an OoD input: FSSD
 #   compares each input's layer scores with those of the training digits of
-#   its predicted class, Mahalanobis its features with the class Gaussians.
+#   the classes the network predicts for it, weighted by its softmax;
+#   Mahalanobis its features with the class Gaussians.
 # * One small setting ranks nothing. The paper's comparison (Fashion-MNIST
 #   vs MNIST) is ``python -m benchmarks fmnist-mnist``, and the tables on
 #   the :doc:`benchmark pages </benchmarks>` come from such runs.

@@ -96,7 +96,7 @@ fig.tight_layout()
 #   *far* from ``F*``: every single layer ranks them above the digits
 #   (AUROC near 0). The paper's premise holds for inputs of bounded norm. The
 #   default combination (``"class_typical"``) asks how typical the vector of
-#   layer scores is of the digits of the predicted class, too near ``F*`` and
+#   layer scores is of the digits of the classes it is given, too near ``F*`` and
 #   too far alike, so the ensemble flags them.
 for kind in ood:
     flagged = np.mean(det.predict(ood[kind]) == -1)

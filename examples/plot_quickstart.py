@@ -60,8 +60,8 @@ fig.tight_layout()
 # ``fit(X_train)`` computes the Feature Space Singularity ``F*`` of each
 # layer from uniform noise, and combines the layers without any OoD data:
 # an input scores by how typical its vector of layer scores is of the
-# training digits of the class the network predicts for it
-# (``combine_ == "class_typical"``).
+# training digits of the classes the network predicts for it, each weighted
+# by the network's probability (``combine_ == "class_typical"``).
 det = FSSDDetector(net, layers="auto", epsilon=0.0, random_state=0)
 det.fit(X_train)
 print("layers:", det.layers_)

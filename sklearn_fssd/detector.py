@@ -46,6 +46,15 @@ from .singularity import (
 __all__ = ["FSSDDetector"]
 
 
+def _class_probabilities(output):
+    """A classifier's output as class probabilities: rows that already are probabilities
+    (non-negative, summing to 1: a network that ends in a softmax) as they are, the others
+    (logits, log-probabilities) through a softmax."""
+    output = output.to(torch.float32)
+    probabilities = (output >= 0).all(dim=1) & ((output.sum(dim=1) - 1).abs() < 1e-4)
+    return torch.where(probabilities[:, None], output, torch.softmax(output, dim=1))
+
+
 class FSSDDetector(BaseTorchDetector):
     """Out-of-distribution detector by Feature Space Singularity Distance.
 
@@ -116,12 +125,15 @@ class FSSDDetector(BaseTorchDetector):
 default="auto"
         How layers are combined (see :mod:`sklearn_fssd.ensemble`). Without
         OoD data: ``"class_typical"``, minus the Mahalanobis distance of the
-        vector of log layer scores from the in-distribution Gaussian of the
-        class the network predicts (classifiers only); ``"typical"``, the same
-        with one Gaussian for all inputs; ``"mean"``, the mean standardised
-        log distance. With OoD data: ``"stack"``, a logistic regression over
-        the layers (the paper's FSSD-Ensem), its regularisation chosen by
-        inner cross-validation, fitted on the OoD samples of ``fit(X, y)``
+        vector of log layer scores from the in-distribution Gaussians of the
+        classes the network predicts, its squares averaged with the network's
+        class probabilities as weights (classifiers only; the softmax of the
+        output, or the output itself where its rows are probabilities);
+        ``"typical"``, the same with one Gaussian for all inputs; ``"mean"``,
+        the mean standardised log distance. With OoD data: ``"stack"``, a
+        logistic regression over the layers (the paper's FSSD-Ensem), its
+        regularisation chosen by inner cross-validation, fitted on the OoD
+        samples of ``fit(X, y)``
         (without them, on synthetic outliers made from ``X``);
         ``"guarded_stack"``, the stack guarded by the rule without OoD data
         (an input is flagged when either finds it unusual), so that OoD kinds
@@ -418,31 +430,31 @@ default="auto"
     # -------------------------------------------------------------- scoring
 
     def _tap(self, network, classes=False):
-        # "" is the whole network: its output gives the predicted class
+        # "" is the whole network: its output gives the class probabilities
         layers = self.layers_ + ([""] if classes else [])
         return FeatureTap(network, layers, pooling=self.pooling_,
                           perturb_at=self._perturb_at)
 
     def _grouped(self):
-        """Whether scoring needs the network's predicted class (``"class_typical"``)."""
+        """Whether scoring needs the network's class probabilities (``"class_typical"``)."""
         # getattr: detectors pickled before these rules existed have no guard_
         rule = getattr(self, "guard_", None) if self.combine_ == "guarded_stack" else self.combine_
         return rule == "class_typical"
 
     def _batch_distances(self, tap, centres, x, workspace, classes):
         """FSSD of each layer of one network for one batch: tensor (batch, n_layers); with
-        ``classes``, followed by the network's softmax (batch, n_classes), read in the first
-        forward pass, on the input itself."""
+        ``classes``, followed by the network's class probabilities (batch, n_classes), read in
+        the first forward pass, on the input itself."""
         n_layers = len(self.layers_)
 
         def reduce(k, feats):
             if k == n_layers:  # the network's output
-                return torch.softmax(feats.to(torch.float32), dim=1)
+                return _class_probabilities(feats)
             if k not in workspace:
                 workspace[k] = distance_workspace(feats)
             return fssd_distance(feats, centres[k], workspace=workspace[k])
 
-        # the class of the input itself, read in the first (unperturbed) forward pass
+        # the classes of the input itself, read in the first (unperturbed) forward pass
         columns = self._layer_scores(tap, x, reduce, self._step_objective(centres),
                                      only=range(n_layers), joint=self.perturb_ == "joint",
                                      read=[n_layers] if classes else [])
@@ -457,11 +469,11 @@ default="auto"
         return lambda k, feats: fssd_distance(feats, centres[k])
 
     def _split_columns(self, columns):
-        """``(distances, predicted classes or None)`` of :meth:`_columns`' output."""
+        """``(distances, class probabilities or None)`` of :meth:`_columns`' output."""
         n_layers = len(self.layers_)
         if columns.shape[1] == n_layers:
             return columns, None
-        return columns[:, :n_layers], columns[:, n_layers:].argmax(axis=1)
+        return columns[:, :n_layers], columns[:, n_layers:]
 
     def _combine(self, columns):
         """The combined score of :meth:`_columns`' output; NaN where it overflowed."""
@@ -479,9 +491,9 @@ default="auto"
         return self._columns(X, classes=False)
 
     def _columns(self, X, classes=None):
-        """:meth:`_distances`, followed, where the combination needs the predicted class
+        """:meth:`_distances`, followed, where the combination needs the class probabilities
         (``classes=None``: for ``"class_typical"``), by the network's softmax (averaged over
-        a list of networks), whose argmax is that class. Without it the forward pass stops
+        a list of networks). Without it the forward pass stops
         at the last tapped layer."""
         classes = self._grouped() if classes is None else classes
         # per network: its tap, its singularities and memory for feature

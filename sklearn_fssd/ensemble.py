@@ -24,14 +24,19 @@ The input is a matrix ``D`` of shape (n_samples, n_layers) of FSSD distances
     layers that OoD inputs excite more than ID ones) score low.
 
 ``"class_typical"``
-    ``"typical"`` within the class the network predicts: one shrunk Gaussian
-    of the standardised log distances per predicted class (``groups``), so
-    an input is compared with the ID inputs the network files beside it.
-    Classes of the network differ in how far from ``F*`` each layer puts
-    them, and one Gaussian over all classes blurs that. A class predicted for
-    too few ID rows to estimate its Gaussian (fewer than ``2 * n_layers + 2``)
-    falls back to the Gaussian of all classes. Needs no OoD data; needs a
-    classifier.
+    ``"typical"`` within the classes the network predicts: one shrunk Gaussian
+    of the standardised log distances per predicted class, so an input is
+    compared with the ID inputs the network files beside it. Classes of the
+    network differ in how far from ``F*`` each layer puts them, and one
+    Gaussian over all classes blurs that. ``groups`` gives each row's class,
+    or the network's class probabilities (its softmax): the Gaussians are then
+    fitted on the most probable class, and an input's squared Mahalanobis
+    distance is its mean over the classes, weighted by their probabilities,
+    so an input the network hesitates over is compared with every class it
+    hesitates between, not with the one that won by a hair. A class predicted
+    for too few ID rows to estimate its Gaussian (fewer than
+    ``2 * n_layers + 2``) falls back to the Gaussian of all classes. Needs no
+    OoD data; needs a classifier.
 
 ``"guarded_stack"``
     The stack, fitted on real OoD rows of one kind, guarded by a typicality
@@ -115,6 +120,11 @@ def log_percentile(scores, reference):
     return out
 
 
+def _labels(groups):
+    """Each row's class: ``groups`` itself, or the most probable class of its probabilities."""
+    return groups.argmax(axis=1) if groups.ndim == 2 else groups
+
+
 class LayerCombiner(BaseEstimator):
     """Turn per-layer FSSD distances into one in-distribution score.
 
@@ -144,8 +154,9 @@ class LayerCombiner(BaseEstimator):
     covariance_ : LedoitWolf
         The typicality rules (and a guard), fitted on the ID ``z``.
     class_covariances_ : dict
-        ``"class_typical"`` only: group -> LedoitWolf fitted on the ID ``z``
-        of that group (groups with enough ID rows).
+        ``"class_typical"`` only: class -> LedoitWolf fitted on the ID ``z``
+        of that class (classes with enough ID rows; with probabilities as
+        ``groups``, a row's class is its most probable one).
 
     Examples
     --------
@@ -183,7 +194,8 @@ class LayerCombiner(BaseEstimator):
         """Fit on distances ``D`` with ``y`` = +1 (ID) / -1 (OoD).
 
         ``groups`` (``"class_typical"``, and ``"guarded_stack"`` guarded by it;
-        required there): the network's predicted class of each row.
+        required there): the class of each row, shape (n_samples,), or the network's class
+        probabilities, shape (n_samples, n_classes), whose most probable class is the row's.
         """
         D = np.asarray(D, dtype=np.float64)
         y = np.asarray(y)
@@ -203,7 +215,8 @@ class LayerCombiner(BaseEstimator):
         if self.combine == "mean":
             return self
         if self._typical_rule() in ("typical", "class_typical"):
-            self._fit_typical(self._z(D[y == 1]), None if groups is None else groups[y == 1])
+            labels = None if groups is None else _labels(groups)
+            self._fit_typical(self._z(D[y == 1]), None if labels is None else labels[y == 1])
         if self.combine in ("typical", "class_typical"):
             return self
         self._fit_stack(D, y)
@@ -263,23 +276,43 @@ class LayerCombiner(BaseEstimator):
             raise ValueError(f'combine="{self.combine}"'
                              + (' guarded by "class_typical"' if self.combine != "class_typical"
                                 else "")
-                             + " needs groups: the predicted class of each row.")
+                             + " needs groups: the class of each row, or the network's "
+                             "class probabilities.")
         groups = np.asarray(groups)
-        if groups.shape != (len(D),):
-            raise ValueError(f"groups must hold one class per row of D ({len(D)}); got shape "
-                             f"{groups.shape}.")
+        if groups.ndim not in (1, 2) or len(groups) != len(D):
+            raise ValueError(f"groups must hold one class per row of D ({len(D)}), or one row "
+                             f"of class probabilities per row of D; got shape {groups.shape}.")
+        if groups.ndim == 2 and not (np.all(groups >= 0) and np.all(groups.sum(axis=1) > 0)):
+            raise ValueError("groups of shape (n_samples, n_classes) must hold class "
+                             "probabilities: non-negative, with a positive sum in every row "
+                             "(the network's softmax).")
         return groups
 
     def _typical_score(self, D, groups):
-        """Minus the Mahalanobis distance of the rows' ``z`` from the ID Gaussian (of their
-        group for ``"class_typical"``)."""
+        """Minus the Mahalanobis distance of the rows' ``z`` from the ID Gaussian (for
+        ``"class_typical"``: from their class's, or the root of the probability-weighted mean
+        squared distance from the classes' Gaussians)."""
         z = self._z(D)
         squared = self.covariance_.mahalanobis(z)
-        for c, gaussian in getattr(self, "class_covariances_", {}).items():
-            rows = groups == c
+        classes = getattr(self, "class_covariances_", {})
+        if groups is None or not classes:
+            return -np.sqrt(squared)
+        if groups.ndim == 1:
+            for c, gaussian in classes.items():
+                rows = groups == c
+                if rows.any():
+                    squared[rows] = gaussian.mahalanobis(z[rows])
+            return -np.sqrt(squared)
+        weights = groups / groups.sum(axis=1, keepdims=True)
+        # classes without a Gaussian of their own share the Gaussian of all classes
+        own = [c for c in classes
+               if isinstance(c, (int, np.integer)) and 0 <= c < weights.shape[1]]
+        expected = (1 - weights[:, own].sum(axis=1)).clip(min=0) * squared
+        for c in own:
+            rows = weights[:, c] > 0
             if rows.any():
-                squared[rows] = gaussian.mahalanobis(z[rows])
-        return -np.sqrt(squared)
+                expected[rows] += weights[rows, c] * classes[c].mahalanobis(z[rows])
+        return -np.sqrt(expected)
 
     def _rule_score(self, rule, D, groups):
         """The score of a rule without OoD data (``combine``'s or the guard's), higher = more
@@ -295,7 +328,9 @@ class LayerCombiner(BaseEstimator):
 
         Log-odds of ID (``"stack"``), minus the Mahalanobis distance
         (``"typical"``; ``"class_typical"``: from the Gaussian of the row's
-        group, ``groups`` required), the mean ``z`` (``"mean"``), or the
+        class, or with class probabilities as ``groups`` the root of the
+        probability-weighted mean of the squared distances from the classes'
+        Gaussians; ``groups`` required), the mean ``z`` (``"mean"``), or the
         smaller log ID percentile of the stack and the guard
         (``"guarded_stack"``).
         """

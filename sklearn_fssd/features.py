@@ -367,7 +367,7 @@ def layer_scores(tap, x, reduce, *, epsilon=0.0, objective=None, delta=None, onl
         Indices of tapped modules read on the *unperturbed* input, in the
         first forward pass, without a step: ``reduce(k, features)`` of each,
         appended to the result (FSSD reads the network's output there, for
-        its predicted class, at no extra pass).
+        its class probabilities, at no extra pass).
 
     Returns
     -------

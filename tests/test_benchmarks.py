@@ -198,3 +198,18 @@ def test_fssd_defaults_reads_the_default_rules_rows_for_the_networks_own_layer_s
     result = {"layers": list(fssd_defaults.LENET_LAYER_SETS[every])}
     assert fssd_defaults.layer_set_row(result, "typical", every) == "FSSD typical"
     assert fssd_defaults.layer_set_row(result, "typical", paper) == f"FSSD typical, {paper}"
+
+
+def test_fssd_defaults_argmax_rule_compares_an_input_with_its_most_probable_class_alone(
+        trained_cnn, digits):
+    import torch
+
+    from benchmarks.fssd_defaults import ArgmaxClassTypical
+
+    X_train, _, X_test, _ = digits
+    det = ArgmaxClassTypical(trained_cnn, combine="class_typical", random_state=0)
+    det.fit(X_train[:300])
+    with torch.no_grad():
+        predicted = det.model_(torch.as_tensor(X_test[:40])).argmax(dim=1).numpy()
+    by_hand = det.combiner_.decision_function(det.layer_scores(X_test[:40]), groups=predicted)
+    np.testing.assert_allclose(det.score_samples(X_test[:40]), by_hand, rtol=1e-6)

@@ -921,13 +921,15 @@ def test_auto_contamination_keeps_95_percent_of_the_fit_samples_whatever_the_rul
 
 
 def _predicted(net, X):
+    """The network's class probabilities of X."""
     with torch.no_grad():
-        return net(torch.as_tensor(X)).argmax(dim=1).numpy()
+        return torch.softmax(net(torch.as_tensor(X)), dim=1).numpy()
 
 
-def test_auto_groups_by_predicted_class_for_an_image_classifier(image_detector, trained_cnn,
-                                                                digits):
-    # without OoD labels, an image classifier gets the per-class typicality rule
+def test_auto_weighs_by_class_probabilities_for_an_image_classifier(image_detector, trained_cnn,
+                                                                    digits):
+    # without OoD labels, an image classifier gets the per-class typicality rule, each class
+    # weighted by the network's softmax
     assert image_detector.combine_ == "class_typical" and image_detector.n_classes_ == 10
     X = digits[2][:60]
     by_hand = image_detector.combiner_.decision_function(
@@ -963,8 +965,25 @@ def test_a_network_ensemble_groups_by_its_mean_probabilities(trained_cnn, digits
     with torch.no_grad():
         mean = sum(torch.softmax(net(x), dim=1) for net in det.model_) / 2
     by_hand = det.combiner_.decision_function(det.layer_scores(X_test[:40]),
-                                              groups=mean.argmax(dim=1).numpy())
+                                              groups=mean.numpy())
     np.testing.assert_allclose(det.score_samples(X_test[:40]), by_hand, rtol=1e-6)
+    # not the most probable class alone: the network hesitates over some of these digits
+    argmax = det.combiner_.decision_function(det.layer_scores(X_test[:40]),
+                                             groups=mean.argmax(dim=1).numpy())
+    assert not np.allclose(det.score_samples(X_test[:40]), argmax, rtol=1e-6)
+
+
+def test_class_typical_takes_a_softmax_output_as_the_probabilities_it_is(trained_cnn, digits):
+    # a network that ends in a softmax (skorch's NLLLoss convention) scores as its logits do:
+    # a second softmax would flatten the probabilities towards uniform weights
+    X_train, _, X_test, _ = digits
+    ending_in_softmax = nn.Sequential(copy.deepcopy(trained_cnn.module_), nn.Softmax(dim=1))
+    layers = [f"0.{name}" for name in ("conv1", "fc1")]
+    logits = FSSDDetector(trained_cnn, layers=["conv1", "fc1"], random_state=0).fit(X_train[:300])
+    probs = FSSDDetector(ending_in_softmax, layers=layers, random_state=0).fit(X_train[:300])
+    assert probs.combine_ == "class_typical"
+    np.testing.assert_allclose(probs.score_samples(X_test[:40]),
+                               logits.score_samples(X_test[:40]), rtol=1e-4)
 
 
 def test_class_typical_refuses_a_network_that_predicts_no_class(table):

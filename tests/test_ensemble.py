@@ -254,10 +254,41 @@ def test_class_typical_falls_back_to_all_classes_for_a_rare_class():
 
 def test_class_typical_needs_one_group_per_row():
     D, groups = _two_classes()
-    with pytest.raises(ValueError, match="needs groups: the predicted class"):
+    with pytest.raises(ValueError, match="needs groups: the class of each row, or the network's"):
         LayerCombiner(combine="class_typical").fit(D, np.ones(len(D)))
     with pytest.raises(ValueError, match=r"one class per row of D \(400\)"):
         LayerCombiner(combine="class_typical").fit(D, np.ones(len(D)), groups=groups[:10])
+    comb = LayerCombiner(combine="class_typical").fit(D, np.ones(len(D)), groups=groups)
+    for bad in ([[0.5, -0.5]], [[0.0, 0.0]]):
+        with pytest.raises(ValueError, match="must hold class probabilities: non-negative"):
+            comb.decision_function(D[:1], groups=np.array(bad))
+
+
+def test_class_typical_weighs_the_classes_by_their_probabilities():
+    D, groups = _two_classes()
+    y = np.ones(len(D))
+    one_hot = np.eye(2)[groups]
+    hard = LayerCombiner(combine="class_typical").fit(D, y, groups=groups)
+    soft = LayerCombiner(combine="class_typical").fit(D, y, groups=one_hot)
+    # probabilities fit the Gaussians on each row's most probable class: the same fit
+    np.testing.assert_allclose(soft.class_covariances_[1].location_,
+                               hard.class_covariances_[1].location_)
+    rows = D[-20:]  # typical of class 1
+    as_class = {c: hard.decision_function(rows, groups=np.full(20, c)) for c in (0, 1)}
+    # certain probabilities are the class itself
+    np.testing.assert_allclose(soft.decision_function(rows, groups=np.tile([0.0, 1.0], (20, 1))),
+                               as_class[1])
+    # a network that hesitates: the squared distances averaged with its probabilities as weights
+    hesitant = soft.decision_function(rows, groups=np.tile([0.3, 0.7], (20, 1)))
+    np.testing.assert_allclose(hesitant**2, 0.3 * as_class[0]**2 + 0.7 * as_class[1]**2)
+    assert (as_class[0] < hesitant).all() and (hesitant < as_class[1]).all()
+    # unnormalised weights count as their shares; a class without a Gaussian takes all classes'
+    np.testing.assert_allclose(soft.decision_function(rows, groups=np.tile([3.0, 7.0], (20, 1))),
+                               hesitant)
+    pooled = -np.sqrt(hard.covariance_.mahalanobis(hard._features(rows)))
+    np.testing.assert_allclose(
+        soft.decision_function(rows, groups=np.tile([0.0, 0.5, 0.5], (20, 1))) ** 2,
+        0.5 * as_class[1]**2 + 0.5 * pooled**2)
 
 
 # ---------------------------------------------------------------- guarded_stack
