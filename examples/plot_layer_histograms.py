@@ -96,8 +96,8 @@ fig.tight_layout()
 #   *far* from ``F*``: every single layer ranks them above the digits
 #   (AUROC near 0). The paper's premise holds for inputs of bounded norm. The
 #   default combination (``"class_typical"``) asks how typical the vector of
-#   layer scores is of the digits of the classes it is given, too near ``F*`` and
-#   too far alike, so the ensemble flags them.
+#   layer scores is of the digits of the classes the network gives it, too
+#   near ``F*`` and too far alike, so the ensemble flags them.
 for kind in ood:
     flagged = np.mean(det.predict(ood[kind]) == -1)
     print(f"{kind:22s} flagged by predict: {flagged:.0%}")

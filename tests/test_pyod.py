@@ -239,8 +239,6 @@ def test_fssd_has_every_parameter_of_fssd_detector():
 
 
 def test_a_new_detector_parameter_appears_in_the_face_by_itself():
-    import inspect
-
     from sklearn_fssd.pyod import _face_signature
 
     class Extended(FSSDDetector):
