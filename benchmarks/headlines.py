@@ -322,9 +322,12 @@ def genome(res):
         "Without OoD data, the single FSSD layers reach mean AUROC "
         + _and(f"{np.mean([layers[k][n]['auroc'] for k in layers]):.1f} % ({n})"
                for n in names) + " over the species.",
-        f"The BiLSTM trained in {round(train_s / 60)} minutes on {threads} CPU thread"
-        f"{'s' if threads > 1 else ''} and classifies the {len(res['classes'])} in-distribution "
-        f"species with {100 * res['test_accuracy']:.1f} % test accuracy.",
+        (f"The BiLSTM trained in {round(train_s / 60)} minutes on {threads} CPU thread"
+         f"{'s' if threads > 1 else ''} and classifies" if res["network"]["trained"] else
+         "The BiLSTM, trained with this recipe before the run and loaded from the cache, "
+         "classifies")
+        + f" the {len(res['classes'])} in-distribution species with "
+        f"{100 * res['test_accuracy']:.1f} % test accuracy.",
         f"The paper reports AUROC {res['paper_fssd_auroc']:.1f} for FSSD on its own genome "
         f"data.",
     ]
