@@ -125,6 +125,16 @@ def _labels(groups):
     return groups.argmax(axis=1) if groups.ndim == 2 else groups
 
 
+def _class_weights(groups, classes):
+    """class -> weight of each row, for the classes of ``classes``: 1 where ``groups`` (labels)
+    names the class, else 0; or the class's share of the row's probabilities."""
+    if groups.ndim == 1:
+        return {c: (groups == c).astype(np.float64) for c in classes}
+    shares = groups / groups.sum(axis=1, keepdims=True)
+    return {c: shares[:, c] for c in classes
+            if isinstance(c, (int, np.integer)) and 0 <= c < shares.shape[1]}
+
+
 class LayerCombiner(BaseEstimator):
     """Turn per-layer FSSD distances into one in-distribution score.
 
@@ -215,8 +225,8 @@ class LayerCombiner(BaseEstimator):
         if self.combine == "mean":
             return self
         if self._typical_rule() in ("typical", "class_typical"):
-            labels = None if groups is None else _labels(groups)
-            self._fit_typical(self._z(D[y == 1]), None if labels is None else labels[y == 1])
+            self._fit_typical(self._z(D[y == 1]),
+                              None if groups is None else _labels(groups)[y == 1])
         if self.combine in ("typical", "class_typical"):
             return self
         self._fit_stack(D, y)
@@ -297,21 +307,13 @@ class LayerCombiner(BaseEstimator):
         classes = getattr(self, "class_covariances_", {})
         if groups is None or not classes:
             return -np.sqrt(squared)
-        if groups.ndim == 1:
-            for c, gaussian in classes.items():
-                rows = groups == c
-                if rows.any():
-                    squared[rows] = gaussian.mahalanobis(z[rows])
-            return -np.sqrt(squared)
-        weights = groups / groups.sum(axis=1, keepdims=True)
-        # classes without a Gaussian of their own share the Gaussian of all classes
-        own = [c for c in classes
-               if isinstance(c, (int, np.integer)) and 0 <= c < weights.shape[1]]
-        expected = (1 - weights[:, own].sum(axis=1)).clip(min=0) * squared
-        for c in own:
-            rows = weights[:, c] > 0
+        weights = _class_weights(groups, classes)
+        # the weight of classes without a Gaussian of their own goes to the Gaussian of all
+        expected = (1 - sum(weights.values(), np.zeros(len(z)))).clip(min=0) * squared
+        for c, weight in weights.items():
+            rows = weight > 0
             if rows.any():
-                expected[rows] += weights[rows, c] * classes[c].mahalanobis(z[rows])
+                expected[rows] += weight[rows] * classes[c].mahalanobis(z[rows])
         return -np.sqrt(expected)
 
     def _rule_score(self, rule, D, groups):
