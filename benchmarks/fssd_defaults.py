@@ -43,10 +43,8 @@ Rules measured, every one fitted on ``n_fit`` training samples with epsilon 0 (n
 - with OoD data of one kind (the protocol's second setting, each column tuned on another
   kind): the paper's plain stack (``combine="stack", far_outliers=False``, on the paper's
   layers where the network has them: ``LeNet.paper_layers``), the stack with far
-  synthetic outliers and squared terms (``"stack"``), the stack guarded by the rule
-  without OoD data (``"guarded_stack"``, whose regression reads the guard's score beside the
-  layers) and the same with a regression that reads the layers alone, as it was before
-  (:class:`LayersOnlyGuardedStack`), with the share of uniform noise and far-out inputs
+  synthetic outliers and squared terms (``"stack"``) and the stack guarded by the rule
+  without OoD data (``"guarded_stack"``), with the share of uniform noise and far-out inputs
   each flags at its own threshold;
 - LeNet's layers (:data:`LENET_LAYER_SETS`): class_typical, typical and the guarded stack on
   the paper's four layers and on every stage of the forward pass, on the image cases.
@@ -74,14 +72,10 @@ ARGMAX_RULE = "FSSD class_typical (argmax class)"
 #: (images: uniform pixels; sequences: uniform bases) and inputs far outside the training range.
 NOISE_KINDS = ("uniform noise", "random sequences", "far out")
 PAPER_STACK = "FSSD paper's plain stack"  # on the paper's layers (LeNet.paper_layers)
-#: ``"guarded_stack"`` whose regression reads the layers alone, the rule before it read the guard's
-#: score too
-NO_GUARD_SCORE = "FSSD guarded stack (layers only)"
 STACKS = {
     PAPER_STACK: {"combine": "stack", "far_outliers": False},
     "FSSD stack (far outliers, squares)": {"combine": "stack"},
     "FSSD guarded stack": {"combine": "guarded_stack"},
-    NO_GUARD_SCORE: {"combine": "guarded_stack"},
 }
 #: The LeNet layers tapped, measured on the image cases: the paper's four (each convolution and
 #: fully connected layer) and every stage of the forward pass (each of those, each ReLU after
@@ -104,19 +98,6 @@ class ArgmaxClassTypical(FSSDDetector):
     def _split_columns(self, columns):
         distances, probabilities = super()._split_columns(columns)
         return distances, None if probabilities is None else probabilities.argmax(axis=1)
-
-
-class LayersOnlyGuardedStack(FSSDDetector):
-    """``combine="guarded_stack"`` as it was before its regression read the guard's score beside
-    the layers (``LayerCombiner(guard_feature=False)``). Measured beside the default to record
-    that choice."""
-
-    def _make_combiner(self, seed):
-        return super()._make_combiner(seed).set_params(guard_feature=False)
-
-
-#: The detector class of each stack row that is not a plain ``FSSDDetector``.
-STACK_DETECTORS = {NO_GUARD_SCORE: LayersOnlyGuardedStack}
 
 
 def config(quick, epochs=None):
@@ -229,13 +210,13 @@ def methods(net, cfg, seed, layer_sets=None):
         return Method(lambda seen: (detector(net, random_state=seed, **params).fit(
             seen.X_train[rows(seen)]), params), uses_ood=False)
 
-    def stack(params, detector=FSSDDetector):
+    def stack(params):
         def make(seen):
             if seen.ood_kind is None:  # without OoD data: its own synthetic outliers
                 X, y = seen.X_train[rows(seen)], None
             else:
                 X, y = seen.X_val, seen.y_val
-            return detector(net, random_state=seed, **params).fit(X, y), params
+            return FSSDDetector(net, random_state=seed, **params).fit(X, y), params
         return Method(make)
 
     def paper_stack(params):
@@ -261,8 +242,7 @@ def methods(net, cfg, seed, layer_sets=None):
                          uses_ood=False),
         "Maha": Method(maha, uses_ood=False),
     })
-    made.update({name: paper_stack(params) if name == PAPER_STACK
-                 else stack(params, STACK_DETECTORS.get(name, FSSDDetector))
+    made.update({name: (paper_stack if name == PAPER_STACK else stack)(params)
                  for name, params in STACKS.items()})
     default = resolve_layers(net, "auto")
     made.update({layer_set_name(rule, name): with_layers(params, layers)

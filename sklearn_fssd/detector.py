@@ -136,8 +136,7 @@ default="auto"
         samples of ``fit(X, y)``
         (without them, on synthetic outliers made from ``X``);
         ``"guarded_stack"``, the stack guarded by the rule without OoD data
-        (an input is flagged when either finds it unusual; the stack also
-        reads that rule's score beside the layers), so that OoD kinds
+        (an input is flagged when either finds it unusual), so that OoD kinds
         the stack never saw stay flagged: a plain stack fitted on MNIST
         against Fashion-MNIST calls uniform noise in-distribution.
         ``"auto"``: ``"guarded_stack"`` when ``y`` holds OoD samples; without
@@ -299,18 +298,17 @@ default="auto"
         extra_columns = extra_columns[finite_rows(extra_columns)]
         fit_columns = np.vstack([columns, extra_columns])
         fit_labels = np.r_[y_id, -np.ones(len(extra_columns), dtype=int)]
-        self.combiner_ = self._make_combiner(seed)
+        self.combiner_ = LayerCombiner(
+            combine=self.combine_,
+            quadratic=self.far_outliers and not self.tokens_,
+            guard=self.guard_,
+            random_state=seed,
+        )
         fit_distances, fit_groups = self._split_columns(fit_columns)
         self.combiner_.fit(fit_distances, fit_labels, groups=fit_groups)
 
         self._set_offset(self._combine(columns), y_id)
         return self
-
-    def _make_combiner(self, seed):
-        """The unfitted :class:`LayerCombiner` of the rule ``combine_``."""
-        return LayerCombiner(combine=self.combine_,
-                             quadratic=self.far_outliers and not self.tokens_,
-                             guard=self.guard_, random_state=seed)
 
     def _resolve_layers(self, networks):
         """``layers`` checked against every network; all must tap the same names."""

@@ -40,10 +40,9 @@ The input is a matrix ``D`` of shape (n_samples, n_layers) of FSSD distances
 
 ``"guarded_stack"``
     The stack, fitted on real OoD rows of one kind, guarded by a typicality
-    rule (``guard``) that needs no OoD data: the guard's score is one more
-    input of the regression (``guard_feature``), each of the two scores
-    becomes its percentile among the ID rows' scores, and the smaller of the
-    two is the score. An input is flagged when either rule finds it unusual, so kinds
+    rule (``guard``) that needs no OoD data: each score becomes its
+    percentile among the ID rows' scores, and the smaller of the two is the
+    score. An input is flagged when either rule finds it unusual, so kinds
     the stack never saw (uniform noise, blur) stay flagged: a plain stack
     fitted on MNIST against Fashion-MNIST learns that "far from ``F*``" is
     OoD and calls uniform noise in-distribution.
@@ -149,10 +148,6 @@ class LayerCombiner(BaseEstimator):
         ``"guarded_stack"`` only: the rule that needs no OoD data and guards the stack;
         ``"-mean"`` is minus the mean ``z``, for distances that grow for OoD inputs (the
         Mahalanobis detector's).
-    guard_feature : bool, default=True
-        ``"guarded_stack"`` only: the guard's score is one more input of the
-        regression, so the stack can lean on typicality where the one OoD kind
-        it is fitted on teaches it little (measured in ``benchmarks/fssd_defaults.py``).
     cv : int, default=5
         Folds of the inner cross-validation that picks the regularisation.
     random_state : int or None
@@ -184,28 +179,22 @@ class LayerCombiner(BaseEstimator):
     True
     """
 
-    def __init__(self, combine="stack", quadratic=True, guard="typical", guard_feature=True,
-                 cv=5, random_state=None):
+    def __init__(self, combine="stack", quadratic=True, guard="typical", cv=5,
+                 random_state=None):
         self.combine = combine
         self.quadratic = quadratic
         self.guard = guard
-        self.guard_feature = guard_feature
         self.cv = cv
         self.random_state = random_state
 
     def _z(self, D):
         return (log_distances(D) - self.centre_) / self.scale_
 
-    def _features(self, D, guard=None):
-        """The regression's inputs: ``z``, ``z**2`` (``quadratic``) and, for a guarded stack,
-        ``guard``, its guard's score of the same rows."""
+    def _features(self, D):
         z = self._z(D)
-        if self.combine not in ("stack", "guarded_stack"):
-            return z
-        parts = [z] + ([z**2] if self.quadratic else [])
-        if self.combine == "guarded_stack" and self.guard_feature:
-            parts.append(np.asarray(guard, dtype=np.float64)[:, None])
-        return np.hstack(parts)
+        if self.combine in ("stack", "guarded_stack") and self.quadratic:
+            return np.hstack([z, z**2])
+        return z
 
     def _typical_rule(self):
         """The typicality rule fitted: ``combine`` itself, or ``guard`` for a guarded stack."""
@@ -240,14 +229,13 @@ class LayerCombiner(BaseEstimator):
                               None if groups is None else _labels(groups)[y == 1])
         if self.combine in ("typical", "class_typical"):
             return self
-        guard = (self._rule_score(self.guard, D, groups) if self.combine == "guarded_stack"
-                 else None)
-        features = self._features(D, guard)
-        self._fit_stack(features, y)
+        self._fit_stack(D, y)
         if self.combine == "guarded_stack":
+            inliers, inlier_groups = D[y == 1], None if groups is None else groups[y == 1]
             self.stack_reference_ = np.sort(self.regression_.decision_function(
-                features[y == 1]))
-            self.guard_reference_ = np.sort(guard[y == 1])
+                self._features(inliers)))
+            self.guard_reference_ = np.sort(self._rule_score(self.guard, inliers,
+                                                             inlier_groups))
         return self
 
     def _fit_typical(self, Z, groups):
@@ -259,7 +247,7 @@ class LayerCombiner(BaseEstimator):
                 if (groups == c).sum() >= enough
             }
 
-    def _fit_stack(self, features, y):
+    def _fit_stack(self, D, y):
         n_minority = int(min((y == 1).sum(), (y == -1).sum()))
         if n_minority < 2:
             raise ValueError(
@@ -280,7 +268,7 @@ class LayerCombiner(BaseEstimator):
                 scoring="neg_log_loss",
                 max_iter=1000,
                 **_NEW_LOGISTIC_DEFAULTS,
-            ).fit(features, y)
+            ).fit(self._features(D), y)
 
     def _check_rules(self):
         rules = {"stack", "guarded_stack", "typical", "class_typical", "mean"}
@@ -352,9 +340,9 @@ class LayerCombiner(BaseEstimator):
         groups = self._check_groups(D, groups)
         if self.combine not in ("stack", "guarded_stack"):
             return self._rule_score(self.combine, D, groups)
-        guard = self._rule_score(self.guard, D, groups) if self.combine == "guarded_stack" else None
-        stack = self.regression_.decision_function(self._features(D, guard))
+        stack = self.regression_.decision_function(self._features(D))
         if self.combine == "stack":
             return stack
+        guard = self._rule_score(self.guard, D, groups)
         return np.minimum(log_percentile(stack, self.stack_reference_),
                           log_percentile(guard, self.guard_reference_))

@@ -200,22 +200,6 @@ def test_fssd_defaults_reads_the_default_rules_rows_for_the_networks_own_layer_s
     assert fssd_defaults.layer_set_row(result, "typical", paper) == f"FSSD typical, {paper}"
 
 
-def test_fssd_defaults_layers_only_guarded_stack_regresses_on_the_layers_alone(trained_cnn, digits,
-                                                                               digits_ood):
-    from benchmarks.fssd_defaults import LayersOnlyGuardedStack
-    from sklearn_fssd import FSSDDetector
-
-    _, _, X_test, _ = digits
-    X, y = np.concatenate([X_test[:200], digits_ood[:100]]), np.r_[np.ones(200), -np.ones(100)]
-    old = LayersOnlyGuardedStack(trained_cnn, combine="guarded_stack", random_state=0).fit(X, y)
-    new = FSSDDetector(trained_cnn, combine="guarded_stack", random_state=0).fit(X, y)
-    n_layers = len(new.layers_)
-    assert old.combiner_.regression_.coef_.shape == (1, 2 * n_layers)
-    assert new.combiner_.regression_.coef_.shape == (1, 2 * n_layers + 1)
-    # the same guard, fitted on the same rows
-    np.testing.assert_allclose(old.combiner_.guard_reference_, new.combiner_.guard_reference_)
-
-
 def test_fssd_defaults_argmax_rule_compares_an_input_with_its_most_probable_class_alone(
         trained_cnn, digits):
     import torch

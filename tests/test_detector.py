@@ -239,9 +239,8 @@ def test_supervised_stack_on_validation_labels(trained_cnn, digits, digits_ood):
     # the paper's plain linear stack is weaker here: early layers are two-sided
     plain = FSSDDetector(trained_cnn, far_outliers=False, random_state=0).fit(X_val, y_val)
     assert auroc(plain.score_samples(held_id), plain.score_samples(held_ood)) > 0.9
-    # the guarded stack reads each layer (and with far_outliers its square) and the guard's score
-    assert plain.combiner_.regression_.coef_.shape == (1, 5)
-    assert det.combiner_.regression_.coef_.shape == (1, 9)
+    assert plain.combiner_.regression_.coef_.shape == (1, 4)
+    assert det.combiner_.regression_.coef_.shape == (1, 8)
 
 
 def test_epsilon_moves_in_distribution_away_from_the_singularity(trained_cnn, digits):

@@ -311,39 +311,11 @@ def test_guarded_stack_is_the_smaller_id_percentile_of_its_two_rules():
     D, y = _separable(n_id=100, n_ood=100)
     comb = LayerCombiner(combine="guarded_stack", random_state=0).fit(D, y)
     rows = D[:10]
+    stack = comb.regression_.decision_function(comb._features(rows))
     typical = -np.sqrt(comb.covariance_.mahalanobis(comb._z(rows)))
-    # the regression reads z, z**2 and the guard's score
-    z = comb._z(rows)
-    stack = comb.regression_.decision_function(np.hstack([z, z**2, typical[:, None]]))
     share = lambda s, ref: np.log(np.interp(s, ref, np.arange(1, 101)) / 101)  # noqa: E731
     np.testing.assert_allclose(comb.decision_function(rows), np.minimum(
         share(stack, comb.stack_reference_), share(typical, comb.guard_reference_)))
-
-
-def test_guarded_stack_leans_on_its_guard_where_the_layers_teach_little():
-    # ID rows are typical of one Gaussian; the OoD kind of the fit differs from ID only by being
-    # atypical (as far from the ID mean on either side), which no single layer separates
-    # linearly: the guard's score does, and the regression reads it
-    rng = np.random.RandomState(0)
-    z_id = rng.normal(size=(300, 3))
-    z_ood = rng.normal(size=(300, 3)) * 0.3 + rng.choice([-4.0, 4.0], size=(300, 3))
-    D, y = np.exp(np.vstack([z_id, z_ood])), np.r_[np.ones(300), -np.ones(300)]
-    with_score = LayerCombiner(combine="guarded_stack", quadratic=False, random_state=0).fit(D, y)
-    layers_only = LayerCombiner(combine="guarded_stack", quadratic=False, guard_feature=False,
-                                random_state=0).fit(D, y)
-    assert with_score.regression_.coef_.shape == (1, 4)
-    assert layers_only.regression_.coef_.shape == (1, 3)
-    assert with_score.regression_.coef_[0, -1] > 0  # more typical = more in-distribution
-    fresh_id = np.exp(rng.normal(size=(200, 3)))
-    fresh_ood = np.exp(rng.normal(size=(200, 3)) * 0.3 + rng.choice([-4.0, 4.0], size=(200, 3)))
-
-    def stack_auroc(comb):  # the regression alone, before the guard's minimum
-        scores = [comb.regression_.decision_function(
-            comb._features(rows, comb._rule_score("typical", rows, None)))
-            for rows in (fresh_id, fresh_ood)]
-        return roc_auc_score(np.r_[np.ones(200), np.zeros(200)], np.concatenate(scores))
-
-    assert stack_auroc(with_score) > 0.99 > stack_auroc(layers_only) + 0.2
 
 
 def test_log_percentile_keeps_falling_below_the_reference():
