@@ -399,10 +399,18 @@ SENTENCES = {
 }
 
 
+def headline_function(stem):
+    """The function of :data:`SENTENCES` that reads ``<stem>.json``: its own, or for a run with
+    another seed (``genome_seed1``) that of the benchmark (``genome``); None if there is none."""
+    import re
+
+    return SENTENCES.get(stem) or SENTENCES.get(re.sub(r"_seed\d+$", "", stem))
+
+
 def sentences(stem, results_dir=RESULTS):
     """The sentences the docs may quote from ``<results_dir>/<stem>.json``."""
     res = json.loads((Path(results_dir) / f"{stem}.json").read_text())
-    return SENTENCES[stem](res)
+    return headline_function(stem)(res)
 
 
 def update_docs(stems, rev="HEAD", root=RESULTS.parents[1]):
@@ -417,7 +425,7 @@ def update_docs(stems, rev="HEAD", root=RESULTS.parents[1]):
         if shown.returncode:
             continue  # a results file new since rev: nothing quoted it yet
         now = sentences(stem, root / "benchmarks" / "results")
-        pairs += [(old, new) for old, new in zip(SENTENCES[stem](json.loads(shown.stdout)), now)
+        pairs += [(old, new) for old, new in zip(headline_function(stem)(json.loads(shown.stdout)), now)
                   if old != new]
     import re
 
@@ -446,7 +454,7 @@ def main(argv=None):
                         "computed from the results file as it was at git revision REV "
                         "(default HEAD) by the sentence computed from the file now")
     args = parser.parse_args(argv)
-    unknown = [stem for stem in args.stems if stem not in SENTENCES]
+    unknown = [stem for stem in args.stems if headline_function(stem) is None]
     if unknown:
         parser.error(f"no sentences for {unknown}; known: {', '.join(SENTENCES)}")
     if args.update_docs:
