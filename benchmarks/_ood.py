@@ -3,6 +3,7 @@
 The evaluation itself (settings, OoD kinds, leakage audit) is :mod:`benchmarks.protocol`.
 """
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -147,6 +148,17 @@ def accuracy(net, X, y, n_chunks=10):
         pred = np.concatenate([net(torch.as_tensor(b, device=device)).argmax(1).cpu().numpy()
                                for b in np.array_split(X, n_chunks) if len(b)])
     return float((pred == np.asarray(y)).mean())
+
+
+def seeded_stem(stem, seed):
+    """The results file's name of a run: ``stem`` for the reported seed 0, ``<stem>_seed<N>``
+    for another seed, so such runs sit beside the reported file instead of overwriting it."""
+    return stem if seed == 0 else f"{stem}_seed{seed}"
+
+
+def unseeded_stem(stem):
+    """The benchmark's own stem of a results file's name: ``genome_seed1`` -> ``genome``."""
+    return re.sub(r"_seed\d+$", "", stem)
 
 
 def write(res, out, stem, text):

@@ -240,13 +240,8 @@ def markdown(res):
     return "\n".join(lines) + "\n"
 
 
-def stem(seed):
-    """The results file's name: ``genome`` for the reported seed 0, ``genome_seed<N>`` else."""
-    return "genome" if seed == 0 else f"genome_seed{seed}"
-
-
 def write(res, out):
-    return ood.write(res, out, stem(res["seed"]), markdown(res))
+    return ood.write(res, out, ood.seeded_stem("genome", res["seed"]), markdown(res))
 
 
 def main(argv=None):

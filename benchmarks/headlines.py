@@ -402,9 +402,9 @@ SENTENCES = {
 def headline_function(stem):
     """The function of :data:`SENTENCES` that reads ``<stem>.json``: its own, or for a run with
     another seed (``genome_seed1``) that of the benchmark (``genome``); None if there is none."""
-    import re
+    from benchmarks._ood import unseeded_stem
 
-    return SENTENCES.get(stem) or SENTENCES.get(re.sub(r"_seed\d+$", "", stem))
+    return SENTENCES.get(stem) or SENTENCES.get(unseeded_stem(stem))
 
 
 def sentences(stem, results_dir=RESULTS):
@@ -425,8 +425,8 @@ def update_docs(stems, rev="HEAD", root=RESULTS.parents[1]):
         if shown.returncode:
             continue  # a results file new since rev: nothing quoted it yet
         now = sentences(stem, root / "benchmarks" / "results")
-        pairs += [(old, new) for old, new in zip(headline_function(stem)(json.loads(shown.stdout)), now)
-                  if old != new]
+        before = headline_function(stem)(json.loads(shown.stdout))
+        pairs += [(old, new) for old, new in zip(before, now) if old != new]
     import re
 
     changed = []
