@@ -235,12 +235,19 @@ def test_supervised_stack_on_validation_labels(trained_cnn, digits, digits_ood):
     y_val = np.r_[np.ones(300), -np.ones(len(digits_ood[::2]))]
     held_id, held_ood = X_test[300:], digits_ood[1::2]
     det = FSSDDetector(trained_cnn, random_state=0).fit(X_val, y_val)
+    assert det.combine_ == "typical_stack"
     assert auroc(det.score_samples(held_id), det.score_samples(held_ood)) > 0.98
-    # the paper's plain linear stack is weaker here: early layers are two-sided
-    plain = FSSDDetector(trained_cnn, far_outliers=False, random_state=0).fit(X_val, y_val)
+    # one non-negative weight per layer's atypicality, and one for the whole vector's
+    assert det.combiner_.regression_.coef_.shape == (5,)
+    assert (det.combiner_.regression_.coef_ >= 0).all()
+    # the signed stacks: with squared terms (8 inputs), and the paper's plain linear one,
+    # weaker here: early layers are two-sided
+    signed = FSSDDetector(trained_cnn, combine="guarded_stack", random_state=0).fit(X_val, y_val)
+    assert signed.combiner_.regression_.coef_.shape == (1, 8)
+    plain = FSSDDetector(trained_cnn, combine="guarded_stack", far_outliers=False,
+                         random_state=0).fit(X_val, y_val)
     assert auroc(plain.score_samples(held_id), plain.score_samples(held_ood)) > 0.9
     assert plain.combiner_.regression_.coef_.shape == (1, 4)
-    assert det.combiner_.regression_.coef_.shape == (1, 8)
 
 
 def test_epsilon_moves_in_distribution_away_from_the_singularity(trained_cnn, digits):
@@ -938,11 +945,16 @@ def test_auto_weighs_by_class_probabilities_for_an_image_classifier(image_detect
 
 
 def test_auto_guards_the_stack_when_ood_labels_are_given_and_is_typical_for_tables(
-        trained_cnn, digits, digits_ood, table_detector):
+        trained_cnn, digits, digits_ood, table, table_detector):
     X = np.concatenate([digits[0][:200], digits_ood[:100]])
     y = np.r_[np.ones(200, int), -np.ones(100, int)]
-    assert FSSDDetector(trained_cnn, random_state=0).fit(X, y).combine_ == "guarded_stack"
+    assert FSSDDetector(trained_cnn, random_state=0).fit(X, y).combine_ == "typical_stack"
     assert table_detector.combine_ == "typical" and table_detector.n_classes_ is None
+    # tables with OoD labels keep the signed guarded stack
+    X_id = table[0][:100]
+    X = np.vstack([X_id, np.random.RandomState(0).uniform(-4, 4, size=(50, X_id.shape[1]))])
+    y = np.r_[np.ones(100, int), -np.ones(50, int)]
+    assert FSSDDetector(max_epochs=2, random_state=0).fit(X, y).combine_ == "guarded_stack"
 
 
 def test_class_typical_takes_the_class_of_the_input_not_of_the_perturbed_input(trained_cnn,
@@ -1002,11 +1014,13 @@ def test_guarded_stack_fitted_on_one_ood_kind_still_flags_uniform_noise(trained_
     shuffled = permuted_pixels(X_train[300:500])
     X = np.concatenate([X_train[:300], shuffled])
     y = np.r_[np.ones(300, int), -np.ones(len(shuffled), int)]
-    det = FSSDDetector(trained_cnn, random_state=0).fit(X, y)
-    assert det.combine_ == "guarded_stack" and det.guard_ == "class_typical"
-    noise = rng.uniform(0, 1, size=(300, 1, 8, 8)).astype(np.float32)
-    assert (det.predict(noise) == -1).mean() >= 0.99
-    assert (det.predict(X_test) == 1).mean() > 0.8
+    for combine in ("auto", "guarded_stack"):
+        det = FSSDDetector(trained_cnn, combine=combine, random_state=0).fit(X, y)
+        assert det.combine_ == {"auto": "typical_stack"}.get(combine, combine)
+        assert det.guard_ == "class_typical"
+        noise = rng.uniform(0, 1, size=(300, 1, 8, 8)).astype(np.float32)
+        assert (det.predict(noise) == -1).mean() >= 0.99
+        assert (det.predict(X_test) == 1).mean() > 0.8
 
 
 def test_class_typical_without_a_classifier_fails_before_any_training(table, monkeypatch):

@@ -6,7 +6,7 @@ from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
-from sklearn_fssd.ensemble import LayerCombiner, log_distances
+from sklearn_fssd.ensemble import LayerCombiner, NonNegativeLogistic, log_distances
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -318,6 +318,66 @@ def test_guarded_stack_is_the_smaller_id_percentile_of_its_two_rules():
         share(stack, comb.stack_reference_), share(typical, comb.guard_reference_)))
 
 
+def _one_sided_kind(seed=0, n=200):
+    """ID rows with layer 0 around 10 and layer 1 around 5; the OoD kind of the fit has layer 0
+    *larger* than any ID row (an input class that excites layer 0 more), layer 1 as ID."""
+    rng = np.random.RandomState(seed)
+    D_id = np.c_[rng.uniform(8, 12, n), rng.uniform(4, 6, n)]
+    D_ood = np.c_[rng.uniform(30, 60, n), rng.uniform(4, 6, n)]
+    return np.vstack([D_id, D_ood]), np.r_[np.ones(n), -np.ones(n)]
+
+
+def test_non_negative_logistic_keeps_its_weights_non_negative_and_separates():
+    rng = np.random.RandomState(0)
+    # feature 0 rises for OoD rows (a positive weight), feature 1 rises for ID rows: the
+    # unconstrained regression would give it a negative weight, this one gives it none
+    X = np.c_[np.r_[rng.normal(0, 1, 100), rng.normal(4, 1, 100)],
+              np.r_[rng.normal(2, 1, 100), rng.normal(0, 1, 100)]]
+    y = np.r_[np.ones(100), -np.ones(100)]
+    clf = NonNegativeLogistic().fit(X, y)
+    assert clf.coef_[0] > 0 and clf.coef_[1] == 0.0
+    assert roc_auc_score(y, clf.decision_function(X)) > 0.95
+    # the score falls as any feature grows
+    assert (clf.decision_function(X + [1.0, 0.0]) <= clf.decision_function(X)).all()
+
+
+def test_typical_stack_flags_both_sides_of_a_layer_it_saw_one_side_of():
+    # fitted against a kind whose layer 0 lies *above* the ID range, the signed stacks learn
+    # "layer 0 small = ID"; rows whose layer 0 sits *below* it (near the singularity, as noise
+    # does) are a kind none of them saw
+    D, y = _one_sided_kind()
+    near = D[:20] * [0.05, 1.0]
+    plain = LayerCombiner(combine="stack", quadratic=False, random_state=0).fit(D, y)
+    weighted = LayerCombiner(combine="typical_stack", random_state=0).fit(D, y)
+    ids = weighted.decision_function(D[:200])
+    assert plain.decision_function(near).min() > np.median(plain.decision_function(D[:200]))
+    assert weighted.decision_function(near).max() < ids.min()
+    assert weighted.decision_function(D[200:]).max() < ids.min()  # and the kind it saw
+    # layer 0's atypicality carries the weight, layer 1's (as ID for the kind) none
+    w = weighted.regression_.coef_
+    assert w.shape == (3,) and (w >= 0).all() and w[0] > 0 and w[1] == 0.0
+
+
+def test_typical_stack_features_are_per_layer_and_whole_atypicality_by_hand():
+    D, groups = _two_classes()
+    y = np.r_[np.ones(len(D) - 20), -np.ones(20)]
+    comb = LayerCombiner(combine="typical_stack", guard="class_typical").fit(D, y, groups=groups)
+    rows, g = D[:6], groups[:6]
+    z = comb._z(rows)
+    gaussians = [comb.class_covariances_[c] for c in g]
+    per_layer = np.array([(zi - ga.location_) ** 2 / np.diag(ga.covariance_)
+                          for zi, ga in zip(z, gaussians)])
+    whole = np.array([ga.mahalanobis(zi[None])[0] for zi, ga in zip(z, gaussians)])
+    np.testing.assert_allclose(comb._atypicality(rows, g),
+                               np.log1p(np.c_[per_layer, whole]), rtol=1e-10)
+    # guarded as guarded_stack is: the smaller log ID percentile of the stack and the guard
+    stack = comb.regression_.decision_function(comb._atypicality(rows, g))
+    share = lambda s, ref: np.log(np.interp(s, ref, np.arange(1, len(ref) + 1))  # noqa: E731
+                                  / (len(ref) + 1))
+    np.testing.assert_allclose(comb.decision_function(rows, g), np.minimum(
+        share(stack, comb.stack_reference_), share(-np.sqrt(whole), comb.guard_reference_)))
+
+
 def test_log_percentile_keeps_falling_below_the_reference():
     from sklearn_fssd.ensemble import log_percentile
 
@@ -341,6 +401,9 @@ def test_a_refit_with_another_rule_keeps_nothing_of_the_first():
 @pytest.mark.parametrize("params, message", [
     ({"combine": "bogus"}, r"combine='bogus' is not a rule; valid: \['class_typical'"),
     ({"combine": "guarded_stack", "guard": "typo"}, r"guard='typo' is not a rule without OoD"),
+    ({"combine": "typical_stack", "guard": "mean"},
+     r"guard='mean' is not a rule without OoD data with a Gaussian whose layers a stack can "
+     r"weigh for combine='typical_stack'; valid: \['class_typical', 'typical'\]"),
 ])
 def test_unknown_rules_are_named(params, message):
     D, y = _separable()
