@@ -357,6 +357,11 @@ def fssd_defaults(res):
         f"points ahead of {rules[1]}.",
         "Tuned on one other OoD kind, the mean AUROC over the cases is "
         + _and(f"{avg(other, r):.2f} % for the {r[len('FSSD '):]}" for r in stacks) + ".",
+        (lambda tuned, best: f"Against the best rule without OoD data ({best}), the best "
+         f"rule tuned on one other OoD kind, the {tuned[len('FSSD '):]}, scores "
+         + _and(f"{other[tuned][c] - none[best][c]:+.2f} points on {c}" for c in cases)
+         + f" ({avg(other, tuned) - avg(none, best):+.2f} on the mean over the cases).")(
+            stacks[0], rules[0]),
         "Tuned on one other OoD kind, the share of noise (uniform pixels or bases) flagged is "
         + _and((f"{noise(r)[0]:.1f} % in every case" if noise(r)[0] == noise(r)[1] else
                 f"{noise(r)[0]:.1f} to {noise(r)[1]:.1f} % over the cases")

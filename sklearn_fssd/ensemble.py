@@ -71,15 +71,19 @@ The input is a matrix ``D`` of shape (n_samples, n_layers) of FSSD distances
 """
 
 import inspect
+from numbers import Real
 
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 from threadpoolctl import threadpool_limits
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.covariance import LedoitWolf
 from sklearn.linear_model import LogisticRegressionCV
 from sklearn.model_selection import StratifiedKFold
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = ["LayerCombiner", "NonNegativeLogistic"]
 
@@ -155,11 +159,13 @@ def _class_weights(groups, classes):
 
 
 class NonNegativeLogistic(ClassifierMixin, BaseEstimator):
-    """Logistic regression whose score falls as each feature grows: ``b - X_std @ w`` with
-    ``w >= 0``, where ``X_std`` are the features standardised on the training rows.
+    """Binary logistic regression whose log-odds of ``classes_[1]`` fall as each feature grows:
+    ``b - X_std @ w`` with ``w >= 0``, where ``X_std`` are the features standardised on the
+    training rows.
 
-    scikit-learn's logistic regression has no sign constraint; this fits the balanced,
-    L2-penalised log-loss with SciPy's bounded L-BFGS-B.
+    scikit-learn's logistic regression takes no sign constraint; this fits the class-balanced,
+    L2-penalised log-loss with SciPy's bounded L-BFGS-B. ``"typical_stack"`` feeds it
+    atypicalities with ``y`` = +1 (ID) / -1 (OoD): being atypical can only count against ID.
 
     Parameters
     ----------
@@ -168,10 +174,13 @@ class NonNegativeLogistic(ClassifierMixin, BaseEstimator):
 
     Attributes
     ----------
+    classes_ : ndarray of shape (2,)
     coef_ : ndarray of shape (n_features,)
         ``w``, non-negative, on the standardised features.
     intercept_ : float
     mean_, scale_ : ndarray of shape (n_features,)
+        The standardisation.
+    n_features_in_ : int
 
     Examples
     --------
@@ -182,40 +191,60 @@ class NonNegativeLogistic(ClassifierMixin, BaseEstimator):
     (True, [1, 1, -1, -1])
     """
 
+    _parameter_constraints = {"alpha": [Interval(Real, 0, None, closed="left")]}
+
     def __init__(self, alpha=0.01):
         self.alpha = alpha
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
-        X = np.asarray(X, dtype=np.float64)
-        y = np.where(np.asarray(y) == 1, 1.0, -1.0)
-        self.classes_ = np.array([-1, 1])
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
+        y_type = type_of_target(y, input_name="y", raise_unknown=True)
+        if y_type != "binary":
+            raise ValueError("Only binary classification is supported. The type of the target "
+                             f"is {y_type}: NonNegativeLogistic needs exactly two classes "
+                             "(for a layer stack, +1 ID and -1 OoD).")
+        self.classes_, index = np.unique(y, return_inverse=True)
+        sign = np.where(index == 1, 1.0, -1.0)
         self.mean_ = X.mean(axis=0)
         scale = X.std(axis=0)
         self.scale_ = np.where(scale > 0, scale, 1.0)
         Xs = (X - self.mean_) / self.scale_
         n_features = X.shape[1]
-        row_weight = np.where(y == 1, 0.5 / max((y == 1).sum(), 1), 0.5 / max((y == -1).sum(), 1))
+        row_weight = np.where(sign == 1, 0.5 / (sign == 1).sum(), 0.5 / (sign == -1).sum())
 
         def loss(theta):
             w, b = theta[:n_features], theta[n_features]
-            margin = y * (b - Xs @ w)
-            d_margin = -row_weight * expit(-margin) * y  # d loss / d score
+            margin = sign * (b - Xs @ w)
+            d_score = -row_weight * expit(-margin) * sign
             value = -(row_weight * log_expit(margin)).sum() + self.alpha * (w @ w)
-            return value, np.r_[-(Xs.T @ d_margin) + 2 * self.alpha * w, d_margin.sum()]
+            return value, np.r_[-(Xs.T @ d_score) + 2 * self.alpha * w, d_score.sum()]
 
-        start = np.r_[np.full(n_features, 1.0 / max(n_features, 1)), 0.0]
+        start = np.r_[np.full(n_features, 1.0 / n_features), 0.0]
         bounds = [(0.0, None)] * n_features + [(None, None)]
         theta = minimize(loss, start, jac=True, bounds=bounds, method="L-BFGS-B").x
         self.coef_, self.intercept_ = theta[:n_features], float(theta[n_features])
         return self
 
     def decision_function(self, X):
-        """Log-odds of the +1 class, falling in every feature."""
-        X = np.asarray(X, dtype=np.float64)
+        """Log-odds of ``classes_[1]``, falling in every feature."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
         return self.intercept_ - ((X - self.mean_) / self.scale_) @ self.coef_
 
+    def predict_proba(self, X):
+        p = expit(self.decision_function(X))
+        return np.c_[1 - p, p]
+
     def predict(self, X):
-        return np.where(self.decision_function(X) >= 0, 1, -1)
+        scores = self.decision_function(X)
+        return self.classes_[(scores > 0).astype(int)]
 
 
 class LayerCombiner(BaseEstimator):
