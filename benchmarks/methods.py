@@ -101,16 +101,19 @@ def ood_methods(net, cfg, seed, *, ensemble=None, oe=None):
     def fssd(seen):
         det = FSSDDetector(net, **dev, random_state=seed)
         if seen.ood_kind is None:
-            return det.fit(seen.X_train[fit_rows(seen)]), {"epsilon": det.epsilon}
+            det.fit(seen.X_train[fit_rows(seen)])
+            return det, {"epsilon": det.epsilon, "combine": det.combine_}
         det, params = tuned(det, {"epsilon": cfg["fssd_eps"]}, seen)
         chosen[seen.ood_kind] = params["epsilon"]
-        return det, params
+        return det, {**params, "combine": det.combine_}
 
     def fssd_eps0(seen, model=net, epsilon=0.0, **params):
         det = FSSDDetector(model, **dev, epsilon=epsilon, random_state=seed, **params)
         if seen.ood_kind is None:
-            return det.fit(seen.X_train[fit_rows(seen)]), {"epsilon": epsilon}
-        return det.fit(seen.X_val, seen.y_val), {"epsilon": epsilon}
+            det.fit(seen.X_train[fit_rows(seen)])
+        else:
+            det.fit(seen.X_val, seen.y_val)
+        return det, {"epsilon": epsilon, "combine": det.combine_}
 
     def fssd_networks(seen):
         epsilon = 0.0 if seen.ood_kind is None else chosen[seen.ood_kind]
