@@ -10,12 +10,15 @@ Mahalanobis and FSSD: no pre-processing). With OoD data, each tunes with
 
 - ODIN: ``temperatures`` x ``odin_eps``.
 - Mahalanobis: its class Gaussians on the ``n_fit`` training samples with their classes (Lee et
-  al.), its layer stack on them against the validation OoD samples, with FSSD's squared terms
-  and guard (``combine="guarded_stack"``), ``maha_eps`` searched;
+  al.), its layer stack on them against the validation OoD samples with non-negative weights
+  and the guard of its rule without OoD data, as FSSD's default (``combine="typical_stack"``),
+  ``maha_eps`` searched;
   the layers FSSD taps by default.
 - MC Dropout: ``dropout_rates`` (if given; else the network's own rates in every setting).
 - FSSD: without OoD data its default rule (``combine="auto"``: per-class typicality for a
-  classifier); with OoD data its guarded layer stack on the validation samples, ``fssd_eps``
+  classifier); with OoD data its default stack (``"typical_stack"``: the layers' atypicality
+  weighted non-negatively, guarded by the rule without OoD data) on the validation samples,
+  ``fssd_eps``
   searched; FSSD (eps=0) the same without pre-processing; FSSD plain stack (eps=0) the
   paper's stack (``combine="stack", far_outliers=False``) on the paper's layers
   (:func:`benchmarks._ood.paper_layers`), on synthetic outliers without OoD data; the FSSD
@@ -82,12 +85,14 @@ def ood_methods(net, cfg, seed, *, ensemble=None, oe=None):
         if seen.ood_kind is None:
             return det.fit(X, class_labels=c), {"epsilon": det.epsilon}
         X_ood = seen.X_val_ood
-        # its stack gets what FSSD's has: squared terms and the guard of its rule without OoD
-        # data ("mean"), so a stack fitted on one kind keeps flagging the others
-        det.set_params(combine="guarded_stack")
-        return tuned(det, {"epsilon": cfg["maha_eps"]}, seen, X=np.concatenate([X, X_ood]),
-                     y=np.r_[np.ones(len(X), int), -np.ones(len(X_ood), int)],
-                     class_labels=np.r_[c, np.zeros(len(X_ood), c.dtype)])
+        # its stack gets what FSSD's default has: non-negative weights (a larger distance only
+        # counts against ID) and the guard of its rule without OoD data ("mean"), so a stack
+        # fitted on one kind keeps flagging the others
+        det.set_params(combine="typical_stack")
+        det, params = tuned(det, {"epsilon": cfg["maha_eps"]}, seen, X=np.concatenate([X, X_ood]),
+                            y=np.r_[np.ones(len(X), int), -np.ones(len(X_ood), int)],
+                            class_labels=np.r_[c, np.zeros(len(X_ood), c.dtype)])
+        return det, {**params, "combine": det.combine_}
 
     def mcd(seen):
         det = MCDropoutDetector(net, **dev, n_passes=cfg["n_passes"], random_state=seed)

@@ -261,7 +261,8 @@ default="stack"
         ``"guarded_stack"`` and ``"typical_stack"``: the rule that needs no OoD data and
         guards the stack; ``"-mean"`` is minus the mean ``z``, for distances that grow for OoD
         inputs (the Mahalanobis detector's). ``"typical_stack"`` also weighs this rule's layers,
-        so it takes only ``"typical"`` or ``"class_typical"``.
+        so it takes ``"typical"``, ``"class_typical"`` or ``"-mean"`` (whose ``z`` it weighs as
+        they are).
     cv : int, default=5
         Folds of the inner cross-validation that picks the regularisation.
     random_state : int or None
@@ -394,13 +395,15 @@ default="stack"
 
     def _check_rules(self):
         rules = {"stack", "guarded_stack", "typical_stack", "typical", "class_typical", "mean"}
-        guards = {"typical", "class_typical"} | ({"mean", "-mean"} if self.combine != "typical_stack"
-                                                 else set())
+        # typical_stack weighs how atypical each layer is: the typicality rules' deviations, or
+        # for "-mean" the distances themselves (they grow for OoD inputs)
+        guards = {"typical", "class_typical", "-mean"} | (
+            {"mean"} if self.combine != "typical_stack" else set())
         if self.combine not in rules:
             raise ValueError(f"combine={self.combine!r} is not a rule; valid: {sorted(rules)}.")
         if self.combine in _GUARDED and self.guard not in guards:
             raise ValueError(f"guard={self.guard!r} is not a rule without OoD data "
-                             + ("with a Gaussian whose layers a stack can weigh "
+                             + ("whose layers' atypicality a stack can weigh "
                                 if self.combine == "typical_stack" else "")
                              + f"for combine={self.combine!r}; valid: {sorted(guards)}.")
 
@@ -454,8 +457,12 @@ default="stack"
     def _atypicality(self, D, groups):
         """``"typical_stack"``'s features: ``log1p`` of each layer's squared standardised
         deviation from the guard's Gaussian(s), and of the whole squared Mahalanobis distance;
-        shape (n_samples, n_layers + 1), larger = less typical."""
+        shape (n_samples, n_layers + 1), larger = less typical. With the guard ``"-mean"``
+        (distances that grow for OoD inputs, the Mahalanobis detector's), the standardised log
+        distances ``z`` themselves."""
         z = self._z(D)
+        if self.guard == "-mean":
+            return z
         per_layer = self._over_classes(
             z, groups,
             lambda gaussian, z: (z - gaussian.location_) ** 2 / np.diag(gaussian.covariance_))

@@ -879,10 +879,13 @@ def test_mahalanobis_guarded_stack_keeps_flagging_kinds_the_stack_never_saw(trai
     classes = np.r_[y_train[:300], np.zeros(len(shuffled), int)]
     noise = np.random.RandomState(3).uniform(0, 1, size=(300, 1, 8, 8)).astype(np.float32)
     flagged = {}
-    for combine in ("stack", "guarded_stack"):
+    for combine in ("stack", "guarded_stack", "typical_stack"):
         det = MahalanobisDetector(trained_cnn, combine=combine, random_state=0)
         det.fit(X, y, class_labels=classes)
         flagged[combine] = (det.predict(noise) == -1).mean()
         assert (det.predict(X_test) == 1).mean() > 0.8
-    assert flagged["guarded_stack"] >= 0.99
+        if combine == "typical_stack":  # larger distances only ever count against ID
+            assert (det.combiner_.regression_.coef_ >= 0).all()
+            assert (det.score_samples(X_test[:20] * 10) < det.offset_).all()
+    assert flagged["guarded_stack"] >= 0.99 and flagged["typical_stack"] >= 0.99
     assert flagged["guarded_stack"] >= flagged["stack"]

@@ -1023,6 +1023,18 @@ def test_guarded_stack_fitted_on_one_ood_kind_still_flags_uniform_noise(trained_
         assert (det.predict(X_test) == 1).mean() > 0.8
 
 
+def test_typical_stack_without_ood_labels_weighs_the_layers_against_synthetic_outliers(
+        trained_cnn, digits):
+    X_train, _, X_test, _ = digits
+    det = FSSDDetector(trained_cnn, combine="typical_stack", random_state=0).fit(X_train[:300])
+    assert det.combine_ == "typical_stack" and det.guard_ == "class_typical"
+    assert (det.combiner_.regression_.coef_ >= 0).all()
+    noise = np.random.RandomState(1).uniform(0, 1, size=(200, 1, 8, 8)).astype(np.float32)
+    assert (det.predict(noise) == -1).mean() >= 0.99
+    assert (det.predict(X_test * 10) == -1).mean() >= 0.99
+    assert (det.predict(X_test) == 1).mean() > 0.8
+
+
 def test_class_typical_without_a_classifier_fails_before_any_training(table, monkeypatch):
     monkeypatch.setattr(FSSDDetector, "_train_default_model",
                         lambda *args: pytest.fail("training started"))

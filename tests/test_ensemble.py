@@ -402,8 +402,8 @@ def test_a_refit_with_another_rule_keeps_nothing_of_the_first():
     ({"combine": "bogus"}, r"combine='bogus' is not a rule; valid: \['class_typical'"),
     ({"combine": "guarded_stack", "guard": "typo"}, r"guard='typo' is not a rule without OoD"),
     ({"combine": "typical_stack", "guard": "mean"},
-     r"guard='mean' is not a rule without OoD data with a Gaussian whose layers a stack can "
-     r"weigh for combine='typical_stack'; valid: \['class_typical', 'typical'\]"),
+     r"guard='mean' is not a rule without OoD data whose layers' atypicality a stack can "
+     r"weigh for combine='typical_stack'; valid: \['-mean', 'class_typical', 'typical'\]"),
 ])
 def test_unknown_rules_are_named(params, message):
     D, y = _separable()

@@ -108,12 +108,16 @@ class MahalanobisDetector(_LogitDetector):
         ``"avg"`` averages feature maps over positions (Lee et al.'s
         choice: one feature per channel); ``"flatten"`` keeps the whole map
         (a covariance of its size squared).
-    combine : {{"auto", "stack", "guarded_stack", "mean", "last"}}, default="auto"
+    combine : {{"auto", "stack", "guarded_stack", "typical_stack", "mean", "last"}}, \
+default="auto"
         ``"stack"``: logistic regression over the layers' standardised log
         distances and their squares, as FSSD's stack (``LayerCombiner``,
         needs OoD rows in ``y``); ``"guarded_stack"``: the stack guarded by
         ``"mean"``, as FSSD's (an input is flagged when either finds it
-        unusual); ``"mean"``:
+        unusual); ``"typical_stack"``: a logistic regression over the
+        standardised log distances with non-negative weights (a layer's
+        larger distance can only count against in-distribution), guarded
+        the same way, as FSSD's default with OoD data; ``"mean"``:
         minus the mean standardised log distance of the layers, which needs
         no OoD data; ``"last"``: ``M_k`` of the last tapped layer alone, the
         single-layer Mahalanobis score. ``"auto"``: ``"stack"`` when ``y``
@@ -143,7 +147,7 @@ class MahalanobisDetector(_LogitDetector):
     combine_ : str
         The combination rule used.
     combiner_ : LayerCombiner
-        ``"stack"``, ``"guarded_stack"`` and ``"mean"`` only.
+        ``"stack"``, ``"guarded_stack"``, ``"typical_stack"`` and ``"mean"`` only.
     n_classes_ : int
         Number of classes with a Gaussian.
 {_COMMON_ATTRIBUTES.split(chr(10), 4)[4]}
@@ -169,7 +173,8 @@ class MahalanobisDetector(_LogitDetector):
         "layers": [StrOptions({"auto"}), str, list, tuple],
         "epsilon": [Interval(Real, 0, None, closed="left")],
         "pooling": [StrOptions({"flatten", "avg"})],
-        "combine": [StrOptions({"auto", "stack", "guarded_stack", "mean", "last"})],
+        "combine": [StrOptions({"auto", "stack", "guarded_stack", "typical_stack", "mean",
+                                "last"})],
     }
 
     def __init__(self, model, *, layers="auto", epsilon=0.0, pooling="avg", combine="auto",
@@ -224,7 +229,7 @@ class MahalanobisDetector(_LogitDetector):
 
         has_ood = bool((y_id == -1).any())
         self.combine_ = ("stack" if has_ood else "mean") if self.combine == "auto" else self.combine
-        if self.combine_ in ("stack", "guarded_stack") and not has_ood:
+        if self.combine_ in ("stack", "guarded_stack", "typical_stack") and not has_ood:
             raise ValueError(
                 f"combine='{self.combine_}' fits a logistic regression on OoD validation "
                 "samples, and y marks none: pass y with -1 for OoD rows, or combine='mean' or "
