@@ -12,8 +12,9 @@ Which data each step consumes:
 * the network is trained on **ID training data** (digits ``0-999``);
 * the search fits the detector on **labelled validation data**: held-out ID
   digits and OoD samples of *known* kinds (uniform noise, shuffled pixels);
-  with ``y`` the detector stacks its layers with a logistic regression (the
-  paper's protocol), guarded by its rule without OoD data;
+  with ``y`` the detector weighs its layers with a logistic regression (the
+  paper's protocol; by default over each layer's atypicality, with
+  non-negative weights), guarded by its rule without OoD data;
 * the final check is on **test data** with a kind of OoD input the search
   never saw (inverted digits).
 """

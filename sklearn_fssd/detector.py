@@ -190,7 +190,7 @@ class FSSDDetector(BaseTorchDetector):
     guard_ : str
         The rule without OoD data for this network and input kind
         (``"class_typical"`` or ``"typical"``): what "auto" takes without OoD
-        labels, and the guard of ``"guarded_stack"``.
+        labels, and the guard of ``"guarded_stack"`` and ``"typical_stack"``.
     n_classes_ : int or None
         Classes the network predicts (the width of its 2-D output), or
         ``None`` when it is no classifier.
