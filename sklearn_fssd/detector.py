@@ -161,6 +161,9 @@ class FSSDDetector(BaseTorchDetector):
         inputs far outside the training range and let it use squared layer
         scores, so that such inputs, whose features lie *far* from ``F*``,
         are flagged too. The paper's plain stack is ``far_outliers=False``.
+        ``"typical_stack"`` uses it only without OoD labels (its synthetic
+        outliers); with them it needs no far inputs, since it weighs
+        atypicality, which far inputs have.
 {contamination}
     max_epochs : int, default=30
         Training epochs of the default network (``model=None`` only).
@@ -421,7 +424,9 @@ class FSSDDetector(BaseTorchDetector):
         Without real OoD samples: all kinds (noise, shuffled rows and, with
         ``far_outliers``, inputs far outside the training range), as many as
         ID samples (at most 10,000). With real OoD samples: only the far
-        kinds, a quarter as many, since the real ones cover the near side.
+        kinds, a quarter as many, since the real ones cover the near side;
+        none for ``"typical_stack"``, whose non-negative weights on
+        atypicality flag far inputs without being shown any.
         """
         if self.combine_ not in ("stack", "guarded_stack", "typical_stack"):
             return X_id[:0]

@@ -71,19 +71,22 @@ The input is a matrix ``D`` of shape (n_samples, n_layers) of FSSD distances
 """
 
 import inspect
+import warnings
 from numbers import Real
 
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 from threadpoolctl import threadpool_limits
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.covariance import LedoitWolf
 from sklearn.linear_model import LogisticRegressionCV
 from sklearn.model_selection import StratifiedKFold
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._utils import Interval, _fit_context
 
 __all__ = ["LayerCombiner", "NonNegativeLogistic"]
 
@@ -203,6 +206,7 @@ class NonNegativeLogistic(ClassifierMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
+        """Fit the weights (non-negative) and the intercept on ``X`` and binary ``y``."""
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         y_type = type_of_target(y, input_name="y", raise_unknown=True)
@@ -214,7 +218,10 @@ class NonNegativeLogistic(ClassifierMixin, BaseEstimator):
         sign = np.where(index == 1, 1.0, -1.0)
         self.mean_ = X.mean(axis=0)
         scale = X.std(axis=0)
-        self.scale_ = np.where(scale > 0, scale, 1.0)
+        # a constant column has a std of 0 up to rounding: dividing by that would blow up
+        # any other value at predict time
+        constant = scale <= 1e-9 * np.maximum(1.0, np.abs(self.mean_))
+        self.scale_ = np.where(constant, 1.0, scale)
         Xs = (X - self.mean_) / self.scale_
         n_features = X.shape[1]
         row_weight = np.where(sign == 1, 0.5 / (sign == 1).sum(), 0.5 / (sign == -1).sum())
@@ -228,8 +235,11 @@ class NonNegativeLogistic(ClassifierMixin, BaseEstimator):
 
         start = np.r_[np.full(n_features, 1.0 / n_features), 0.0]
         bounds = [(0.0, None)] * n_features + [(None, None)]
-        theta = minimize(loss, start, jac=True, bounds=bounds, method="L-BFGS-B").x
-        self.coef_, self.intercept_ = theta[:n_features], float(theta[n_features])
+        found = minimize(loss, start, jac=True, bounds=bounds, method="L-BFGS-B")
+        if not found.success:
+            warnings.warn(f"NonNegativeLogistic did not converge: {found.message}",
+                          ConvergenceWarning, stacklevel=2)
+        self.coef_, self.intercept_ = found.x[:n_features], float(found.x[n_features])
         return self
 
     def decision_function(self, X):
@@ -239,10 +249,12 @@ class NonNegativeLogistic(ClassifierMixin, BaseEstimator):
         return self.intercept_ - ((X - self.mean_) / self.scale_) @ self.coef_
 
     def predict_proba(self, X):
+        """Probabilities of ``classes_[0]`` and ``classes_[1]``, shape (n_samples, 2)."""
         p = expit(self.decision_function(X))
         return np.c_[1 - p, p]
 
     def predict(self, X):
+        """``classes_[1]`` where the log-odds are positive, else ``classes_[0]``."""
         scores = self.decision_function(X)
         return self.classes_[(scores > 0).astype(int)]
 
@@ -264,7 +276,9 @@ default="stack"
         so it takes ``"typical"``, ``"class_typical"`` or ``"-mean"`` (whose ``z`` it weighs as
         they are).
     cv : int, default=5
-        Folds of the inner cross-validation that picks the regularisation.
+        Folds of the inner cross-validation that picks the regularisation of ``"stack"`` and
+        ``"guarded_stack"``; ``"typical_stack"`` has a fixed one (its few non-negative
+        weights need no search) and ignores ``cv`` and ``random_state``.
     random_state : int or None
 
     Attributes
@@ -464,8 +478,8 @@ default="stack"
         if self.guard == "-mean":
             return z
         per_layer = self._over_classes(
-            z, groups,
-            lambda gaussian, z: (z - gaussian.location_) ** 2 / np.diag(gaussian.covariance_))
+            z, groups, lambda gaussian, z: (z - gaussian.location_) ** 2
+            / np.maximum(np.diag(gaussian.covariance_), _TINY))
         whole = self._over_classes(z, groups, lambda gaussian, z: gaussian.mahalanobis(z))
         return np.log1p(np.hstack([per_layer, whole[:, None]]))
 

@@ -76,7 +76,7 @@ def test_closing_sentences_quote_the_tables(out):
     assert side["FSSD"][-1] in out.split("3. Side by side")[1].split("In words:")[1]
 
 
-def test_the_guarded_stack_keeps_the_kinds_it_never_saw_and_the_plain_one_is_shown(out):
+def test_the_default_stack_keeps_the_kinds_it_never_saw_and_the_plain_one_is_shown(out):
     table = rows(out, 2)
     # the stack saw shuffled pixels only; noise and far-out inputs stay flagged
     for kind in ("uniform noise", "far out (10 x digit)"):
