@@ -318,6 +318,15 @@ def summary(results):
     return out
 
 
+def tuned_gap(summary_):
+    """``(tuned, best, gap)``: the best FSSD rule tuned on another kind, the best without OoD
+    data, and per case (and "mean over cases") the first's AUROC minus the second's."""
+    tuned = summary_["other_kind"]["best FSSD rule"]
+    best = summary_["no_ood"]["best FSSD rule"]
+    other, none = summary_["other_kind"]["auroc"][tuned], summary_["no_ood"]["auroc"][best]
+    return tuned, best, {case: other[case] - none[case] for case in none}
+
+
 def layer_set_row(result, rule, layer_set):
     """The row of ``rule`` with ``layer_set`` in one case's results: the default rule's
     (``"FSSD <rule>"``) when the set is the network's default layers, which :func:`methods`
@@ -384,9 +393,7 @@ def markdown(res):
     for rule, row in s["other_kind"]["auroc"].items():
         lines.append(f"| {rule} | " + " | ".join(fmt(row[c], 2) for c in cases_)
                      + f" | {fmt(row['mean over cases'], 2)} |")
-    tuned = s["other_kind"]["best FSSD rule"]
-    gap = {c: s["other_kind"]["auroc"][tuned][c] - table[best][c]
-           for c in cases_ + ["mean over cases"]}
+    tuned, _, gap = tuned_gap(s)
     lines += ["", f"Best FSSD rule tuned on another kind: **{tuned}** "
               f"({fmt(s['other_kind']['auroc'][tuned]['mean over cases'], 2)}); minus {best} "
               "without OoD data: " + ", ".join(f"{c} {gap[c]:+.2f}" for c in gap) + "."]

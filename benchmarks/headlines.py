@@ -344,6 +344,8 @@ NAMES = {"Maha": "Mahalanobis"}
 
 
 def fssd_defaults(res):
+    from benchmarks.fssd_defaults import tuned_gap
+
     s = res["summary"]
     none, other = s["no_ood"]["auroc"], s["other_kind"]["auroc"]
     cases = [c for c in next(iter(none.values())) if c != "mean over cases"]
@@ -356,6 +358,7 @@ def fssd_defaults(res):
     shares = lambda rule: [v.get("uniform noise", v.get("random sequences"))  # noqa: E731
                            for v in flagged[rule].values()]
     noise = lambda rule: (min(shares(rule)), max(shares(rule)))  # noqa: E731
+    tuned, best, gap = tuned_gap(s)
     return [
         f"Without OoD data, the mean AUROC over {_and(cases)} is "
         + _and(f"{avg(none, r):.2f} % for {r}" for r in rules) + "; "
@@ -364,11 +367,10 @@ def fssd_defaults(res):
         f"points ahead of {rules[1]}.",
         "Tuned on one other OoD kind, the mean AUROC over the cases is "
         + _and(f"{avg(other, r):.2f} % for the {r[len('FSSD '):]}" for r in stacks) + ".",
-        (lambda tuned, best: f"Against the best rule without OoD data ({best}), the best "
-         f"rule tuned on one other OoD kind, the {tuned[len('FSSD '):]}, scores "
-         + _and(f"{other[tuned][c] - none[best][c]:+.2f} points on {c}" for c in cases)
-         + f" ({avg(other, tuned) - avg(none, best):+.2f} on the mean over the cases).")(
-            stacks[0], rules[0]),
+        f"Against the best rule without OoD data ({best}), the best rule tuned on one other "
+        f"OoD kind, the {tuned[len('FSSD '):]}, scores "
+        + _and(f"{gap[c]:+.2f} points on {c}" for c in cases)
+        + f" ({gap['mean over cases']:+.2f} on the mean over the cases).",
         "Tuned on one other OoD kind, the share of noise (uniform pixels or bases) flagged is "
         + _and((f"{noise(r)[0]:.1f} % in every case" if noise(r)[0] == noise(r)[1] else
                 f"{noise(r)[0]:.1f} to {noise(r)[1]:.1f} % over the cases")

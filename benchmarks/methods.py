@@ -66,6 +66,11 @@ def ood_methods(net, cfg, seed, *, ensemble=None, oe=None):
         return search(estimator, grid, X, y, cv=cfg["cv"], seed=seed, n_jobs=cfg["n_jobs"],
                       **fit_params)
 
+    def with_rule(det, params):
+        """``det`` and the parameters a results file records: ``params`` and the rule its fit
+        took (``combine_``)."""
+        return det, {**params, "combine": det.combine_}
+
     def without_ood(make_detector):
         return Method(lambda seen: (make_detector().fit(seen.X_train[fit_rows(seen)]), {}),
                       uses_ood=False)
@@ -92,7 +97,7 @@ def ood_methods(net, cfg, seed, *, ensemble=None, oe=None):
         det, params = tuned(det, {"epsilon": cfg["maha_eps"]}, seen, X=np.concatenate([X, X_ood]),
                             y=np.r_[np.ones(len(X), int), -np.ones(len(X_ood), int)],
                             class_labels=np.r_[c, np.zeros(len(X_ood), c.dtype)])
-        return det, {**params, "combine": det.combine_}
+        return with_rule(det, params)
 
     def mcd(seen):
         det = MCDropoutDetector(net, **dev, n_passes=cfg["n_passes"], random_state=seed)
@@ -106,11 +111,10 @@ def ood_methods(net, cfg, seed, *, ensemble=None, oe=None):
     def fssd(seen):
         det = FSSDDetector(net, **dev, random_state=seed)
         if seen.ood_kind is None:
-            det.fit(seen.X_train[fit_rows(seen)])
-            return det, {"epsilon": det.epsilon, "combine": det.combine_}
+            return with_rule(det.fit(seen.X_train[fit_rows(seen)]), {"epsilon": det.epsilon})
         det, params = tuned(det, {"epsilon": cfg["fssd_eps"]}, seen)
         chosen[seen.ood_kind] = params["epsilon"]
-        return det, {**params, "combine": det.combine_}
+        return with_rule(det, params)
 
     def fssd_eps0(seen, model=net, epsilon=0.0, **params):
         det = FSSDDetector(model, **dev, epsilon=epsilon, random_state=seed, **params)
@@ -118,7 +122,7 @@ def ood_methods(net, cfg, seed, *, ensemble=None, oe=None):
             det.fit(seen.X_train[fit_rows(seen)])
         else:
             det.fit(seen.X_val, seen.y_val)
-        return det, {"epsilon": epsilon, "combine": det.combine_}
+        return with_rule(det, {"epsilon": epsilon})
 
     def fssd_networks(seen):
         epsilon = 0.0 if seen.ood_kind is None else chosen[seen.ood_kind]

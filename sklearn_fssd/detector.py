@@ -30,7 +30,7 @@ from .base import (
     _check_networks_agree,
     _store_params,
 )
-from .ensemble import LayerCombiner
+from .ensemble import GUARDED_RULES, STACK_RULES, LayerCombiner
 from .features import FeatureTap, _first_tensor, resolve_layers
 from ._stats import RunningMoments
 from .singularity import (
@@ -428,7 +428,7 @@ class FSSDDetector(BaseTorchDetector):
         none for ``"typical_stack"``, whose non-negative weights on
         atypicality flag far inputs without being shown any.
         """
-        if self.combine_ not in ("stack", "guarded_stack", "typical_stack"):
+        if self.combine_ not in STACK_RULES:
             return X_id[:0]
         has_ood = bool((y_id == -1).any())
         if has_ood and self.combine_ == "typical_stack":
@@ -458,7 +458,7 @@ class FSSDDetector(BaseTorchDetector):
     def _grouped(self):
         """Whether scoring needs the network's class probabilities (``"class_typical"``)."""
         # getattr: detectors pickled before these rules existed have no guard_
-        guarded = self.combine_ in ("guarded_stack", "typical_stack")
+        guarded = self.combine_ in GUARDED_RULES
         rule = getattr(self, "guard_", None) if guarded else self.combine_
         return rule == "class_typical"
 

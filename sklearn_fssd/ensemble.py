@@ -91,7 +91,9 @@ from ._utils import Interval, _fit_context
 __all__ = ["LayerCombiner", "NonNegativeLogistic"]
 
 _TINY = 1e-12
-_GUARDED = ("guarded_stack", "typical_stack")
+#: The rules guarded by a rule without OoD data, and every rule that fits a regression on OoD rows.
+GUARDED_RULES = ("guarded_stack", "typical_stack")
+STACK_RULES = ("stack",) + GUARDED_RULES
 
 # scikit-learn 1.8 announced new defaults for LogisticRegressionCV; take them
 # now where they exist (plain L2, simplified attributes), silently elsewhere.
@@ -159,6 +161,12 @@ def _class_weights(groups, classes):
     shares = groups / groups.sum(axis=1, keepdims=True)
     return {c: shares[:, c] for c in classes
             if isinstance(c, (int, np.integer)) and 0 <= c < shares.shape[1]}
+
+
+def _log_atypicality(per_layer, whole):
+    """``"typical_stack"``'s features: ``log1p`` of the per-layer squared deviations beside that
+    of the whole squared Mahalanobis distance."""
+    return np.log1p(np.hstack([per_layer, whole[:, None]]))
 
 
 class NonNegativeLogistic(ClassifierMixin, BaseEstimator):
@@ -327,13 +335,21 @@ default="stack"
 
     def _typical_rule(self):
         """The typicality rule fitted: ``combine`` itself, or ``guard`` for a guarded stack."""
-        return self.guard if self.combine in _GUARDED else self.combine
+        return self.guard if self.combine in GUARDED_RULES else self.combine
 
-    def _stack_score(self, D, groups):
-        """The stack's log-odds of ID, before any guard."""
-        if self.combine == "typical_stack":
-            return self.regression_.decision_function(self._atypicality(D, groups))
-        return self.regression_.decision_function(self._features(D))
+    def _stack_and_guard(self, D, groups):
+        """The stack's log-odds of ID and, for a guarded stack, the guard's score (else None).
+        ``"typical_stack"`` with a Gaussian guard computes the guard's squared distances once,
+        for its own features and for the guard."""
+        if self.combine == "typical_stack" and self.guard != "-mean":
+            per_layer, whole = self._squared_deviations(D, groups)
+            features = _log_atypicality(per_layer, whole)
+            return self.regression_.decision_function(features), -np.sqrt(whole)
+        inputs = (self._atypicality(D, groups) if self.combine == "typical_stack"
+                  else self._features(D))
+        guard = (self._rule_score(self.guard, D, groups) if self.combine in GUARDED_RULES
+                 else None)
+        return self.regression_.decision_function(inputs), guard
 
     def fit(self, D, y, groups=None):
         """Fit on distances ``D`` with ``y`` = +1 (ID) / -1 (OoD).
@@ -365,11 +381,10 @@ default="stack"
         if self.combine in ("typical", "class_typical"):
             return self
         self._fit_stack(D, y, groups)
-        if self.combine in _GUARDED:
-            inliers, inlier_groups = D[y == 1], None if groups is None else groups[y == 1]
-            self.stack_reference_ = np.sort(self._stack_score(inliers, inlier_groups))
-            self.guard_reference_ = np.sort(self._rule_score(self.guard, inliers,
-                                                             inlier_groups))
+        if self.combine in GUARDED_RULES:
+            stack, guard = self._stack_and_guard(
+                D[y == 1], None if groups is None else groups[y == 1])
+            self.stack_reference_, self.guard_reference_ = np.sort(stack), np.sort(guard)
         return self
 
     def _fit_typical(self, Z, groups):
@@ -415,7 +430,7 @@ default="stack"
             {"mean"} if self.combine != "typical_stack" else set())
         if self.combine not in rules:
             raise ValueError(f"combine={self.combine!r} is not a rule; valid: {sorted(rules)}.")
-        if self.combine in _GUARDED and self.guard not in guards:
+        if self.combine in GUARDED_RULES and self.guard not in guards:
             raise ValueError(f"guard={self.guard!r} is not a rule without OoD data "
                              + ("whose layers' atypicality a stack can weigh "
                                 if self.combine == "typical_stack" else "")
@@ -468,20 +483,25 @@ default="stack"
         return -np.sqrt(self._over_classes(self._z(D), groups,
                                            lambda gaussian, z: gaussian.mahalanobis(z)))
 
-    def _atypicality(self, D, groups):
-        """``"typical_stack"``'s features: ``log1p`` of each layer's squared standardised
-        deviation from the guard's Gaussian(s), and of the whole squared Mahalanobis distance;
-        shape (n_samples, n_layers + 1), larger = less typical. With the guard ``"-mean"``
-        (distances that grow for OoD inputs, the Mahalanobis detector's), the standardised log
-        distances ``z`` themselves."""
+    def _squared_deviations(self, D, groups):
+        """Each layer's squared standardised deviation of ``z`` from the guard's Gaussian(s),
+        shape (n_samples, n_layers), and the whole squared Mahalanobis distance, (n_samples,);
+        averaged over the classes as ``"class_typical"`` averages."""
         z = self._z(D)
-        if self.guard == "-mean":
-            return z
         per_layer = self._over_classes(
             z, groups, lambda gaussian, z: (z - gaussian.location_) ** 2
             / np.maximum(np.diag(gaussian.covariance_), _TINY))
         whole = self._over_classes(z, groups, lambda gaussian, z: gaussian.mahalanobis(z))
-        return np.log1p(np.hstack([per_layer, whole[:, None]]))
+        return per_layer, whole
+
+    def _atypicality(self, D, groups):
+        """``"typical_stack"``'s features: ``log1p`` of :meth:`_squared_deviations`, shape
+        (n_samples, n_layers + 1), larger = less typical. With the guard ``"-mean"`` (distances
+        that grow for OoD inputs, the Mahalanobis detector's), the standardised log distances
+        ``z`` themselves."""
+        if self.guard == "-mean":
+            return self._z(D)
+        return _log_atypicality(*self._squared_deviations(D, groups))
 
     def _rule_score(self, rule, D, groups):
         """The score of a rule without OoD data (``combine``'s or the guard's), higher = more
@@ -505,11 +525,10 @@ default="stack"
         """
         D = np.asarray(D, dtype=np.float64)
         groups = self._check_groups(D, groups)
-        if self.combine not in ("stack",) + _GUARDED:
+        if self.combine not in STACK_RULES:
             return self._rule_score(self.combine, D, groups)
-        stack = self._stack_score(D, groups)
-        if self.combine == "stack":
+        stack, guard = self._stack_and_guard(D, groups)
+        if guard is None:
             return stack
-        guard = self._rule_score(self.guard, D, groups)
         return np.minimum(log_percentile(stack, self.stack_reference_),
                           log_percentile(guard, self.guard_reference_))

@@ -11,7 +11,7 @@ from .._stats import RunningMoments
 from .._utils import Interval, StrOptions, _fit_context, draw_seed, iter_batches
 from .._validation import check_finite_fit, on_finite_rows
 from ..base import _store_params
-from ..ensemble import LayerCombiner
+from ..ensemble import STACK_RULES, LayerCombiner
 from ..features import FeatureTap, resolve_layers
 from ._logits import (
     _COMMON_ATTRIBUTES,
@@ -229,7 +229,7 @@ default="auto"
 
         has_ood = bool((y_id == -1).any())
         self.combine_ = ("stack" if has_ood else "mean") if self.combine == "auto" else self.combine
-        if self.combine_ in ("stack", "guarded_stack", "typical_stack") and not has_ood:
+        if self.combine_ in STACK_RULES and not has_ood:
             raise ValueError(
                 f"combine='{self.combine_}' fits a logistic regression on OoD validation "
                 "samples, and y marks none: pass y with -1 for OoD rows, or combine='mean' or "
