@@ -13,22 +13,28 @@ RESULTS = Path(__file__).resolve().parent / "results"
 CACHE = Path(__file__).resolve().parent / "cache"
 
 
-def search(estimator, grid, X_val, y_val, *, cv, seed, n_jobs=None, **fit_params):
+def search(estimator, grid, X_val, y_val, *, cv, seed, n_jobs=None, refit_on=None,
+           **fit_params):
     """Tune ``estimator`` over ``grid`` on labelled validation data (+1 ID, -1 OoD).
 
     ``GridSearchCV`` with stratified, shuffled ``cv``-fold splits and ROC-AUC, refitted on all of
-    the validation data; ``n_jobs`` worker processes (joblib gives each one torch thread).
-    Returns the best estimator and its parameters (floats as plain floats).
+    the validation data, or with ``refit_on`` (``(X, y)``) on those samples instead (without
+    ``fit_params``, which go to the search's fits); ``n_jobs`` worker processes (joblib gives
+    each one torch thread). Returns the best estimator and its parameters (floats as plain
+    floats).
     """
+    from sklearn.base import clone
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
     folds = StratifiedKFold(cv, shuffle=True, random_state=seed)
-    found = GridSearchCV(estimator, grid, scoring="roc_auc", cv=folds, refit=True,
+    found = GridSearchCV(estimator, grid, scoring="roc_auc", cv=folds, refit=refit_on is None,
                          n_jobs=n_jobs)
     found.fit(X_val, y_val, **fit_params)
     params = {k: (float(v) if isinstance(v, (float, np.floating)) else v)
               for k, v in found.best_params_.items()}
-    return found.best_estimator_, params
+    if refit_on is None:
+        return found.best_estimator_, params
+    return clone(estimator).set_params(**found.best_params_).fit(*refit_on), params
 
 
 def cached_network(cache, name, make_module, train, log):

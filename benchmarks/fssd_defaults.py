@@ -219,7 +219,7 @@ def methods(net, cfg, seed, layer_sets=None):
             if seen.ood_kind is None:  # without OoD data: its own synthetic outliers
                 X, y = seen.X_train[rows(seen)], None
             else:
-                X, y = seen.X_val, seen.y_val
+                X, y = seen.training_against_ood(rows(seen))[:2]
             return FSSDDetector(net, random_state=seed, **params).fit(X, y), params
         return Method(make)
 

@@ -6,20 +6,24 @@ protocol hands it. Without OoD data (``seen.ood_kind is None``) each detector is
 ``n_fit`` training samples with its library defaults (ODIN: temperature 1000 and epsilon
 0.0014, the values its paper settles on; MC Dropout: the network's own dropout rates;
 Mahalanobis and FSSD: no pre-processing). With OoD data, each tunes with
-:func:`benchmarks._ood.search` (``GridSearchCV``) on the validation samples:
+:func:`benchmarks._ood.search` (``GridSearchCV``) on the validation samples; a detector that
+fits a layer stack fits it on the ``n_fit`` training samples against the validation OoD samples
+(:meth:`benchmarks.protocol.Seen.training_against_ood`), so its in-distribution side is
+estimated on as many samples as without OoD data:
 
 - ODIN: ``temperatures`` x ``odin_eps``.
 - Mahalanobis: its class Gaussians on the ``n_fit`` training samples with their classes (Lee et
   al.), its layer stack on them against the validation OoD samples with non-negative weights
   and the guard of its rule without OoD data, as FSSD's default (``combine="typical_stack"``),
-  ``maha_eps`` searched;
+  ``maha_eps`` searched on those samples;
   the layers FSSD taps by default.
 - MC Dropout: ``dropout_rates`` (if given; else the network's own rates in every setting).
 - FSSD: without OoD data its default rule (``combine="auto"``: per-class typicality for a
   classifier); with OoD data its default stack (``"typical_stack"``: the layers' atypicality
-  weighted non-negatively, guarded by the rule without OoD data) on the validation samples,
-  ``fssd_eps``
-  searched; FSSD (eps=0) the same without pre-processing; FSSD plain stack (eps=0) the
+  weighted non-negatively, guarded by the rule without OoD data), ``fssd_eps`` searched on the
+  validation samples (21 values: on the 10x larger training rows the search would cost 10x),
+  the chosen detector fitted on the training rows against the validation OoD samples; FSSD
+  (eps=0) the same without pre-processing; FSSD plain stack (eps=0) the
   paper's stack (``combine="stack", far_outliers=False``) on the paper's layers
   (:func:`benchmarks._ood.paper_layers`), on synthetic outliers without OoD data; the FSSD
   network ensemble takes the epsilon FSSD chose on the same kind.
@@ -61,10 +65,10 @@ def ood_methods(net, cfg, seed, *, ensemble=None, oe=None):
         """The training samples fits without OoD data use (the same ones in every call)."""
         return np.random.RandomState(seed).permutation(len(seen.X_train))[: cfg["n_fit"]]
 
-    def tuned(estimator, grid, seen, X=None, y=None, **fit_params):
+    def tuned(estimator, grid, seen, X=None, y=None, refit_on=None, **fit_params):
         X, y = (seen.X_val, seen.y_val) if X is None else (X, y)
         return search(estimator, grid, X, y, cv=cfg["cv"], seed=seed, n_jobs=cfg["n_jobs"],
-                      **fit_params)
+                      refit_on=refit_on, **fit_params)
 
     def with_rule(det, params):
         """``det`` and the parameters a results file records: ``params`` and the rule its fit
@@ -84,19 +88,17 @@ def ood_methods(net, cfg, seed, *, ensemble=None, oe=None):
 
     def maha(seen):
         rows = fit_rows(seen)
-        X, c = seen.X_train[rows], seen.y_train[rows]
         det = MahalanobisDetector(net, layers=resolve_layers(net, "auto"), **dev,
                                   random_state=seed)
         if seen.ood_kind is None:
-            return det.fit(X, class_labels=c), {"epsilon": det.epsilon}
-        X_ood = seen.X_val_ood
+            return (det.fit(seen.X_train[rows], class_labels=seen.y_train[rows]),
+                    {"epsilon": det.epsilon})
         # its stack gets what FSSD's default has: non-negative weights (a larger distance only
         # counts against ID) and the guard of its rule without OoD data ("mean"), so a stack
         # fitted on one kind keeps flagging the others
         det.set_params(combine="typical_stack")
-        det, params = tuned(det, {"epsilon": cfg["maha_eps"]}, seen, X=np.concatenate([X, X_ood]),
-                            y=np.r_[np.ones(len(X), int), -np.ones(len(X_ood), int)],
-                            class_labels=np.r_[c, np.zeros(len(X_ood), c.dtype)])
+        X, y, c = seen.training_against_ood(rows)
+        det, params = tuned(det, {"epsilon": cfg["maha_eps"]}, seen, X=X, y=y, class_labels=c)
         return with_rule(det, params)
 
     def mcd(seen):
@@ -112,7 +114,8 @@ def ood_methods(net, cfg, seed, *, ensemble=None, oe=None):
         det = FSSDDetector(net, **dev, random_state=seed)
         if seen.ood_kind is None:
             return with_rule(det.fit(seen.X_train[fit_rows(seen)]), {"epsilon": det.epsilon})
-        det, params = tuned(det, {"epsilon": cfg["fssd_eps"]}, seen)
+        det, params = tuned(det, {"epsilon": cfg["fssd_eps"]}, seen,
+                            refit_on=seen.training_against_ood(fit_rows(seen))[:2])
         chosen[seen.ood_kind] = params["epsilon"]
         return with_rule(det, params)
 
@@ -121,7 +124,7 @@ def ood_methods(net, cfg, seed, *, ensemble=None, oe=None):
         if seen.ood_kind is None:
             det.fit(seen.X_train[fit_rows(seen)])
         else:
-            det.fit(seen.X_val, seen.y_val)
+            det.fit(*seen.training_against_ood(fit_rows(seen))[:2])
         return with_rule(det, {"epsilon": epsilon})
 
     def fssd_networks(seen):

@@ -253,6 +253,18 @@ class Seen:
         will do there: ``MahalanobisDetector`` ignores it)."""
         return np.r_[self.c_val_id, np.zeros(len(self.X_val_ood), self.c_val_id.dtype)]
 
+    def training_against_ood(self, rows):
+        """``(X, y, classes)``: the training samples ``rows`` as in-distribution (+1), then the
+        validation samples of the OoD kind (-1); the training samples' classes, 0 on the OoD
+        ones. What a detector fits a stack on, so its in-distribution side (class Gaussians,
+        guard, percentiles) is estimated on as many samples as a fit without OoD data gets, as
+        Lee et al. fit Mahalanobis's class Gaussians on training data."""
+        X_id, classes = self.X_train[rows], self.y_train[rows]
+        n_ood = len(self.X_val_ood)
+        return (np.concatenate([X_id, self.X_val_ood]),
+                np.r_[np.ones(len(X_id), int), -np.ones(n_ood, int)],
+                np.r_[classes, np.zeros(n_ood, classes.dtype)])
+
 
 @dataclass(frozen=True)
 class Method:

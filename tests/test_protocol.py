@@ -222,3 +222,33 @@ def test_image_kinds_are_seeded_disjoint_and_where_they_should_be():
                 source[24:30], kinds)
     assert case.tune_on["uniform noise"] == "far out"
     assert case.tune_on["far out"] == "uniform noise"
+
+
+def test_a_stack_fits_on_the_training_rows_against_the_validation_ood_samples():
+    case = _case()
+    seen = protocol.seen_for(case, "a")
+    rows = np.array([3, 0, 7])
+    X, y, classes = seen.training_against_ood(rows)
+    assert _rows(X[y == 1]) == _rows(case.X_train[rows])
+    assert _rows(X[y == -1]) == _rows(case.kinds["a"].val)
+    assert classes[y == 1].tolist() == case.y_train[rows].tolist()
+    # no in-distribution validation or test sample takes part, so the audit lets it through
+    assert _rows(X).isdisjoint(_rows(case.X_val) | _rows(case.X_test))
+
+
+def test_search_tunes_on_the_validation_data_and_refits_where_it_is_told():
+    from sklearn.linear_model import LogisticRegression
+
+    from benchmarks._ood import search
+
+    rng = np.random.RandomState(0)
+    X_val = rng.normal(size=(40, 2))
+    y_val = np.where(X_val[:, 0] > 0, 1, -1)
+    X_fit = rng.normal(size=(30, 2))
+    y_fit = np.where(X_fit[:, 1] > 0, 1, -1)  # another rule: the refit follows it
+    found, params = search(LogisticRegression(), {"C": [0.01, 1.0]}, X_val, y_val, cv=2, seed=0,
+                           refit_on=(X_fit, y_fit))
+    assert params["C"] in (0.01, 1.0) and found.C == params["C"]
+    assert abs(found.coef_[0, 1]) > abs(found.coef_[0, 0])
+    on_val, _ = search(LogisticRegression(), {"C": [0.01, 1.0]}, X_val, y_val, cv=2, seed=0)
+    assert abs(on_val.coef_[0, 0]) > abs(on_val.coef_[0, 1])
