@@ -47,7 +47,9 @@ Rules measured, every one fitted on ``n_fit`` training samples with epsilon 0 (n
   without OoD data (``"guarded_stack"``) and that rule with its layers' atypicality weighted
   non-negatively on the OoD kind, guarded the same way (``"typical_stack"``), with the share of
   uniform noise and far-out inputs each flags at its own threshold, and the gap between the
-  best of them and the best rule without OoD data on the kinds the stacks never saw;
+  best of them and the best rule without OoD data on the kinds the stacks never saw; in the
+  genome case also each stack fitted on random sequences themselves (the paper's same-kind
+  setting), which bounds how many of them a stack over the BiLSTM's layers can flag;
 - LeNet's layers (:data:`LENET_LAYER_SETS`): class_typical, typical and the two guarded stacks
   on the paper's four layers and on every stage of the forward pass, on the image cases.
 """
@@ -190,9 +192,11 @@ def genome_case(cfg, seed, cache, log):
     n = len(full.X_val) // 2
     kinds["random sequences"] = Kind.draw(rng.randint(0, 4, (2 * n, full.X_val.shape[1])), n, n,
                                           note="bases drawn uniformly at random")
+    # the stacks fitted on random sequences themselves (the paper's same-kind setting) bound
+    # how many of them any stack over these layers can flag
     case = protocol.Case("genome", full.X_train, full.y_train, full.X_val[val],
                          full.y_val[val], full.X_val[test], kinds, y_test=full.y_val[test],
-                         same_kind=[next(iter(kinds))])
+                         same_kind=[next(iter(kinds)), "random sequences"])
     return case, net
 
 
@@ -314,8 +318,30 @@ def summary(results):
                        for case, res in results.items()
                        for columns in [res["settings"]["other_kind"]["columns"]]}
     out["other_kind"]["flagged"] = noise
+    out["same_kind_noise"] = same_kind_noise(results)
     out["layers"] = layer_summary(results)
     return out
+
+
+def same_kind_noise(results):
+    """Per stack, per case and noise kind that the case measures in the paper's same-kind
+    setting (the genome case: random sequences), the stack's AUROC and share flagged when it was
+    fitted on that kind itself: how far a stack over these layers can go on it at all."""
+    out = {}
+    for case, res in results.items():
+        columns = res["settings"].get("same_kind", {}).get("columns", {})
+        for kind in (k for k in NOISE_KINDS if k in columns):
+            for rule in STACKS:
+                m = columns[kind]["methods"][rule]
+                out.setdefault(rule, {}).setdefault(case, {})[kind] = {
+                    "auroc": m["auroc"], "flagged": m["flagged"]}
+    return out
+
+
+def same_kind_measured(same):
+    """``[(case, kind), ...]`` that :func:`same_kind_noise`'s ``same`` holds."""
+    return [(case, kind) for case, kinds in next(iter(same.values()), {}).items()
+            for kind in kinds]
 
 
 def tuned_gap(summary_):
@@ -404,6 +430,17 @@ def markdown(res):
         lines.append(f"| {rule} | " + " | ".join(
             " / ".join(fmt(v[k]) for k in NOISE_KINDS if k in v) for v in per_case.values())
             + " |")
+    same = s.get("same_kind_noise")
+    if same:
+        where = same_kind_measured(same)
+        lines += ["", "Fitted on the noise itself (the paper's same-kind setting: a bound on what "
+                  "a stack over these layers can do there), AUROC / share flagged by `predict` "
+                  "(%):", "", "| rule | " + " | ".join(f"{c}: {k}" for c, k in where) + " |",
+                  "|---|" + "---|" * len(where)]
+        for rule, per in same.items():
+            lines.append(f"| {rule} | " + " | ".join(
+                f"{fmt(per[c][k]['auroc'])} / {fmt(per[c][k]['flagged'])}" for c, k in where)
+                + " |")
     lines += layer_markdown(s["layers"]) if "layers" in s else []
     lines += [""]
     for name, r in res["cases"].items():

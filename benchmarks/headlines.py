@@ -375,6 +375,7 @@ def fssd_defaults(res):
         + _and((f"{noise(r)[0]:.1f} % in every case" if noise(r)[0] == noise(r)[1] else
                 f"{noise(r)[0]:.1f} to {noise(r)[1]:.1f} % over the cases")
                + f" for the {r[len('FSSD '):]}" for r in stacks) + ".",
+        *_same_kind_noise_sentences(s.get("same_kind_noise")),
         *([] if "genome" not in cases else [
             "In the genome case alone, without OoD data, the mean AUROC is "
             + _and(f"{none[r]['genome']:.2f} % for {r}" for r in
@@ -383,6 +384,18 @@ def fssd_defaults(res):
             + "."]),
         *_layer_sentences(s.get("layers")),
     ]
+
+
+def _same_kind_noise_sentences(same):
+    """fssd_defaults: each stack fitted on a case's noise itself (the paper's setting)."""
+    from benchmarks.fssd_defaults import same_kind_measured
+
+    return [f"Fitted on the {kind} of the {case} case themselves (the paper's same-kind "
+            "setting), the stacks flag "
+            + _and(f"{m['flagged']:.1f} % of them (AUROC {m['auroc']:.1f} %) for the "
+                   f"{rule[len('FSSD '):]}" for rule, per in same.items()
+                   for m in [per[case][kind]]) + "."
+            for case, kind in same_kind_measured(same or {})]
 
 
 def _layer_sentences(layers):

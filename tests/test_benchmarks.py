@@ -191,6 +191,30 @@ def test_fssd_defaults_picks_the_layer_set_by_the_mean_over_the_image_cases_only
     assert f"class_typical 97.00 % on {every} against 94.50 % on {paper}" in sentence
 
 
+def test_fssd_defaults_reports_the_stacks_fitted_on_the_noise_itself_and_no_other_kind():
+    from benchmarks import fssd_defaults
+    from benchmarks.headlines import _same_kind_noise_sentences
+
+    def column(offset):
+        return {"methods": {rule: {"auroc": 90.0 + offset + i, "flagged": 60.0 + offset + i}
+                            for i, rule in enumerate(fssd_defaults.STACKS)}}
+
+    # a species measured in the paper's setting is no noise kind: only random sequences count;
+    # a case without the same-kind setting (or without noise in it) adds nothing
+    results = {"genome": {"settings": {"same_kind": {"columns": {
+        "Klebsiella": column(5.0), "random sequences": column(0.0)}}}},
+        "MNIST": {"settings": {"same_kind": {"columns": {"notMNIST A-E": column(1.0)}}}},
+        "MNIST digits 0-4": {"settings": {}}}
+    same = fssd_defaults.same_kind_noise(results)
+    assert fssd_defaults.same_kind_measured(same) == [("genome", "random sequences")]
+    typical = same["FSSD typical stack"]["genome"]["random sequences"]
+    assert typical == {"auroc": 93.0, "flagged": 63.0}  # the 4th stack: offset 3
+    (sentence,) = _same_kind_noise_sentences(same)
+    assert sentence.startswith("Fitted on the random sequences of the genome case themselves")
+    assert "63.0 % of them (AUROC 93.0 %) for the typical stack" in sentence
+    assert _same_kind_noise_sentences({}) == []
+
+
 def test_fssd_defaults_reads_the_default_rules_rows_for_the_networks_own_layer_set():
     from benchmarks import fssd_defaults
 
