@@ -34,10 +34,10 @@ import numpy as np
 import torch
 
 from benchmarks._provenance import provenance
+from benchmarks._ood import RESULTS
 from sklearn_fssd import FSSDDetector
 from sklearn_fssd.models import LeNet
 
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _timed(fn):

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from benchmarks._ood import RESULTS
+
 
 
 def _and(items):

@@ -20,11 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks._ood import command, write
+from benchmarks._ood import RESULTS, command, write
 from benchmarks._provenance import provenance
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
 
 #: The test that compares the README's figures with this benchmark's file.
 SELF_CHECK = "tests/test_docs.py::test_the_times_the_readme_promises_are_the_measured_ones"

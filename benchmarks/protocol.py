@@ -247,12 +247,6 @@ class Seen:
         """+1 for the in-distribution validation samples, -1 for the OoD ones."""
         return np.r_[np.ones(len(self.X_val_id), int), -np.ones(len(self.X_val_ood), int)]
 
-    @property
-    def c_val(self):
-        """Classes of the in-distribution validation samples, 0 on the OoD ones (any value
-        will do there: ``MahalanobisDetector`` ignores it)."""
-        return np.r_[self.c_val_id, np.zeros(len(self.X_val_ood), self.c_val_id.dtype)]
-
     def training_against_ood(self, rows):
         """``(X, y, classes)``: the training samples ``rows`` as in-distribution (+1), then the
         validation samples of the OoD kind (-1); the training samples' classes, 0 on the OoD
