@@ -33,11 +33,10 @@ from statistics import median
 import numpy as np
 import torch
 
-from benchmarks._provenance import provenance
 from benchmarks._ood import RESULTS
+from benchmarks._provenance import provenance
 from sklearn_fssd import FSSDDetector
 from sklearn_fssd.models import LeNet
-
 
 
 def _timed(fn):

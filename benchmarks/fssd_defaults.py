@@ -55,6 +55,7 @@ Rules measured, every one fitted on ``n_fit`` training samples with epsilon 0 (n
 """
 
 import time
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -311,31 +312,28 @@ def summary(results):
         fssd = {r: v for r, v in table.items() if r.startswith("FSSD")}
         best = max(fssd, key=lambda r: fssd[r]["mean over cases"])
         out[setting] = {"auroc": table, "best FSSD rule": best}
-    noise = {}
-    for rule in STACKS:
-        noise[rule] = {case: {k: columns[k]["methods"][rule]["flagged"] for k in NOISE_KINDS
-                              if k in columns}
-                       for case, res in results.items()
-                       for columns in [res["settings"]["other_kind"]["columns"]]}
-    out["other_kind"]["flagged"] = noise
+    out["other_kind"]["flagged"] = noise_columns(results, "other_kind", itemgetter("flagged"))
     out["same_kind_noise"] = same_kind_noise(results)
     out["layers"] = layer_summary(results)
     return out
+
+
+def noise_columns(results, setting, pick):
+    """Per stack, per case, per noise kind (:data:`NOISE_KINDS`) that the case measures in
+    ``setting``: ``pick`` of the stack's figures on that kind (a case without one: ``{}``)."""
+    return {rule: {case: {k: pick(columns[k]["methods"][rule]) for k in NOISE_KINDS
+                          if k in columns}
+                   for case, res in results.items()
+                   for columns in [res["settings"].get(setting, {}).get("columns", {})]}
+            for rule in STACKS}
 
 
 def same_kind_noise(results):
     """Per stack, per case and noise kind that the case measures in the paper's same-kind
     setting (the genome case: random sequences), the stack's AUROC and share flagged when it was
     fitted on that kind itself: how far a stack over these layers can go on it at all."""
-    out = {}
-    for case, res in results.items():
-        columns = res["settings"].get("same_kind", {}).get("columns", {})
-        for kind in (k for k in NOISE_KINDS if k in columns):
-            for rule in STACKS:
-                m = columns[kind]["methods"][rule]
-                out.setdefault(rule, {}).setdefault(case, {})[kind] = {
-                    "auroc": m["auroc"], "flagged": m["flagged"]}
-    return out
+    return noise_columns(results, "same_kind",
+                         lambda m: {"auroc": m["auroc"], "flagged": m["flagged"]})
 
 
 def same_kind_measured(same):
@@ -430,9 +428,9 @@ def markdown(res):
         lines.append(f"| {rule} | " + " | ".join(
             " / ".join(fmt(v[k]) for k in NOISE_KINDS if k in v) for v in per_case.values())
             + " |")
-    same = s.get("same_kind_noise")
-    if same:
-        where = same_kind_measured(same)
+    same = s.get("same_kind_noise") or {}
+    where = same_kind_measured(same)
+    if where:
         lines += ["", "Fitted on the noise itself (the paper's same-kind setting: a bound on what "
                   "a stack over these layers can do there), AUROC / share flagged by `predict` "
                   "(%):", "", "| rule | " + " | ".join(f"{c}: {k}" for c, k in where) + " |",

@@ -23,7 +23,6 @@ import numpy as np
 from benchmarks._ood import RESULTS
 
 
-
 def _and(items):
     """``a``, ``a and b``, ``a, b and c``."""
     items = list(items)

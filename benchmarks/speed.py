@@ -37,13 +37,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks._provenance import provenance
 from benchmarks._ood import RESULTS
+from benchmarks._provenance import provenance
 from sklearn_fssd import FSSDDetector
 from sklearn_fssd._utils import iter_batches, to_tensor
 from sklearn_fssd.models import LeNet
 from sklearn_fssd.singularity import fssd_distance
-
 
 
 def _synchronize(device):
