@@ -40,14 +40,21 @@ def search(estimator, grid, X_val, y_val, *, cv, seed, n_jobs=None, refit_on=Non
 def cached_network(cache, name, make_module, train, log):
     """A network from ``cache/name`` (its weights loaded into ``make_module()``), or trained by
     ``train()`` (a fitted skorch net or a module) and saved there; ``log`` (``{"trained": [],
-    "loaded": [], "train_s": {}}``) records which and how long."""
+    "loaded": [], "train_s": {}}``) records which and how long, and under ``"history"`` the
+    skorch net's per-epoch losses (and validation accuracy, when it had a validation split),
+    kept beside the weights in ``cache/name.history.json`` so a run that loads the network
+    still records how it was trained."""
+    import json
     import time
 
     from sklearn_fssd.training import load_weights, save_weights
 
     path = Path(cache) / name
+    history_path = path.with_name(path.name + ".history.json")
     if path.exists():
         log["loaded"].append(name)
+        if history_path.exists():
+            log.setdefault("history", {})[name] = json.loads(history_path.read_text())
         return load_weights(make_module(), path).eval()
     start = time.perf_counter()
     net = train()
@@ -55,6 +62,11 @@ def cached_network(cache, name, make_module, train, log):
     save_weights(module, path)
     log["trained"].append(name)
     log["train_s"][name] = time.perf_counter() - start
+    if hasattr(net, "history"):
+        keys = ("epoch", "train_loss", "valid_loss", "valid_acc", "dur")
+        history = [{k: h[k] for k in keys if k in h} for h in net.history]
+        history_path.write_text(json.dumps(history))
+        log.setdefault("history", {})[name] = history
     return module.cpu().eval()
 
 
