@@ -253,14 +253,22 @@ def markdown(res):
     return "\n".join(lines) + "\n"
 
 
+def kept_epoch(log):
+    """``(best, history)``: the per-epoch record early stopping kept (least validation loss)
+    and the whole curve, from a run's network ``log``; None for a network cached without its
+    history."""
+    curves = [h for h in log.get("history", {}).values() if h and "valid_loss" in h[0]]
+    if not curves:
+        return None
+    return min(curves[0], key=lambda h: h["valid_loss"]), curves[0]
+
+
 def training_curve(log):
     """A sentence on where early stopping kept the network: its best epoch and the validation
     loss per epoch (empty for a network cached without its history)."""
-    curves = [h for h in log.get("history", {}).values() if h and "valid_loss" in h[0]]
-    if not curves:
+    if kept_epoch(log) is None:
         return ""
-    history = curves[0]
-    best = min(history, key=lambda h: h["valid_loss"])
+    best, history = kept_epoch(log)
     return (f" Kept the weights of epoch {best['epoch']} of {len(history)}, the least loss on "
             f"the in-distribution validation fragments ({best['valid_loss']:.3f}, accuracy "
             f"{100 * best['valid_acc']:.1f} %); validation loss by epoch: "

@@ -315,12 +315,18 @@ def fmnist_mnist(res):
 
 
 def genome(res):
+    from benchmarks.genome import kept_epoch
+
     f = _protocol_figures(res)
     paper, said = f.paper, _protocol_sentences(f, "held-out species", "species")
     layers = res["fssd_layers"]
     names = list(next(iter(layers.values())))
     train_s = sum(res["network"]["train_s"].values())
     threads = res["machine"]["torch_threads"]
+    stopped, kept = kept_epoch(res["network"]), ""
+    if stopped:
+        kept = (f", kept at epoch {stopped[0]['epoch']} of {len(stopped[1])} by its loss on the "
+                "in-distribution validation fragments,")
     return [
         said["no_ood"], said["tuned"], said["guarded"],
         f"In the paper's setting (tuned and tested on {f.reference}) FSSD reaches AUROC "
@@ -330,8 +336,8 @@ def genome(res):
         + _and(f"{np.mean([layers[k][n]['auroc'] for k in layers]):.1f} % ({n})"
                for n in names) + " over the species.",
         (f"The BiLSTM trained in {round(train_s / 60)} minutes on {threads} CPU thread"
-         f"{'s' if threads > 1 else ''} and classifies" if res["network"]["trained"] else
-         "The BiLSTM, trained with this recipe before the run and loaded from the cache, "
+         f"{'s' if threads > 1 else ''}{kept} and classifies" if res["network"]["trained"] else
+         f"The BiLSTM, trained with this recipe before the run and loaded from the cache{kept}, "
          "classifies")
         + f" the {len(res['classes'])} in-distribution species with "
         f"{100 * res['test_accuracy']:.1f} % test accuracy.",

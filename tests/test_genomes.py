@@ -476,8 +476,15 @@ def test_genome_benchmark_quick_runs_the_protocol_and_reuses_its_network(tmp_pat
     assert "| FSSD |" in text and "### no OoD data (AUROC %)" in text
     assert "## Deviations from the paper's genome experiment" in text and "Ren et al." in text
     assert json.loads((out / "genome.json").read_text())["command"].endswith("--quick")
+    # the network is trained against the in-distribution validation fragments' loss, and the
+    # results say which epoch early stopping kept
+    curve = first["network"]["history"][first["network"]["trained"][0]]
+    assert [h["epoch"] for h in curve] == [1] and curve[0]["valid_loss"] > 0
+    assert "Kept the weights of epoch 1 of 1" in text
     second = genome.main(["--quick", "--out", str(out), "--cache", str(cache)])
     assert second["network"]["loaded"] and not second["network"]["trained"]
+    # a run that loads the cached network still records how it was trained
+    assert second["network"]["history"] == first["network"]["history"]
     assert second["settings"]["same_kind"]["mean"]["FSSD"]["auroc"] == pytest.approx(
         first["settings"]["same_kind"]["mean"]["FSSD"]["auroc"])
 
