@@ -15,7 +15,9 @@ tests until the docs quote the new sentence. This script runs no benchmark; it o
 """
 
 import argparse
+import difflib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -446,6 +448,26 @@ def sentences(stem, results_dir=RESULTS):
     return headline_function(stem)(res)
 
 
+def _wording(sentence):
+    """A sentence with its figures masked: what stays when a rerun moves the numbers."""
+    return re.sub(r"\d+(?:\.\d+)?", "#", sentence)
+
+
+def paired(before, now):
+    """``[(old, new)]``: the sentences computed from two versions of one results file that
+    differ, each old one beside the new one in its place. The lists are aligned on their wording
+    with the figures masked, so a sentence that only one version has (a table the rerun added,
+    a setting an older file lacks) shifts no other; a run of sentences reworded in different
+    numbers on the two sides is left unpaired, for a hand edit."""
+    matcher = difflib.SequenceMatcher(None, [_wording(s) for s in before],
+                                      [_wording(s) for s in now], autojunk=False)
+    pairs = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):
+            pairs += zip(before[i1:i2], now[j1:j2])
+    return [(old, new) for old, new in pairs if old != new]
+
+
 def update_docs(stems, rev="HEAD", root=RESULTS.parents[1]):
     """Replace, in README.md and docs/*.md, each sentence of ``stems`` computed from the results
     file at git revision ``rev`` by the one computed from the file now; ``[(path, count)]``."""
@@ -458,10 +480,7 @@ def update_docs(stems, rev="HEAD", root=RESULTS.parents[1]):
         if shown.returncode:
             continue  # a results file new since rev: nothing quoted it yet
         now = sentences(stem, root / "benchmarks" / "results")
-        before = headline_function(stem)(json.loads(shown.stdout))
-        pairs += [(old, new) for old, new in zip(before, now) if old != new]
-    import re
-
+        pairs += paired(headline_function(stem)(json.loads(shown.stdout)), now)
     changed = []
     for path in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
         text, count = path.read_text(), 0

@@ -335,3 +335,14 @@ def test_update_docs_replaces_the_old_sentences_even_wrapped_over_lines(tmp_path
     assert new != old
     assert update_docs(["promises"], "HEAD", root=tmp_path) == [(Path("README.md"), 1)]
     assert (tmp_path / "README.md").read_text() == f"Intro.\n\n{new} Untouched.\n"
+
+
+def test_update_docs_pairs_each_sentence_with_its_own_when_a_rerun_adds_one():
+    from benchmarks.headlines import paired
+
+    before = ["FSSD reaches 58.9 %.", "MSP reaches 59.8 %.", "The run took 16 minutes."]
+    # the rerun measured one more thing, reported between the others
+    now = ["FSSD reaches 57.0 %.", "Energy reaches 66.0 %.", "MSP reaches 68.0 %.",
+           "The run took 16 minutes."]
+    assert paired(before, now) == [("FSSD reaches 58.9 %.", "FSSD reaches 57.0 %."),
+                                   ("MSP reaches 59.8 %.", "MSP reaches 68.0 %.")]
