@@ -266,9 +266,10 @@ def kept_epoch(log):
 def training_curve(log):
     """A sentence on where early stopping kept the network: its best epoch and the validation
     loss per epoch (empty for a network cached without its history)."""
-    if kept_epoch(log) is None:
+    kept = kept_epoch(log)
+    if kept is None:
         return ""
-    best, history = kept_epoch(log)
+    best, history = kept
     return (f" Kept the weights of epoch {best['epoch']} of {len(history)}, the least loss on "
             f"the in-distribution validation fragments ({best['valid_loss']:.3f}, accuracy "
             f"{100 * best['valid_acc']:.1f} %); validation loss by epoch: "
