@@ -367,25 +367,27 @@ def fssd_defaults(res):
                            for v in flagged[rule].values()]
     noise = lambda rule: (min(shares(rule)), max(shares(rule)))  # noqa: E731
     tuned, best, gap = tuned_gap(s)
+    networks = len(next(iter(s["no_ood"].get("genome networks", {"": {"": 0}}).values())))
+    genome_where = f"set (the mean over its {networks} networks) " if networks > 1 else "case "
     return [
         f"Without OoD data, the mean AUROC over {_and(cases)} is "
         + _and(f"{avg(none, r):.2f} % for {r}" for r in rules) + "; "
         + _and(f"{NAMES.get(r, r)} {avg(none, r):.2f}" for r in baselines) + ".",
         f"The best FSSD rule without OoD data is {rules[0]}, {avg(none, rules[0]) - avg(none, rules[1]):.2f} "
         f"points ahead of {rules[1]}.",
-        "Tuned on one other OoD kind, the mean AUROC over the cases is "
+        "Tuned on one other OoD kind, the mean AUROC over the sets is "
         + _and(f"{avg(other, r):.2f} % for the {r[len('FSSD '):]}" for r in stacks) + ".",
         f"Against the best rule without OoD data ({best}), the best rule tuned on one other "
         f"OoD kind, the {tuned[len('FSSD '):]}, scores "
         + _and(f"{gap[c]:+.2f} points on {c}" for c in cases)
-        + f" ({gap['mean over cases']:+.2f} on the mean over the cases).",
+        + f" ({gap['mean over cases']:+.2f} on the mean over the sets).",
         "Tuned on one other OoD kind, the share of noise (uniform pixels or bases) flagged is "
         + _and((f"{noise(r)[0]:.1f} % in every case" if noise(r)[0] == noise(r)[1] else
                 f"{noise(r)[0]:.1f} to {noise(r)[1]:.1f} % over the cases")
                + f" for the {r[len('FSSD '):]}" for r in stacks) + ".",
         *_same_kind_noise_sentences(s.get("same_kind_noise")),
         *([] if "genome" not in cases else [
-            "In the genome case alone, without OoD data, the mean AUROC is "
+            f"In the genome {genome_where}alone, without OoD data, the mean AUROC is "
             + _and(f"{none[r]['genome']:.2f} % for {r}" for r in
                    sorted(rules, key=lambda r: -none[r]["genome"]))
             + "; " + _and(f"{NAMES.get(r, r)} {none[r]['genome']:.2f}" for r in baselines)

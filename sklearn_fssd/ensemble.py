@@ -62,7 +62,9 @@ The input is a matrix ``D`` of shape (n_samples, n_layers) of FSSD distances
     on OoD kinds the stack never saw, it stays close to the rule without
     OoD data on Fashion-MNIST and MNIST digits 0-4, where the signed stack of
     ``"guarded_stack"`` falls further behind; on MNIST and on DNA the guarded
-    stack did better in the latest run (``benchmarks/results/fssd_defaults.md``).
+    stack did better in the latest run, enough to lead the mean over its
+    four cases (``benchmarks/results/fssd_defaults.md``), so the guarded stack
+    is :class:`~sklearn_fssd.FSSDDetector`'s default with OoD data.
 
 ``"mean"``
     The mean of the standardised log distances ``z_k`` over the layers. It

@@ -191,6 +191,49 @@ def test_fssd_defaults_picks_the_layer_set_by_the_mean_over_the_image_cases_only
     assert f"class_typical 97.00 % on {every} against 94.50 % on {paper}" in sentence
 
 
+def test_fssd_defaults_counts_the_genome_networks_as_one_set_in_the_mean_that_chooses():
+    from benchmarks import fssd_defaults
+    from benchmarks.headlines import fssd_defaults as sentences
+
+    nets = [fssd_defaults.genome_case_name(s, (0, 1, 2)) for s in (0, 1, 2)]
+    assert nets[1] == "genome, BiLSTM seed 1" and fssd_defaults.genome_case_name(0, (0,)) == "genome"
+    # "a" wins on every network and on the mean over the 4 cases (70.5 vs 67.75); "b" wins on
+    # the mean over the sets, where the three networks weigh as much as one image set
+    per_case = {"a": {"MNIST": 84.0, nets[0]: 70.0, nets[1]: 70.0, nets[2]: 58.0},
+                "b": {"MNIST": 91.0, nets[0]: 60.0, nets[1]: 60.0, nets[2]: 60.0}}
+    results = {case: {"settings": {
+        "no_ood": {"mean": {**{f"FSSD {r}": {"auroc": per_case["a"][case]}
+                               for r in fssd_defaults.NO_OOD_RULES},
+                            "FSSD class_typical": {"auroc": per_case["b"][case]},
+                            fssd_defaults.ARGMAX_RULE: {"auroc": 0.0},
+                            "MSP": {"auroc": 50.0}, "Energy": {"auroc": 50.0},
+                            "Maha": {"auroc": 50.0}}},
+        "other_kind": {"mean": {rule: {"auroc": 50.0} for rule in fssd_defaults.STACKS},
+                       "columns": {"random sequences" if case in nets else "uniform noise": {
+                           "methods": {rule: {"flagged": 100.0}
+                                       for rule in fssd_defaults.STACKS}}}}}}
+        for case in per_case["a"]}
+    for setting in results["MNIST"]["settings"].values():  # LeNet's layer sets: image cases
+        setting["mean"].update({fssd_defaults.layer_set_name(rule, layers): {"auroc": 50.0}
+                                for rule in fssd_defaults.LAYER_SET_RULES
+                                for layers in fssd_defaults.LENET_LAYER_SETS})
+    summary = fssd_defaults.summary(results)
+    table = summary["no_ood"]["auroc"]
+    assert table["FSSD class_typical"] == pytest.approx(
+        {"MNIST": 91.0, "genome": 60.0, "mean over cases": 75.5})
+    assert table["FSSD typical"]["genome"] == pytest.approx(66.0)  # (70 + 70 + 58) / 3
+    assert table["FSSD typical"]["mean over cases"] == pytest.approx(75.0)
+    assert summary["no_ood"]["best FSSD rule"] == "FSSD class_typical"
+    assert summary["no_ood"]["genome networks"]["FSSD typical"] == {
+        nets[0]: 70.0, nets[1]: 70.0, nets[2]: 58.0}
+    assert summary["layers"]["cases"] == ["MNIST"]
+    text = "\n".join(fssd_defaults._genome_networks_markdown(summary["no_ood"]))
+    assert f"| rule | {' | '.join(nets)} |" in text
+    assert "| FSSD typical | 70.00 | 70.00 | 58.00 |" in text
+    assert sentences({"summary": summary})[0].startswith(
+        "Without OoD data, the mean AUROC over MNIST and genome is 75.50 % for FSSD class_typical")
+
+
 def test_fssd_defaults_reports_the_stacks_fitted_on_the_noise_itself_and_no_other_kind():
     from benchmarks import fssd_defaults
     from benchmarks.headlines import _same_kind_noise_sentences
