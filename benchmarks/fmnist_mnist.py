@@ -32,8 +32,8 @@ paper's setting: tuned on the test kind, kept only to compare with the paper's T
 only its MNIST column (each column of that setting costs one more tuning of every method).
 
 What a method fits and tunes on OoD validation data: the layer stack of FSSD on the validation
-images (``combine="auto"``: a logistic regression over the layers' scores and their squares,
-guarded by its rule without OoD data) and Mahalanobis's (the same
+images (``combine="auto"``: its rule without OoD data with the layers' atypicality weighted
+non-negatively by a logistic regression, and guarded by that rule) and Mahalanobis's (the same
 kind of stack over its layers' distances); epsilon of FSSD (0, 0.01, ..., 0.2, the paper's grid), ODIN
 (0, 0.0005, 0.001, 0.0014, 0.002, 0.0024, 0.005, 0.01, 0.05, 0.1, 0.2, its paper's grid) with
 its temperature (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, its paper's) and Mahalanobis (0,

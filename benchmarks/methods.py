@@ -14,13 +14,13 @@ estimated on as many samples as without OoD data:
 - ODIN: ``temperatures`` x ``odin_eps``.
 - Mahalanobis: its class Gaussians on the ``n_fit`` training samples with their classes (Lee et
   al.), its layer stack on them against the validation OoD samples with non-negative weights
-  and the guard of its rule without OoD data, as FSSD's default (``combine="guarded_stack"``),
+  and the guard of its rule without OoD data, as FSSD's default (``combine="typical_stack"``),
   ``maha_eps`` searched on those samples;
   the layers FSSD taps by default.
 - MC Dropout: ``dropout_rates`` (if given; else the network's own rates in every setting).
 - FSSD: without OoD data its default rule (``combine="auto"``: per-class typicality for a
-  classifier); with OoD data its default stack (``"guarded_stack"``: a logistic regression
-  over the layers, guarded by the rule without OoD data), ``fssd_eps`` searched on the
+  classifier); with OoD data its default stack (``"typical_stack"``: the layers' atypicality
+  weighted non-negatively, guarded by the rule without OoD data), ``fssd_eps`` searched on the
   validation samples (21 values: on the 10x larger training rows the search would cost 10x),
   the chosen detector fitted on the training rows against the validation OoD samples; FSSD
   (eps=0) the same without pre-processing; FSSD plain stack (eps=0) the
@@ -93,9 +93,10 @@ def ood_methods(net, cfg, seed, *, ensemble=None, oe=None):
         if seen.ood_kind is None:
             return (det.fit(seen.X_train[rows], class_labels=seen.y_train[rows]),
                     {"epsilon": det.epsilon})
-        # its stack gets what FSSD's default has: the guard of its rule without OoD data
-        # ("mean"), so a stack fitted on one kind keeps flagging the others
-        det.set_params(combine="guarded_stack")
+        # its stack gets what FSSD's default has: non-negative weights (a larger distance only
+        # counts against ID) and the guard of its rule without OoD data ("mean"), so a stack
+        # fitted on one kind keeps flagging the others
+        det.set_params(combine="typical_stack")
         X, y, c = seen.training_against_ood(rows)
         det, params = tuned(det, {"epsilon": cfg["maha_eps"]}, seen, X=X, y=y, class_labels=c)
         return with_rule(det, params)

@@ -8,8 +8,8 @@ Run ``python -m sklearn_fssd.demo``. It trains a LeNet through skorch on the
    OoD data) and prints AUROC per layer and for the layer ensemble against five
    kinds of OoD inputs;
 2. fits the layer stack on validation digits against *one* OoD kind (the
-   default ``"guarded_stack"``: a logistic regression over the layers fitted
-   on that kind, guarded by the rule without OoD data), and scores it on
+   default ``"typical_stack"``: the rule without OoD data with its layers
+   weighted, non-negatively, on that kind, and guarded by it), and scores it on
    all five, so that the kinds it never saw show what a user with one kind of
    OoD sample can expect, next to the paper's plain stack;
 3. compares FSSD with the paper's baselines (MSP, ODIN, Energy, Mahalanobis)
@@ -150,8 +150,8 @@ def main(argv=None):
     sup = FSSDDetector(net, random_state=args.seed).fit(X_fit, y_fit)
     print(
         f"\n2. One OoD kind: det.fit(X_val, y_val), the stack fitted on validation digits "
-        f"against '{fit_kind}' only\n   (combine={sup.combine_!r}: a stack of the layers fitted on that kind, "
-        "guarded by the rule of table 1), then tested on "
+        f"against '{fit_kind}' only\n   (combine={sup.combine_!r}: the rule of table 1, its layers "
+        "weighted on that kind and guarded by it), then tested on "
         "every kind ('fitted on' = the stack saw this kind, on other samples)"
     )
     sup_results = _layer_table(sup, X_test, ood_test)

@@ -144,16 +144,12 @@ class FSSDDetector(BaseTorchDetector):
         is, with non-negative weights (it learns how much each layer's
         atypicality counts, never that being unusual is in-distribution),
         guarded like ``"guarded_stack"``. On OoD kinds the OoD samples did not
-        show, both guarded stacks stay close to the rule without OoD data, where
-        the unguarded stacks fall behind; the typical stack leads on two of the
-        three image sets of ``benchmarks/results/fssd_defaults.md`` and flags
-        more random DNA sequences, the guarded stack leads the mean over its
-        four sets by its gain on DNA.
-        ``"auto"``: when ``y`` holds OoD samples, ``"guarded_stack"`` (guarded
-        by ``"class_typical"`` for classifiers of images and sequences, by
-        ``"typical"`` otherwise); without them ``"class_typical"`` for
-        classifiers of images and sequences and ``"typical"`` otherwise
-        (tables, the default network). A network
+        show, it stays close to the rule without OoD data, where the signed
+        stacks fall behind.
+        ``"auto"``: when ``y`` holds OoD samples, ``"typical_stack"`` for
+        classifiers of images and sequences, ``"guarded_stack"`` otherwise; without
+        them ``"class_typical"`` for classifiers of images and sequences and
+        ``"typical"`` otherwise (tables, the default network). A network
         whose output is a (batch, n) tensor with n >= 2 counts as a classifier
         of n classes (its output logits or probabilities); for an encoder
         whose output is an embedding, pass ``combine="typical"``. The rules
@@ -372,9 +368,11 @@ class FSSDDetector(BaseTorchDetector):
             )
         if self.combine != "auto":
             return self.combine
-        # with OoD samples: the guarded stack, ahead of the typical stack on the mean over
-        # fssd_defaults.md's four cases (tables: no measurement has put either behind)
-        return "guarded_stack" if (y_id == -1).any() else self.guard_
+        if not (y_id == -1).any():
+            return self.guard_
+        # measured on classifiers of images and sequences (fssd_defaults.md); tables keep the
+        # signed guarded stack, which no measurement has yet put behind
+        return "typical_stack" if self.guard_ == "class_typical" else "guarded_stack"
 
     def _train_default_model(self, X_id, seed):
         """The network of ``model=None``: an MLP trained (through skorch) to tell X_id from

@@ -234,18 +234,16 @@ def test_supervised_stack_on_validation_labels(trained_cnn, digits, digits_ood):
     X_val = np.concatenate([X_test[:300], digits_ood[::2]])
     y_val = np.r_[np.ones(300), -np.ones(len(digits_ood[::2]))]
     held_id, held_ood = X_test[300:], digits_ood[1::2]
-    # the default: the signed stack with squared terms (8 inputs), guarded
     det = FSSDDetector(trained_cnn, random_state=0).fit(X_val, y_val)
-    assert det.combine_ == "guarded_stack" and det.guard_ == "class_typical"
+    assert det.combine_ == "typical_stack"
     assert auroc(det.score_samples(held_id), det.score_samples(held_ood)) > 0.98
-    assert det.combiner_.regression_.coef_.shape == (1, 8)
-    # the typical stack: one non-negative weight per layer's atypicality, and one for the whole
-    # vector's
-    typical = FSSDDetector(trained_cnn, combine="typical_stack", random_state=0).fit(X_val, y_val)
-    assert auroc(typical.score_samples(held_id), typical.score_samples(held_ood)) > 0.98
-    assert typical.combiner_.regression_.coef_.shape == (5,)
-    assert (typical.combiner_.regression_.coef_ >= 0).all()
-    # the paper's plain linear stack, weaker here: early layers are two-sided
+    # one non-negative weight per layer's atypicality, and one for the whole vector's
+    assert det.combiner_.regression_.coef_.shape == (5,)
+    assert (det.combiner_.regression_.coef_ >= 0).all()
+    # the signed stacks: with squared terms (8 inputs), and the paper's plain linear one,
+    # weaker here: early layers are two-sided
+    signed = FSSDDetector(trained_cnn, combine="guarded_stack", random_state=0).fit(X_val, y_val)
+    assert signed.combiner_.regression_.coef_.shape == (1, 8)
     plain = FSSDDetector(trained_cnn, combine="guarded_stack", far_outliers=False,
                          random_state=0).fit(X_val, y_val)
     assert auroc(plain.score_samples(held_id), plain.score_samples(held_ood)) > 0.9
@@ -950,14 +948,13 @@ def test_auto_guards_the_stack_when_ood_labels_are_given_and_is_typical_for_tabl
         trained_cnn, digits, digits_ood, table, table_detector):
     X = np.concatenate([digits[0][:200], digits_ood[:100]])
     y = np.r_[np.ones(200, int), -np.ones(100, int)]
-    assert FSSDDetector(trained_cnn, random_state=0).fit(X, y).combine_ == "guarded_stack"
+    assert FSSDDetector(trained_cnn, random_state=0).fit(X, y).combine_ == "typical_stack"
     assert table_detector.combine_ == "typical" and table_detector.n_classes_ is None
-    # tables with OoD labels take the guarded stack too, guarded by the rule without classes
+    # tables with OoD labels keep the signed guarded stack
     X_id = table[0][:100]
     X = np.vstack([X_id, np.random.RandomState(0).uniform(-4, 4, size=(50, X_id.shape[1]))])
     y = np.r_[np.ones(100, int), -np.ones(50, int)]
-    det = FSSDDetector(max_epochs=2, random_state=0).fit(X, y)
-    assert det.combine_ == "guarded_stack" and det.guard_ == "typical"
+    assert FSSDDetector(max_epochs=2, random_state=0).fit(X, y).combine_ == "guarded_stack"
 
 
 def test_class_typical_takes_the_class_of_the_input_not_of_the_perturbed_input(trained_cnn,
@@ -1017,9 +1014,9 @@ def test_guarded_stack_fitted_on_one_ood_kind_still_flags_uniform_noise(trained_
     shuffled = permuted_pixels(X_train[300:500])
     X = np.concatenate([X_train[:300], shuffled])
     y = np.r_[np.ones(300, int), -np.ones(len(shuffled), int)]
-    for combine in ("auto", "typical_stack"):
+    for combine in ("auto", "guarded_stack"):
         det = FSSDDetector(trained_cnn, combine=combine, random_state=0).fit(X, y)
-        assert det.combine_ == {"auto": "guarded_stack"}.get(combine, combine)
+        assert det.combine_ == {"auto": "typical_stack"}.get(combine, combine)
         assert det.guard_ == "class_typical"
         noise = rng.uniform(0, 1, size=(300, 1, 8, 8)).astype(np.float32)
         assert (det.predict(noise) == -1).mean() >= 0.99
