@@ -4,8 +4,8 @@
     python -m benchmarks fssd-defaults --quick    # small subsets, 1 epoch (a few minutes)
 
 What ``FSSDDetector(combine="auto")`` does on images and sequences is chosen here, by the mean
-AUROC over the OoD kinds of four in-distribution sets (the mean over the sets), never on one case, and never on the
-samples a reported benchmark tests: each image case trains its own LeNet (the paper's recipe,
+AUROC over the OoD kinds of four in-distribution sets (then the mean over the sets), never on
+one case, and never on the samples a reported benchmark tests: each image case trains its own LeNet (the paper's recipe,
 fewer epochs) on part of a training set and tests on *training-set* images the network never
 saw, while ``benchmarks/fmnist_mnist.py`` reports on the test sets; the genome case tests on
 the genome benchmark's *validation* fragments, while that benchmark reports on its test
@@ -30,12 +30,12 @@ Cases (in-distribution / OoD kinds):
   in-distribution test fragments and the 5 held-out species (the OoD kinds)
   are halves of that benchmark's validation fragments (the other halves are the case's
   validation samples), so none of its test fragments takes part. The networks' cases count as
-  one set, the genome set, whose figure is their mean: one network's figures moved a choice
-  that rested on it alone (see ``benchmarks/results/fssd_defaults.md``). Fragments are drawn at random
-  positions of the same genome regions, so a test fragment that shares a 24-mer (on either
-  strand) with a validation fragment is dropped. OoD samples are few here (100 validation and
-  fewer than 100 test fragments per species, ``sizes`` in the results), so this case's figures
-  are the noisiest. Its uniform noise is **random sequences**, bases drawn uniformly.
+  one set, the genome set, whose figure is their mean: with one network, that network's
+  figures alone decided between two rules. Fragments are drawn at random positions of the
+  same genome regions, so a test fragment that shares a 24-mer (on either strand) with a
+  validation fragment is dropped. OoD samples are few here (100 validation and fewer than 100
+  test fragments per species, ``sizes`` in the results), so these cases' figures are the
+  noisiest. Its uniform noise is **random sequences**, bases drawn uniformly.
 
 Rules measured, every one fitted on ``n_fit`` training samples with epsilon 0 (nothing tuned):
 

@@ -61,10 +61,12 @@ The input is a matrix ``D`` of shape (n_samples, n_layers) of FSSD distances
     ``"guarded_stack"`` is (the smaller ID percentile of the two). Measured
     on OoD kinds the stack never saw, it stays close to the rule without
     OoD data on Fashion-MNIST and MNIST digits 0-4, where the signed stack of
-    ``"guarded_stack"`` falls further behind; on MNIST and on DNA the guarded
-    stack did better in the latest run, enough to lead the mean over its
-    four cases (``benchmarks/results/fssd_defaults.md``), so the guarded stack
-    is :class:`~sklearn_fssd.FSSDDetector`'s default with OoD data.
+    ``"guarded_stack"`` falls further behind; on MNIST the guarded stack does
+    better, and on DNA it does better on one of the three BiLSTMs and worse on
+    the other two (``benchmarks/results/fssd_defaults.md``). The typical stack
+    leads the mean over that file's sets and is
+    :class:`~sklearn_fssd.FSSDDetector`'s default with OoD data for
+    classifiers of images and sequences.
 
 ``"mean"``
     The mean of the standardised log distances ``z_k`` over the layers. It
