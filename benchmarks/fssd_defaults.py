@@ -55,7 +55,9 @@ Rules measured, every one fitted on ``n_fit`` training samples with epsilon 0 (n
   genome case also each stack fitted on random sequences themselves (the paper's same-kind
   setting), which bounds how many of them a stack over the BiLSTM's layers can flag;
 - LeNet's layers (:data:`LENET_LAYER_SETS`): class_typical, typical and the two guarded stacks
-  on the paper's four layers and on every stage of the forward pass, on the image cases.
+  on the paper's four layers and on every stage of the forward pass, on the image cases; the
+  BiLSTM's (:data:`GENOME_LAYER_SETS`), the same rules without and with its pooled sequence
+  features, on the genome cases.
 """
 
 import time
@@ -110,6 +112,21 @@ LENET_LAYER_SETS = {
     "paper's 4 layers": list(LeNet.paper_layers),
     "every stage (8)": ["conv1", "relu1", "conv2", "relu2", "pool", "fc1", "relu3", "fc2"],
 }
+#: The BiLSTM layers tapped, measured on the genome cases: the default stages without and with
+#: ``pool``, the max over the sequence of ``lstm2``'s outputs (the features ``fc`` reads).
+GENOME_LAYER_SETS = {
+    "every stage but pool (5)": ["embedding", "conv", "lstm1", "lstm2", "fc"],
+    "every stage (6)": ["embedding", "conv", "lstm1", "lstm2", "pool", "fc"],
+}
+#: family of cases -> (its network, the layer sets measured on it)
+LAYER_SET_FAMILIES = {"image": ("LeNet", LENET_LAYER_SETS), "genome": ("BiLSTM", GENOME_LAYER_SETS)}
+
+
+def family_of(case):
+    """``"genome"`` for the genome networks' cases, ``"image"`` for the others."""
+    return "genome" if set_of(case) == GENOME_SET else "image"
+
+
 #: The rules measured with each layer set (``combine``, or a stack's parameters).
 LAYER_SET_RULES = {"class_typical": {"combine": "class_typical"},
                    "typical": {"combine": "typical"},
@@ -313,7 +330,7 @@ def run(args):
         nets[name] = case, net, {**cfg, "n_fit": cfg["n_fit_genome"]}
         seeds[name] = genome_seed
     for name, (case, net, case_cfg) in nets.items():
-        layer_sets = None if set_of(name) == GENOME_SET else LENET_LAYER_SETS
+        layer_sets = LAYER_SET_FAMILIES[family_of(name)][1]
         ev = protocol.evaluate(case, methods(net, case_cfg, seeds.get(name, args.seed),
                                              layer_sets))
         results[name] = {
@@ -363,6 +380,8 @@ def summary(results):
     out["other_kind"]["flagged"] = noise_columns(results, "other_kind", itemgetter("flagged"))
     out["same_kind_noise"] = same_kind_noise(results)
     out["layers"] = layer_summary(results)
+    if any(family_of(c) == "genome" for c in results):
+        out["genome_layers"] = layer_summary(results, "genome")
     return out
 
 
@@ -399,31 +418,34 @@ def tuned_gap(summary_):
     return tuned, best, {case: other[case] - none[case] for case in none}
 
 
-def layer_set_row(result, rule, layer_set):
-    """The row of ``rule`` with ``layer_set`` in one case's results: the default rule's
-    (``"FSSD <rule>"``) when the set is the network's default layers, which :func:`methods`
-    does not fit twice."""
-    default = list(LENET_LAYER_SETS[layer_set]) == result.get("layers")
+def layer_set_row(result, rule, layer_set, sets=LENET_LAYER_SETS):
+    """The row of ``rule`` with ``layer_set`` (of ``sets``) in one case's results: the default
+    rule's (``"FSSD <rule>"``) when the set is the network's default layers, which
+    :func:`methods` does not fit twice."""
+    default = list(sets[layer_set]) == result.get("layers")
     return f"FSSD {rule}" if default else layer_set_name(rule, layer_set)
 
 
-def layer_summary(results):
-    """Per rule of :data:`LAYER_SET_RULES` and layer set, the mean AUROC over each image case's
-    kinds (the guarded stack tuned on another kind, the others without OoD data), the mean over
-    the image cases, and the better set per rule."""
-    images = [c for c in results if set_of(c) != GENOME_SET]
+def layer_summary(results, family="image"):
+    """Per rule of :data:`LAYER_SET_RULES` and layer set of ``family``'s network
+    (:data:`LAYER_SET_FAMILIES`), the mean AUROC over each of the family's cases' kinds (the
+    stacks tuned on another kind, the others without OoD data), the mean over those cases, and
+    the better set per rule."""
+    network, sets = LAYER_SET_FAMILIES[family]
+    cases_ = [c for c in results if family_of(c) == family]
+    mean = f"mean over {family} cases"
     table, best = {}, {}
     for rule in LAYER_SET_RULES:
         setting = "other_kind" if "stack" in rule else "no_ood"
-        for layer_set in LENET_LAYER_SETS:
+        for layer_set in sets:
             name = layer_set_name(rule, layer_set)
             row = {c: results[c]["settings"][setting]["mean"][layer_set_row(
-                results[c], rule, layer_set)]["auroc"] for c in images}
-            row["mean over image cases"] = float(np.mean(list(row.values())))
+                results[c], rule, layer_set, sets)]["auroc"] for c in cases_}
+            row[mean] = float(np.mean(list(row.values())))
             table[name] = row
-        best[rule] = max(LENET_LAYER_SETS, key=lambda ls: table[layer_set_name(
-            rule, ls)]["mean over image cases"])
-    return {"auroc": table, "best layer set": best, "cases": images}
+        best[rule] = max(sets, key=lambda ls: table[layer_set_name(rule, ls)][mean])
+    return {"auroc": table, "best layer set": best, "cases": cases_, "family": family,
+            "network": network, "sets": sets}
 
 
 def markdown(res):
@@ -497,6 +519,7 @@ def markdown(res):
                 f"{fmt(per[c][k]['auroc'])} / {fmt(per[c][k]['flagged'])}" for c, k in where)
                 + " |")
     lines += layer_markdown(s["layers"]) if "layers" in s else []
+    lines += layer_markdown(s["genome_layers"]) if "genome_layers" in s else []
     lines += [""]
     for name, r in res["cases"].items():
         lines += [f"## {name}", "", "Kinds: " + "; ".join(f"**{k}**: {v}"
@@ -521,17 +544,19 @@ def _genome_networks_markdown(setting):
 
 
 def layer_markdown(layers):
-    cases_ = layers["cases"]
-    lines = ["", "## LeNet's layers: mean AUROC over each image case's kinds (%)", "",
+    cases_, family = layers["cases"], layers.get("family", "image")
+    mean = f"mean over {family} cases"
+    lines = ["", f"## {layers.get('network', 'LeNet')}'s layers: mean AUROC over each {family} "
+             "case's kinds (%)", "",
              "Layer sets: " + "; ".join(f"**{k}**: {', '.join(v)}"
-                                        for k, v in LENET_LAYER_SETS.items())
+                                        for k, v in layers.get("sets", LENET_LAYER_SETS).items())
              + ". The stacks are tuned on one other kind, the other rules use no OoD "
              "data.", "",
-             "| rule, layers | " + " | ".join(cases_) + " | mean over image cases |",
+             "| rule, layers | " + " | ".join(cases_) + f" | {mean} |",
              "|---|" + "---|" * (len(cases_) + 1)]
     for rule, row in layers["auroc"].items():
         lines.append(f"| {rule} | " + " | ".join(fmt(row[c], 2) for c in cases_)
-                     + f" | {fmt(row['mean over image cases'], 2)} |")
+                     + f" | {fmt(row[mean], 2)} |")
     lines += ["", "Better layer set per rule: " + "; ".join(
         f"{rule}: **{ls}**" for rule, ls in layers["best layer set"].items()) + "."]
     return lines

@@ -393,6 +393,7 @@ def fssd_defaults(res):
             + "; " + _and(f"{NAMES.get(r, r)} {none[r]['genome']:.2f}" for r in baselines)
             + "."]),
         *_layer_sentences(s.get("layers")),
+        *_layer_sentences(s.get("genome_layers")),
     ]
 
 
@@ -409,18 +410,19 @@ def _same_kind_noise_sentences(same):
 
 
 def _layer_sentences(layers):
-    """fssd_defaults: LeNet's layer sets on the image cases, per rule."""
+    """fssd_defaults: a network's layer sets on its family of cases (LeNet's on the image
+    cases, the BiLSTM's on the genome cases), per rule."""
     if not layers:
         return []
-    table = layers["auroc"]
-    avg = lambda name: table[name]["mean over image cases"]  # noqa: E731
+    table, family = layers["auroc"], layers.get("family", "image")
+    avg = lambda name: table[name][f"mean over {family} cases"]  # noqa: E731
     per_rule = []
     for rule in layers["best layer set"]:
         names = sorted((n for n in table if n.startswith(f"FSSD {rule}, ")), key=lambda n: -avg(n))
         per_rule.append(f"{rule} " + " against ".join(
             f"{avg(n):.2f} % on {n.split(', ', 1)[1]}" for n in names))
-    return [f"On the {len(layers['cases'])} image cases, the mean AUROC with each LeNet layer set "
-            "is " + "; ".join(per_rule) + "."]
+    return [f"On the {len(layers['cases'])} {family} cases, the mean AUROC with each "
+            f"{layers.get('network', 'LeNet')} layer set is " + "; ".join(per_rule) + "."]
 
 
 SENTENCES = {

@@ -38,6 +38,7 @@ from .singularity import (
     fssd_distance,
     input_range,
     random_tokens,
+    token_frequencies,
     synthetic_outliers,
     synthetic_token_outliers,
     uniform_noise,
@@ -117,7 +118,11 @@ class FSSDDetector(BaseTorchDetector):
         training inputs, per column for 2-D tables, one range for the whole
         input for images (per-pixel ranges collapse on MNIST's black border);
         constant columns get the overall range.
-        For token inputs the noise is uniformly random tokens.
+        For token inputs the noise is random sequences whose tokens are
+        drawn on their own with the frequencies of the ID training tokens
+        (``noise_tokens_``): the ID data's tokens without their order, so a
+        token id the ID data never holds (an unknown base, padding) never
+        enters ``F*``.
     pooling : {"flatten", "avg"}, default="flatten"
         ``"flatten"`` uses the whole feature map (the paper's code);
         ``"avg"`` averages over spatial positions / time steps.
@@ -188,6 +193,10 @@ class FSSDDetector(BaseTorchDetector):
     singularities_ : list of Tensor, or list of lists of Tensor
         ``F*_k`` for each layer, on ``device_``; for a list of networks, one
         such list per network.
+    noise_tokens_ : ndarray of shape (vocab_size,) or None
+        Token inputs: the share of each token id in the ID training inputs,
+        with which the noise behind ``F*`` (and the synthetic outliers) draws
+        its tokens; ``None`` for other inputs.
     combine_ : str
         The combination rule used (``combine`` with "auto" resolved).
     guard_ : str
@@ -297,6 +306,7 @@ class FSSDDetector(BaseTorchDetector):
 
         low, high = self._noise_box(X_id)
         self.noise_low_, self.noise_high_ = low, high
+        self.noise_tokens_ = token_frequencies(X_id, self.vocab_size_) if self.tokens_ else None
         singularities = [self._singularities(net, low, high, seed) for net in networks]
         self.singularities_ = singularities if isinstance(self.model_, list) else singularities[0]
 
@@ -402,9 +412,8 @@ class FSSDDetector(BaseTorchDetector):
         if isinstance(self.singularity, str):
             generator = torch.Generator().manual_seed(seed)
             if self.tokens_:
-                source = random_tokens(
-                    self.n_noise, self.input_shape_[0], self.vocab_size_, generator=generator
-                )
+                source = random_tokens(self.n_noise, self.input_shape_[0], self.vocab_size_,
+                                       generator=generator, frequencies=self.noise_tokens_)
             else:
                 source = uniform_noise(self.n_noise, low, high, generator=generator)
             source = source.numpy()
@@ -438,7 +447,8 @@ class FSSDDetector(BaseTorchDetector):
         if self.tokens_:
             if has_ood:
                 return X_id[:0]
-            return synthetic_token_outliers(X_id, self.vocab_size_, n, random_state=rng)
+            return synthetic_token_outliers(X_id, self.vocab_size_, n, random_state=rng,
+                                            frequencies=self.noise_tokens_)
         if has_ood:
             if not self.far_outliers:
                 return X_id[:0]

@@ -101,8 +101,25 @@ def uniform_noise(n_samples, low, high, generator=None, dtype=torch.float32):
     return low + u * (high - low)
 
 
-def random_tokens(n_samples, length, vocab_size, generator=None):
-    """Uniformly random token sequences: the noise of a sequence model.
+def token_frequencies(X, vocab_size):
+    """How often each token id ``0 .. vocab_size - 1`` occurs in the token sequences ``X``.
+
+    Returns
+    -------
+    frequencies : ndarray of shape (vocab_size,)
+        Shares that sum to 1.
+
+    Examples
+    --------
+    >>> token_frequencies(np.array([[0, 1, 1, 3]]), 5).tolist()
+    [0.25, 0.5, 0.0, 0.25, 0.0]
+    """
+    counts = np.bincount(np.asarray(X).ravel(), minlength=int(vocab_size))
+    return counts / counts.sum()
+
+
+def random_tokens(n_samples, length, vocab_size, generator=None, frequencies=None):
+    """Random token sequences, each token drawn on its own: the noise of a sequence model.
 
     Parameters
     ----------
@@ -111,8 +128,12 @@ def random_tokens(n_samples, length, vocab_size, generator=None):
     length : int
         Tokens per sequence.
     vocab_size : int
-        Token ids are drawn uniformly from ``0 .. vocab_size - 1``.
+        Token ids are drawn from ``0 .. vocab_size - 1``.
     generator : torch.Generator, optional
+    frequencies : array-like of shape (vocab_size,), optional
+        The share of each token id (:func:`token_frequencies` of the
+        in-distribution data: sequences with its tokens in its proportions and
+        no order). Without it, every id is equally likely.
 
     Returns
     -------
@@ -125,8 +146,20 @@ def random_tokens(n_samples, length, vocab_size, generator=None):
     >>> t = random_tokens(4, 7, 5, generator=torch.Generator().manual_seed(0))
     >>> t.shape, t.dtype, int(t.max()) < 5
     (torch.Size([4, 7]), torch.int64, True)
+    >>> bases = random_tokens(4, 7, 5, frequencies=[0.25, 0.25, 0.25, 0.25, 0.0])
+    >>> int(bases.max()) < 4  # id 4 (an unknown base, say) never drawn
+    True
     """
-    return torch.randint(0, int(vocab_size), (int(n_samples), int(length)), generator=generator)
+    shape = (int(n_samples), int(length))
+    if frequencies is None:
+        return torch.randint(0, int(vocab_size), shape, generator=generator)
+    weights = torch.as_tensor(np.asarray(frequencies, dtype=np.float64))
+    if weights.shape != (int(vocab_size),):
+        raise ValueError(f"frequencies must hold one share per token id ({int(vocab_size)}); "
+                         f"got shape {tuple(weights.shape)}.")
+    drawn = torch.multinomial(weights, shape[0] * shape[1], replacement=True,
+                              generator=generator)
+    return drawn.reshape(shape)
 
 
 #: Elements of ``features - centre`` that :func:`fssd_distance` computes at a time on a CPU:
@@ -320,8 +353,8 @@ def synthetic_outliers(X, low, high, n_samples, kinds=_KINDS, random_state=None)
     return np.concatenate(parts).astype(np.float32)
 
 
-def synthetic_token_outliers(X, vocab_size, n_samples, random_state=None):
-    """Synthetic OoD token sequences: uniformly random tokens and shuffled rows of ``X``.
+def synthetic_token_outliers(X, vocab_size, n_samples, random_state=None, frequencies=None):
+    """Synthetic OoD token sequences: random tokens and shuffled rows of ``X``.
 
     Parameters
     ----------
@@ -333,6 +366,9 @@ def synthetic_token_outliers(X, vocab_size, n_samples, random_state=None):
         Number of outliers: ``n_samples // 2`` random sequences, the rest
         rows of ``X`` (drawn with replacement) with their tokens shuffled.
     random_state : int, RandomState instance or None, default=None
+    frequencies : array-like of shape (vocab_size,), optional
+        The share of each token id in the random sequences (as
+        :func:`random_tokens`); without it, every id is equally likely.
 
     Returns
     -------
@@ -351,6 +387,8 @@ def synthetic_token_outliers(X, vocab_size, n_samples, random_state=None):
     rng = check_random_state(random_state)
     X = np.asarray(X)
     n_noise = n_samples // 2
-    noise = rng.randint(0, vocab_size, size=(n_noise, X.shape[1]))
+    size = (n_noise, X.shape[1])
+    noise = (rng.randint(0, vocab_size, size=size) if frequencies is None
+             else rng.choice(int(vocab_size), size=size, p=frequencies))
     shuffled = shuffle_within_rows(X[rng.randint(len(X), size=n_samples - n_noise)], rng)
     return np.vstack([noise, shuffled]).astype(X.dtype)

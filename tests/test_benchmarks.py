@@ -213,10 +213,11 @@ def test_fssd_defaults_counts_the_genome_networks_as_one_set_in_the_mean_that_ch
                            "methods": {rule: {"flagged": 100.0}
                                        for rule in fssd_defaults.STACKS}}}}}}
         for case in per_case["a"]}
-    for setting in results["MNIST"]["settings"].values():  # LeNet's layer sets: image cases
-        setting["mean"].update({fssd_defaults.layer_set_name(rule, layers): {"auroc": 50.0}
-                                for rule in fssd_defaults.LAYER_SET_RULES
-                                for layers in fssd_defaults.LENET_LAYER_SETS})
+    for case, result in results.items():  # each network's layer sets, on its family's cases
+        sets = fssd_defaults.LAYER_SET_FAMILIES[fssd_defaults.family_of(case)][1]
+        for setting in result["settings"].values():
+            setting["mean"].update({fssd_defaults.layer_set_name(rule, layers): {"auroc": 50.0}
+                                    for rule in fssd_defaults.LAYER_SET_RULES for layers in sets})
     summary = fssd_defaults.summary(results)
     table = summary["no_ood"]["auroc"]
     assert table["FSSD class_typical"] == pytest.approx(
@@ -227,6 +228,8 @@ def test_fssd_defaults_counts_the_genome_networks_as_one_set_in_the_mean_that_ch
     assert summary["no_ood"]["genome networks"]["FSSD typical"] == {
         nets[0]: 70.0, nets[1]: 70.0, nets[2]: 58.0}
     assert summary["layers"]["cases"] == ["MNIST"]
+    assert summary["genome_layers"]["cases"] == nets
+    assert list(summary["genome_layers"]["sets"]) == list(fssd_defaults.GENOME_LAYER_SETS)
     text = "\n".join(fssd_defaults._genome_networks_markdown(summary["no_ood"]))
     assert f"| rule | {' | '.join(nets)} |" in text
     assert "| FSSD typical | 70.00 | 70.00 | 58.00 |" in text

@@ -538,6 +538,24 @@ def test_token_sequences_with_perturbation_in_embedding_space():
         det.score_samples(X[:5].astype(np.float64))
 
 
+def test_token_noise_keeps_to_the_tokens_of_the_in_distribution_data():
+    # id 4 (an unknown base, say) is in the vocabulary but never in X: the noise behind F* and
+    # the synthetic outliers must not hold it, so what the network does with it changes nothing
+    torch.manual_seed(0)
+    module = TinyLSTM(vocab=5)
+    X = np.random.RandomState(0).randint(0, 4, size=(60, 12))
+    det = FSSDDetector(module, combine="typical_stack", random_state=0).fit(X)
+    np.testing.assert_allclose(det.noise_tokens_[:4].sum(), 1.0)
+    assert det.noise_tokens_[4] == 0
+    other = copy.deepcopy(module)
+    with torch.no_grad():
+        other.embedding.weight[4] += 5.0
+    moved = FSSDDetector(other, combine="typical_stack", random_state=0).fit(X)
+    for a, b in zip(det.singularities_, moved.singularities_):
+        torch.testing.assert_close(a, b)
+    np.testing.assert_allclose(moved.score_samples(X[:10]), det.score_samples(X[:10]), rtol=1e-6)
+
+
 # ------------------------------------------------- clone, pickle, search
 
 

@@ -9,6 +9,7 @@ from sklearn_fssd.singularity import (
     fssd_distance,
     input_range,
     random_tokens,
+    token_frequencies,
     synthetic_outliers,
     synthetic_token_outliers,
     uniform_noise,
@@ -115,6 +116,22 @@ def test_random_tokens_range_shape_and_dtype():
     assert int(t.min()) == 0 and int(t.max()) == 3
     # every token of the vocabulary appears
     assert set(t.unique().tolist()) == {0, 1, 2, 3}
+
+
+def test_random_tokens_with_frequencies_draw_each_id_in_its_share():
+    shares = [0.5, 0.0, 0.3, 0.2, 0.0]
+    t = random_tokens(400, 50, 5, generator=torch.Generator().manual_seed(0), frequencies=shares)
+    assert t.shape == (400, 50) and t.dtype == torch.int64
+    counts = np.bincount(t.numpy().ravel(), minlength=5) / t.numel()
+    np.testing.assert_allclose(counts, shares, atol=0.01)  # ids 1 and 4: never
+    assert counts[1] == 0 and counts[4] == 0
+    with pytest.raises(ValueError, match=r"one share per token id \(5\); got shape \(3,\)"):
+        random_tokens(2, 3, 5, frequencies=[0.5, 0.25, 0.25])
+
+
+def test_token_frequencies_are_the_shares_of_each_id():
+    X = np.array([[0, 0, 3], [3, 3, 0]])
+    np.testing.assert_allclose(token_frequencies(X, 5), [0.5, 0, 0, 0.5, 0])
 
 
 # ---------------------------------------------------------------- distance
@@ -324,6 +341,12 @@ def test_synthetic_token_outliers_within_vocab_and_half_shuffled():
     assert Z[:15].max() >= 3
     sorted_rows = {tuple(np.sort(row)) for row in X}
     assert all(tuple(np.sort(row)) in sorted_rows for row in Z[15:])
+
+
+def test_synthetic_token_outliers_with_frequencies_keep_to_the_given_ids():
+    X = np.random.RandomState(0).randint(0, 3, size=(20, 12))
+    Z = synthetic_token_outliers(X, 5, 30, random_state=0, frequencies=token_frequencies(X, 5))
+    assert Z.max() <= 2  # ids 3 and 4, which X never holds, are never drawn
 
 
 def test_synthetic_token_outliers_reproducible_and_X_untouched():
