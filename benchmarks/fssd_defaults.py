@@ -54,6 +54,9 @@ Rules measured, every one fitted on ``n_fit`` training samples with epsilon 0 (n
   best of them and the best rule without OoD data on the kinds the stacks never saw; in the
   genome case also each stack fitted on random sequences themselves (the paper's same-kind
   setting), which bounds how many of them a stack over the BiLSTM's layers can flag;
+- the noise behind ``F*`` on the genome cases: class_typical without OoD data with its tokens
+  drawn with the in-distribution tokens' frequencies (the default) and uniformly over the
+  vocabulary (:class:`UniformTokenNoise`, the noise before);
 - LeNet's layers (:data:`LENET_LAYER_SETS`): class_typical, typical and the two guarded stacks
   on the paper's four layers and on every stage of the forward pass, on the image cases; the
   BiLSTM's (:data:`GENOME_LAYER_SETS`), the same rules without and with its pooled sequence
@@ -142,6 +145,25 @@ class ArgmaxClassTypical(FSSDDetector):
     def _split_columns(self, columns):
         distances, probabilities = super()._split_columns(columns)
         return distances, None if probabilities is None else probabilities.argmax(axis=1)
+
+
+#: ``class_typical`` with ``F*`` from token ids drawn uniformly over the vocabulary, the noise
+#: before it drew the in-distribution tokens' frequencies (sequence cases only)
+UNIFORM_TOKENS_RULE = "FSSD class_typical (uniform token ids)"
+
+
+class UniformTokenNoise(FSSDDetector):
+    """``F*`` from random sequences of token ids drawn uniformly over the whole vocabulary, as
+    before the noise kept to the in-distribution tokens' frequencies (``noise_tokens_``): with
+    DNA's unknown base ``N`` in a fifth of every noise sequence. Measured beside the default
+    noise to record that choice."""
+
+    def _singularities(self, network, low, high, seed):
+        kept, self.noise_tokens_ = self.noise_tokens_, None
+        try:
+            return super()._singularities(network, low, high, seed)
+        finally:
+            self.noise_tokens_ = kept
 
 
 def config(quick, epochs=None):
@@ -242,7 +264,7 @@ def layer_set_name(rule, layer_set):
     return f"FSSD {rule}, {layer_set}"
 
 
-def methods(net, cfg, seed, layer_sets=None):
+def methods(net, cfg, seed, layer_sets=None, tokens=False):
     """The rules measured on one case; with ``layer_sets`` (name -> layers), also each rule of
     :data:`LAYER_SET_RULES` with each of those layer sets but the network's default one, whose
     rows the default rules already are (:func:`layer_set_row`)."""
@@ -281,6 +303,8 @@ def methods(net, cfg, seed, layer_sets=None):
 
     made = {f"FSSD {rule}": fssd_no_ood({"combine": rule}) for rule in NO_OOD_RULES}
     made[ARGMAX_RULE] = fssd_no_ood({"combine": "class_typical"}, ArgmaxClassTypical)
+    if tokens:
+        made[UNIFORM_TOKENS_RULE] = fssd_no_ood({"combine": "class_typical"}, UniformTokenNoise)
     made.update({
         "MSP": Method(lambda seen: (MSPDetector(net).fit(seen.X_train[rows(seen)]), {}),
                       uses_ood=False),
@@ -332,7 +356,7 @@ def run(args):
     for name, (case, net, case_cfg) in nets.items():
         layer_sets = LAYER_SET_FAMILIES[family_of(name)][1]
         ev = protocol.evaluate(case, methods(net, case_cfg, seeds.get(name, args.seed),
-                                             layer_sets))
+                                             layer_sets, tokens=family_of(name) == "genome"))
         results[name] = {
             "sizes": {"train": len(case.X_train), "test_id": len(case.X_test),
                       **{f"{k} val/test": [len(v.val), len(v.test)]
@@ -382,6 +406,7 @@ def summary(results):
     out["layers"] = layer_summary(results)
     if any(family_of(c) == "genome" for c in results):
         out["genome_layers"] = layer_summary(results, "genome")
+        out["token_noise"] = token_noise_summary(results)
     return out
 
 
@@ -416,6 +441,35 @@ def tuned_gap(summary_):
     best = summary_["no_ood"]["best FSSD rule"]
     other, none = summary_["other_kind"]["auroc"][tuned], summary_["no_ood"]["auroc"][best]
     return tuned, best, {case: other[case] - none[case] for case in none}
+
+
+def token_noise_summary(results):
+    """On the genome cases without OoD data: class_typical's mean AUROC over each case's kinds
+    with ``F*`` from each noise (the default: the in-distribution tokens' frequencies; uniform
+    token ids), and the mean over those cases."""
+    cases_ = [c for c in results if family_of(c) == "genome"]
+    table = {}
+    for noise, rule in [("in-distribution token frequencies", "FSSD class_typical"),
+                        ("uniform token ids", UNIFORM_TOKENS_RULE)]:
+        row = {c: results[c]["settings"]["no_ood"]["mean"][rule]["auroc"] for c in cases_
+               if rule in results[c]["settings"]["no_ood"]["mean"]}
+        if len(row) == len(cases_):
+            row["mean over genome cases"] = float(np.mean(list(row.values())))
+            table[noise] = row
+    return {"auroc": table, "cases": cases_} if len(table) == 2 else {}
+
+
+def token_noise_markdown(noise):
+    """The table of :func:`token_noise_summary` (none: ``[]``)."""
+    if not noise:
+        return []
+    cases_ = noise["cases"]
+    return ["", "## The noise behind F* of a sequence model: class_typical without OoD data, "
+            "mean AUROC over each genome case's kinds (%)", "",
+            "| noise tokens drawn with | " + " | ".join(cases_) + " | mean over genome cases |",
+            "|---|" + "---|" * (len(cases_) + 1)] + [
+        f"| {name} | " + " | ".join(fmt(row[c], 2) for c in cases_)
+        + f" | {fmt(row['mean over genome cases'], 2)} |" for name, row in noise["auroc"].items()]
 
 
 def layer_set_row(result, rule, layer_set, sets=LENET_LAYER_SETS):
@@ -520,6 +574,7 @@ def markdown(res):
                 + " |")
     lines += layer_markdown(s["layers"]) if "layers" in s else []
     lines += layer_markdown(s["genome_layers"]) if "genome_layers" in s else []
+    lines += token_noise_markdown(s.get("token_noise"))
     lines += [""]
     for name, r in res["cases"].items():
         lines += [f"## {name}", "", "Kinds: " + "; ".join(f"**{k}**: {v}"
