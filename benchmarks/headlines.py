@@ -328,7 +328,7 @@ def genome(res):
     stopped, kept = kept_epoch(res["network"]), ""
     if stopped:
         kept = (f", kept at epoch {stopped[0]['epoch']} of {len(stopped[1])} by its loss on the "
-                "in-distribution validation fragments,")
+                "in-distribution validation fragments")
     return [
         said["no_ood"], said["tuned"], said["guarded"],
         f"In the paper's setting (tuned and tested on {f.reference}) FSSD reaches AUROC "
@@ -338,7 +338,8 @@ def genome(res):
         + _and(f"{np.mean([layers[k][n]['auroc'] for k in layers]):.1f} % ({n})"
                for n in names) + " over the species.",
         (f"The BiLSTM trained in {round(train_s / 60)} minutes on {threads} CPU thread"
-         f"{'s' if threads > 1 else ''}{kept} and classifies" if res["network"]["trained"] else
+         f"{'s' if threads > 1 else ''}{kept}{',' if kept else ''} and classifies"
+         if res["network"]["trained"] else
          f"The BiLSTM, trained with this recipe before the run and loaded from the cache{kept}, "
          "classifies")
         + f" the {len(res['classes'])} in-distribution species with "
