@@ -5,11 +5,11 @@
 
 What ``FSSDDetector(combine="auto")`` does on images and sequences is chosen here, by the mean
 AUROC over the OoD kinds of four in-distribution sets (then the mean over the sets), never on
-one case, and never on the samples a reported benchmark tests: each image case trains its own LeNet (the paper's recipe,
-fewer epochs) on part of a training set and tests on *training-set* images the network never
-saw, while ``benchmarks/fmnist_mnist.py`` reports on the test sets; the genome case tests on
-the genome benchmark's *validation* fragments, while that benchmark reports on its test
-fragments (other regions of each genome).
+one case, and never on the samples a reported benchmark tests: each image case trains its own
+LeNet (the paper's recipe, fewer epochs) on part of a training set and tests on
+*training-set* images the network never saw, while ``benchmarks/fmnist_mnist.py`` reports on
+the test sets; the genome cases test on the genome benchmark's *validation* fragments, while
+that benchmark reports on its test fragments (other regions of each genome).
 
 Cases (in-distribution / OoD kinds):
 

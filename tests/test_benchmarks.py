@@ -196,7 +196,8 @@ def test_fssd_defaults_counts_the_genome_networks_as_one_set_in_the_mean_that_ch
     from benchmarks.headlines import fssd_defaults as sentences
 
     nets = [fssd_defaults.genome_case_name(s, (0, 1, 2)) for s in (0, 1, 2)]
-    assert nets[1] == "genome, BiLSTM seed 1" and fssd_defaults.genome_case_name(0, (0,)) == "genome"
+    assert nets[1] == "genome, BiLSTM seed 1"
+    assert fssd_defaults.genome_case_name(0, (0,)) == "genome"
     # "a" wins on every network and on the mean over the 4 cases (70.5 vs 67.75); "b" wins on
     # the mean over the sets, where the three networks weigh as much as one image set
     per_case = {"a": {"MNIST": 84.0, nets[0]: 70.0, nets[1]: 70.0, nets[2]: 58.0},
