@@ -42,7 +42,8 @@ Rules measured, every one fitted on ``n_fit`` training samples with epsilon 0 (n
 - without OoD data (the protocol's first setting): FSSD with ``combine`` = ``class_typical``,
   ``typical``, ``stack`` (synthetic outliers), ``mean``, and ``class_typical`` as it was before
   the network's class probabilities weighted the classes (:class:`ArgmaxClassTypical`, the most
-  probable class's Gaussian alone); MSP, Energy and Mahalanobis (class Gaussians on the same
+  probable class's Gaussian alone), and the two guarded stacks fitted against synthetic
+  outliers (:data:`NO_OOD_STACKS`); MSP, Energy and Mahalanobis (class Gaussians on the same
   images with their classes) for reference;
 - with OoD data of one kind (the protocol's second setting, each column tuned on another
   kind): the paper's plain stack (``combine="stack", far_outliers=False``, on the paper's
@@ -80,6 +81,9 @@ from sklearn_fssd.models import LeNet
 
 
 NO_OOD_RULES = ["class_typical", "typical", "stack", "mean"]
+#: The guarded stacks without OoD data (fitted against synthetic outliers, as ``"stack"`` is):
+#: candidates for the rule without OoD data too
+NO_OOD_STACKS = ["FSSD guarded stack", "FSSD typical stack"]
 #: ``class_typical`` with the most probable class alone, the rule before the weighting
 ARGMAX_RULE = "FSSD class_typical (argmax class)"
 #: The kinds on which a stack tuned on real OoD data must keep the method's premise: noise
@@ -389,7 +393,7 @@ def summary(results):
     over its networks, each in ``"genome networks"``) and the mean over the sets; the winners."""
     out = {}
     for setting, rules in [("no_ood", [f"FSSD {r}" for r in NO_OOD_RULES]
-                            + [ARGMAX_RULE, "MSP", "Energy", "Maha"]),
+                            + [ARGMAX_RULE, *NO_OOD_STACKS, "MSP", "Energy", "Maha"]),
                            ("other_kind", list(STACKS))]:
         per_case = {rule: {case: res["settings"][setting]["mean"][rule]["auroc"]
                            for case, res in results.items()} for rule in rules}

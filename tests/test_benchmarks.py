@@ -207,6 +207,7 @@ def test_fssd_defaults_counts_the_genome_networks_as_one_set_in_the_mean_that_ch
                                for r in fssd_defaults.NO_OOD_RULES},
                             "FSSD class_typical": {"auroc": per_case["b"][case]},
                             fssd_defaults.ARGMAX_RULE: {"auroc": 0.0},
+                            **{r: {"auroc": 0.0} for r in fssd_defaults.NO_OOD_STACKS},
                             "MSP": {"auroc": 50.0}, "Energy": {"auroc": 50.0},
                             "Maha": {"auroc": 50.0}}},
         "other_kind": {"mean": {rule: {"auroc": 50.0} for rule in fssd_defaults.STACKS},
