@@ -104,7 +104,7 @@ GENOME_SET = "genome"
 
 def set_of(case):
     """The in-distribution set of a case: ``"genome"`` for every genome network's case."""
-    return GENOME_SET if case.startswith(GENOME_SET) else case
+    return GENOME_SET if case == GENOME_SET or case.startswith(f"{GENOME_SET}, ") else case
 
 
 def genome_case_name(seed, seeds):
@@ -252,7 +252,8 @@ def genome_case(cfg, seed, cache, log):
         a, b = halves(kind.val)
         kinds[name] = Kind(kind.val[a], kind.val[b], family=kind.family,
                            note=f"{kind.note}; validation fragments of the genome benchmark")
-    # the sequences' uniform noise: bases drawn uniformly, what FSSD's singularity is made of
+    # the sequences' uniform noise: bases drawn uniformly (FSSD's singularity is made of bases in
+    # the training fragments' proportions, about a quarter each)
     n = len(full.X_val) // 2
     kinds["random sequences"] = Kind.draw(rng.randint(0, 4, (2 * n, full.X_val.shape[1])), n, n,
                                           note="bases drawn uniformly at random")
@@ -330,7 +331,7 @@ def genome_seeds_of(args):
     seed 0 alone); none with ``--no-genome``."""
     if not args.genome:
         return ()
-    return tuple(args.genome_seeds or ((0,) if args.quick else GENOME_SEEDS))
+    return tuple(dict.fromkeys(args.genome_seeds or ((0,) if args.quick else GENOME_SEEDS)))
 
 
 def run(args):

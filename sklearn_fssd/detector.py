@@ -108,8 +108,9 @@ class FSSDDetector(BaseTorchDetector):
         layers, and at least as good in AUROC where measured
         (``benchmarks/results/speed.md``).
     singularity : "noise" or array-like, default="noise"
-        Where ``F*`` comes from: the mean features of ``n_noise`` uniform
-        noise inputs, or the mean features of the given OoD samples (for
+        Where ``F*`` comes from: the mean features of ``n_noise`` noise
+        inputs (uniform noise, or for token inputs random sequences, see
+        ``noise_range``), or the mean features of the given OoD samples (for
         data without a natural noise).
     n_noise : int, default=100
         Number of noise inputs behind ``F*`` (the paper's code uses 100).
@@ -121,7 +122,7 @@ class FSSDDetector(BaseTorchDetector):
         For token inputs the noise is random sequences whose tokens are
         drawn on their own with the frequencies of the ID training tokens
         (``noise_tokens_``): the ID data's tokens without their order, so a
-        token id the ID data never holds (an unknown base, padding) never
+        token id the ID data never holds (DNA's unknown base ``N``, say) never
         enters ``F*``.
     pooling : {"flatten", "avg"}, default="flatten"
         ``"flatten"`` uses the whole feature map (the paper's code);

@@ -118,6 +118,19 @@ def token_frequencies(X, vocab_size):
     return counts / counts.sum()
 
 
+def _token_shares(frequencies, vocab_size):
+    """``frequencies`` checked (one finite, non-negative share per token id, not all zero) and
+    scaled to sum to 1, as float64."""
+    shares = np.asarray(frequencies, dtype=np.float64)
+    if shares.shape != (int(vocab_size),):
+        raise ValueError(f"frequencies must hold one share per token id ({int(vocab_size)}); "
+                         f"got shape {shares.shape}.")
+    if not np.isfinite(shares).all() or (shares < 0).any() or shares.sum() <= 0:
+        raise ValueError("frequencies must be finite, non-negative shares of the token ids, "
+                         f"not all zero; got {shares.tolist()}.")
+    return shares / shares.sum()
+
+
 def random_tokens(n_samples, length, vocab_size, generator=None, frequencies=None):
     """Random token sequences, each token drawn on its own: the noise of a sequence model.
 
@@ -153,10 +166,9 @@ def random_tokens(n_samples, length, vocab_size, generator=None, frequencies=Non
     shape = (int(n_samples), int(length))
     if frequencies is None:
         return torch.randint(0, int(vocab_size), shape, generator=generator)
-    weights = torch.as_tensor(np.asarray(frequencies, dtype=np.float64))
-    if weights.shape != (int(vocab_size),):
-        raise ValueError(f"frequencies must hold one share per token id ({int(vocab_size)}); "
-                         f"got shape {tuple(weights.shape)}.")
+    weights = torch.as_tensor(_token_shares(frequencies, vocab_size))
+    if shape[0] * shape[1] == 0:
+        return torch.zeros(shape, dtype=torch.int64)
     drawn = torch.multinomial(weights, shape[0] * shape[1], replacement=True,
                               generator=generator)
     return drawn.reshape(shape)
@@ -389,6 +401,6 @@ def synthetic_token_outliers(X, vocab_size, n_samples, random_state=None, freque
     n_noise = n_samples // 2
     size = (n_noise, X.shape[1])
     noise = (rng.randint(0, vocab_size, size=size) if frequencies is None
-             else rng.choice(int(vocab_size), size=size, p=frequencies))
+             else rng.choice(int(vocab_size), size=size, p=_token_shares(frequencies, vocab_size)))
     shuffled = shuffle_within_rows(X[rng.randint(len(X), size=n_samples - n_noise)], rng)
     return np.vstack([noise, shuffled]).astype(X.dtype)

@@ -127,6 +127,11 @@ def test_random_tokens_with_frequencies_draw_each_id_in_its_share():
     assert counts[1] == 0 and counts[4] == 0
     with pytest.raises(ValueError, match=r"one share per token id \(5\); got shape \(3,\)"):
         random_tokens(2, 3, 5, frequencies=[0.5, 0.25, 0.25])
+    with pytest.raises(ValueError, match="finite, non-negative shares .* not all zero"):
+        random_tokens(2, 3, 3, frequencies=[0.5, -0.25, 0.75])
+    assert random_tokens(0, 3, 3, frequencies=[1, 1, 0]).shape == (0, 3)
+    # shares need not sum to 1 exactly: they are scaled
+    assert int(random_tokens(5, 4, 3, frequencies=[2, 0, 0]).max()) == 0
 
 
 def test_token_frequencies_are_the_shares_of_each_id():
@@ -347,6 +352,8 @@ def test_synthetic_token_outliers_with_frequencies_keep_to_the_given_ids():
     X = np.random.RandomState(0).randint(0, 3, size=(20, 12))
     Z = synthetic_token_outliers(X, 5, 30, random_state=0, frequencies=token_frequencies(X, 5))
     assert Z.max() <= 2  # ids 3 and 4, which X never holds, are never drawn
+    with pytest.raises(ValueError, match="one share per token id"):
+        synthetic_token_outliers(X, 5, 30, random_state=0, frequencies=[1, 1])
 
 
 def test_synthetic_token_outliers_reproducible_and_X_untouched():
