@@ -131,7 +131,7 @@ LAYER_SET_FAMILIES = {"image": ("LeNet", LENET_LAYER_SETS), "genome": ("BiLSTM",
 
 def family_of(case):
     """``"genome"`` for the genome networks' cases, ``"image"`` for the others."""
-    return "genome" if set_of(case) == GENOME_SET else "image"
+    return GENOME_SET if set_of(case) == GENOME_SET else "image"
 
 
 #: The rules measured with each layer set (``combine``, or a stack's parameters).
@@ -359,9 +359,10 @@ def run(args):
         nets[name] = case, net, {**cfg, "n_fit": cfg["n_fit_genome"]}
         seeds[name] = genome_seed
     for name, (case, net, case_cfg) in nets.items():
-        layer_sets = LAYER_SET_FAMILIES[family_of(name)][1]
+        family = family_of(name)
         ev = protocol.evaluate(case, methods(net, case_cfg, seeds.get(name, args.seed),
-                                             layer_sets, tokens=family_of(name) == "genome"))
+                                             LAYER_SET_FAMILIES[family][1],
+                                             tokens=family == GENOME_SET))
         results[name] = {
             "sizes": {"train": len(case.X_train), "test_id": len(case.X_test),
                       **{f"{k} val/test": [len(v.val), len(v.test)]
@@ -468,13 +469,10 @@ def token_noise_markdown(noise):
     """The table of :func:`token_noise_summary` (none: ``[]``)."""
     if not noise:
         return []
-    cases_ = noise["cases"]
-    return ["", "## The noise behind F* of a sequence model: class_typical without OoD data, "
-            "mean AUROC over each genome case's kinds (%)", "",
-            "| noise tokens drawn with | " + " | ".join(cases_) + " | mean over genome cases |",
-            "|---|" + "---|" * (len(cases_) + 1)] + [
-        f"| {name} | " + " | ".join(fmt(row[c], 2) for c in cases_)
-        + f" | {fmt(row['mean over genome cases'], 2)} |" for name, row in noise["auroc"].items()]
+    return (["", "## The noise behind F* of a sequence model: class_typical without OoD data, "
+             "mean AUROC over each genome case's kinds (%)", ""]
+            + _table("noise tokens drawn with", noise["auroc"],
+                     [*noise["cases"], "mean over genome cases"]))
 
 
 def layer_set_row(result, rule, layer_set, sets=LENET_LAYER_SETS):
@@ -534,11 +532,9 @@ def markdown(res):
         "## Without OoD data: mean AUROC over each set's kinds (%)", "",
     ]
     cases_ = list(res["cases"])
-    head = "| rule | " + " | ".join(sets) + " | mean over sets |"
-    lines += [head, "|---|" + "---|" * (len(sets) + 1)]
-    for rule, row in s["no_ood"]["auroc"].items():
-        lines.append(f"| {rule} | " + " | ".join(fmt(row[c], 2) for c in sets)
-                     + f" | {fmt(row['mean over cases'], 2)} |")
+    set_columns = [*sets, "mean over cases"]
+    set_titles = [*sets, "mean over sets"]
+    lines += _table("rule", s["no_ood"]["auroc"], set_columns, set_titles)
     lines += _genome_networks_markdown(s["no_ood"])
     best = s["no_ood"]["best FSSD rule"]
     table = s["no_ood"]["auroc"]
@@ -547,11 +543,8 @@ def markdown(res):
     lines += ["", f"Best FSSD rule without OoD data: **{best}** "
               f"({fmt(table[best]['mean over cases'], 2)}); then "
               + ", ".join(f"{r} {fmt(table[r]['mean over cases'], 2)}" for r in others) + ".",
-              "", "## Tuned on one other OoD kind: mean AUROC over each set's kinds (%)", "",
-              head, "|---|" + "---|" * (len(sets) + 1)]
-    for rule, row in s["other_kind"]["auroc"].items():
-        lines.append(f"| {rule} | " + " | ".join(fmt(row[c], 2) for c in sets)
-                     + f" | {fmt(row['mean over cases'], 2)} |")
+              "", "## Tuned on one other OoD kind: mean AUROC over each set's kinds (%)", ""]
+    lines += _table("rule", s["other_kind"]["auroc"], set_columns, set_titles)
     lines += _genome_networks_markdown(s["other_kind"])
     tuned, _, gap = tuned_gap(s)
     lines += ["", f"Best FSSD rule tuned on another kind: **{tuned}** "
@@ -591,16 +584,23 @@ def markdown(res):
     return "\n".join(lines) + "\n"
 
 
+def _table(first, rows, columns, titles=None):
+    """Markdown lines: a row per ``name -> {column: figure}`` of ``rows``, its figures in
+    ``columns`` to 2 decimals, under the title ``first`` and ``titles`` (default ``columns``)."""
+    return (["| " + " | ".join([first, *(titles or columns)]) + " |",
+             "|---|" + "---|" * len(columns)]
+            + [f"| {name} | " + " | ".join(fmt(row[c], 2) for c in columns) + " |"
+               for name, row in rows.items()])
+
+
 def _genome_networks_markdown(setting):
     """The genome set's networks, one column each, under a table of sets (none: ``[]``)."""
     per = setting.get("genome networks")
     if not per:
         return []
     nets = list(next(iter(per.values())))
-    lines = ["", f"The genome set's figure is the mean over its {len(nets)} networks' cases:", "",
-             "| rule | " + " | ".join(nets) + " |", "|---|" + "---|" * len(nets)]
-    return lines + [f"| {rule} | " + " | ".join(fmt(row[c], 2) for c in nets) + " |"
-                    for rule, row in per.items()]
+    return (["", f"The genome set's figure is the mean over its {len(nets)} networks' cases:", ""]
+            + _table("rule", per, nets))
 
 
 def layer_markdown(layers):
@@ -611,12 +611,8 @@ def layer_markdown(layers):
              "Layer sets: " + "; ".join(f"**{k}**: {', '.join(v)}"
                                         for k, v in layers.get("sets", LENET_LAYER_SETS).items())
              + ". The stacks are tuned on one other kind, the other rules use no OoD "
-             "data.", "",
-             "| rule, layers | " + " | ".join(cases_) + f" | {mean} |",
-             "|---|" + "---|" * (len(cases_) + 1)]
-    for rule, row in layers["auroc"].items():
-        lines.append(f"| {rule} | " + " | ".join(fmt(row[c], 2) for c in cases_)
-                     + f" | {fmt(row[mean], 2)} |")
+             "data.", ""]
+    lines += _table("rule, layers", layers["auroc"], [*cases_, mean])
     lines += ["", "Better layer set per rule: " + "; ".join(
         f"{rule}: **{ls}**" for rule, ls in layers["best layer set"].items()) + "."]
     return lines

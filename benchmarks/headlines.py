@@ -368,8 +368,9 @@ def fssd_defaults(res):
                            for v in flagged[rule].values()]
     noise = lambda rule: (min(shares(rule)), max(shares(rule)))  # noqa: E731
     tuned, best, gap = tuned_gap(s)
-    networks = len(next(iter(s["no_ood"].get("genome networks", {"": {"": 0}}).values())))
-    genome_where = f"set (the mean over its {networks} networks) " if networks > 1 else "case "
+    per_network = s["no_ood"].get("genome networks")  # only with several genome networks
+    genome_where = (f"set (the mean over its {len(next(iter(per_network.values())))} networks) "
+                    if per_network else "case ")
     return [
         f"Without OoD data, the mean AUROC over {_and(cases)} is "
         + _and(f"{avg(none, r):.2f} % for {r}" for r in rules) + "; "
