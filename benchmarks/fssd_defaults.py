@@ -61,7 +61,10 @@ Rules measured, every one fitted on ``n_fit`` training samples with epsilon 0 (n
 - LeNet's layers (:data:`LENET_LAYER_SETS`): class_typical, typical and the two guarded stacks
   on the paper's four layers and on every stage of the forward pass, on the image cases; the
   BiLSTM's (:data:`GENOME_LAYER_SETS`), the same rules without and with its pooled sequence
-  features, on the genome cases.
+  features, on the genome cases;
+- every choice above made again with one set or one OoD kind left out in turn
+  (:func:`leave_one_out`): the Fashion-MNIST and genome sets hold the kinds those benchmarks
+  report (on other samples), so the table shows whether one of them decided a choice.
 """
 
 import time
@@ -413,6 +416,7 @@ def summary(results):
     if any(family_of(c) == "genome" for c in results):
         out["genome_layers"] = layer_summary(results, "genome")
         out["token_noise"] = token_noise_summary(results)
+    out["leave_one_out"] = leave_one_out(results)
     return out
 
 
@@ -505,6 +509,104 @@ def layer_summary(results, family="image"):
             "network": network, "sets": sets}
 
 
+def _kind_mean(results, setting, rows, left_out=None):
+    """The figure a choice ranks by: the mean over the sets of ``rows``' cases (``case -> row``)
+    of each set's mean over its cases of the row's mean AUROC over the case's kinds in
+    ``setting``; ``left_out`` (``("set", name)`` or ``("kind", name)``) is left out of it."""
+    per_case = {}
+    for case, row in rows.items():
+        if left_out == ("set", set_of(case)):
+            continue
+        columns = results[case]["settings"][setting]["columns"]
+        kept = [k for k in columns if left_out != ("kind", k)]
+        if kept:
+            per_case[case] = float(np.mean([columns[k]["methods"][row]["auroc"] for k in kept]))
+    return per_set(per_case)["mean over cases"]
+
+
+def choices(results):
+    """Every choice this benchmark makes: ``name -> (setting, {candidate: {case: row}})``. The
+    rules without OoD data and tuned on another kind (every case), each rule's layer set (the
+    cases of the layer sets' network) and the noise behind ``F*`` (the genome cases)."""
+    every = list(results)
+    no_ood = [f"FSSD {r}" for r in NO_OOD_RULES] + [ARGMAX_RULE, *NO_OOD_STACKS]
+    made = {"rule without OoD data": ("no_ood", {r: dict.fromkeys(every, r) for r in no_ood}),
+            "rule tuned on one other kind": ("other_kind",
+                                             {r: dict.fromkeys(every, r) for r in STACKS})}
+    for family, (network, sets) in LAYER_SET_FAMILIES.items():
+        cases_ = [c for c in results if family_of(c) == family]
+        if not cases_:
+            continue
+        for rule in LAYER_SET_RULES:
+            made[f"{network}'s layers for {rule}"] = (
+                "other_kind" if "stack" in rule else "no_ood",
+                {ls: {c: layer_set_row(results[c], rule, ls, sets) for c in cases_}
+                 for ls in sets})
+    genome = [c for c in results if family_of(c) == GENOME_SET]
+    if genome and all(UNIFORM_TOKENS_RULE in results[c]["settings"]["no_ood"]["mean"]
+                      for c in genome):
+        made["noise behind F* (sequences)"] = ("no_ood", {
+            "in-distribution token frequencies": dict.fromkeys(genome, "FSSD class_typical"),
+            "uniform token ids": dict.fromkeys(genome, UNIFORM_TOKENS_RULE)})
+    return made
+
+
+def leave_one_out(results, made=None):
+    """Per choice of ``made`` (default :func:`choices`): the winner and its lead over the
+    runner-up, and the same with each set (where the choice spans several) and each OoD kind
+    left out in turn, so a reader sees whether one set or kind, a reported benchmark's among
+    them, decided it. ``"changed by"`` lists what, left out, changes the winner; ``"closest"``
+    is the left-out set or kind under which the winner's lead is smallest (or another rule
+    wins), and that lead."""
+    out = {}
+    for name, (setting, candidates) in (made or choices(results)).items():
+        cases_ = sorted({c for rows in candidates.values() for c in rows}, key=list(results).index)
+        sets = list(dict.fromkeys(set_of(c) for c in cases_))
+        kinds = list(dict.fromkeys(k for c in cases_
+                                   for k in results[c]["settings"][setting]["columns"]))
+        left = [None] + ([("set", s) for s in sets] if len(sets) > 1 else []) \
+            + [("kind", k) for k in kinds]
+        ranked = {}
+        for what in left:
+            means = {cand: _kind_mean(results, setting, rows, what)
+                     for cand, rows in candidates.items()}
+            first, second = sorted(means, key=lambda c: -means[c])[:2]
+            ranked[what] = first, means[first] - means[second]
+        winner, lead = ranked[None]
+        others = {what: v for what, v in ranked.items() if what is not None}
+        closest = min(others, key=lambda w: others[w][1] if others[w][0] == winner else -1)
+        out[name] = {
+            "setting": setting, "winner": winner, "lead": lead, "n_left_out": len(others),
+            "changed by": [{"left out": list(w), "winner": v[0]} for w, v in others.items()
+                           if v[0] != winner],
+            "closest": {"left out": list(closest), "winner": others[closest][0],
+                        "lead": others[closest][1]},
+        }
+    return out
+
+
+def leave_one_out_markdown(loo):
+    """The table of :func:`leave_one_out` (none: ``[]``)."""
+    if not loo:
+        return []
+    lines = ["", "## Would one set or one OoD kind have changed a choice?", "",
+             "Each choice made again with one set (where it spans several) or one OoD kind left "
+             "out in turn (a kind by its name, from every case that measures it). The "
+             "Fashion-MNIST and genome benchmarks report these sets' kinds on other samples "
+             "(their test sets and test fragments): a choice that holds with the benchmark's "
+             "whole set left out owes nothing to the kinds it reports.", "",
+             "| choice | chosen | lead (points) | left out in turn | changed by | "
+             "smallest lead, when left out |", "|---|---|---|---|---|---|"]
+    for name, c in loo.items():
+        changed = "; ".join(f"{w['left out'][1]} ({w['winner']})" for w in c["changed by"])
+        close = c["closest"]
+        lines.append(f"| {name} | {c['winner']} | {fmt(c['lead'], 2)} | {c['n_left_out']} | "
+                     f"{changed or 'nothing'} | {fmt(close['lead'], 2)}, {close['left out'][1]}"
+                     + ("" if close["winner"] == c["winner"] else f" ({close['winner']} wins)")
+                     + " |")
+    return lines
+
+
 def markdown(res):
     cfg, s = res["config"], res["summary"]
     sets = [c for c in next(iter(s["no_ood"]["auroc"].values())) if c != "mean over cases"]
@@ -573,6 +675,7 @@ def markdown(res):
     lines += layer_markdown(s["layers"]) if "layers" in s else []
     lines += layer_markdown(s["genome_layers"]) if "genome_layers" in s else []
     lines += token_noise_markdown(s.get("token_noise"))
+    lines += leave_one_out_markdown(s.get("leave_one_out"))
     lines += [""]
     for name, r in res["cases"].items():
         lines += [f"## {name}", "", "Kinds: " + "; ".join(f"**{k}**: {v}"

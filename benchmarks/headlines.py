@@ -397,6 +397,7 @@ def fssd_defaults(res):
         *_layer_sentences(s.get("layers")),
         *_layer_sentences(s.get("genome_layers")),
         *_token_noise_sentences(s.get("token_noise")),
+        *_leave_one_out_sentences(s.get("leave_one_out")),
     ]
 
 
@@ -420,6 +421,21 @@ def _token_noise_sentences(noise):
     return [f"On the {len(noise['cases'])} genome cases, without OoD data, class_typical reaches "
             f"mean AUROC {row['mean over genome cases']:.2f} % with F* from noise of the "
             f"{default} against {before['mean over genome cases']:.2f} % from {other}."]
+
+
+def _leave_one_out_sentences(loo):
+    """fssd_defaults: each choice made again with one set or one OoD kind left out in turn."""
+    if not loo:
+        return []
+    start = "Made again with one set or one OoD kind left out in turn, "
+    steady = {n: c for n, c in loo.items() if not c["changed by"]}
+    out = [start + _and(f"the {n} ({c['winner']}, lead {c['lead']:.2f} points, at least "
+                        f"{c['closest']['lead']:.2f} with one left out)"
+                        for n, c in steady.items())
+           + (" stays" if len(steady) == 1 else " stay") + " as chosen."] if steady else []
+    return out + [start + f"the {n} ({c['winner']}, lead {c['lead']:.2f} points) changes without "
+                  + _and(f"{w['left out'][1]} (to {w['winner']})" for w in c["changed by"]) + "."
+                  for n, c in loo.items() if c["changed by"]]
 
 
 def _layer_sentences(layers):

@@ -220,6 +220,10 @@ def test_fssd_defaults_counts_the_genome_networks_as_one_set_in_the_mean_that_ch
         for setting in result["settings"].values():
             setting["mean"].update({fssd_defaults.layer_set_name(rule, layers): {"auroc": 50.0}
                                     for rule in fssd_defaults.LAYER_SET_RULES for layers in sets})
+            # one kind per case, whose figures are the means (leave_one_out reads the kinds)
+            column = next(iter(setting.setdefault("columns", {"a kind": {"methods": {}}}).values()))
+            for rule, figures in setting["mean"].items():
+                column["methods"].setdefault(rule, {}).update(figures)
     summary = fssd_defaults.summary(results)
     table = summary["no_ood"]["auroc"]
     assert table["FSSD class_typical"] == pytest.approx(
@@ -237,6 +241,37 @@ def test_fssd_defaults_counts_the_genome_networks_as_one_set_in_the_mean_that_ch
     assert "| FSSD typical | 70.00 | 70.00 | 58.00 |" in text
     assert sentences({"summary": summary})[0].startswith(
         "Without OoD data, the mean AUROC over MNIST and genome is 75.50 % for FSSD class_typical")
+
+
+def test_fssd_defaults_makes_each_choice_again_without_each_set_and_each_kind():
+    from benchmarks import fssd_defaults
+    from benchmarks.headlines import _leave_one_out_sentences
+
+    # "a" leads by 0.5 on the mean over the two sets, all of it from kind k1 (in both sets):
+    # without k1, "b" wins; without any other kind or either set, "a" still does
+    figures = {"Fashion-MNIST": {"k1": (90.0, 80.0), "k2": (90.0, 99.0)},
+               "MNIST": {"k1": (90.0, 80.0), "k3": (90.0, 99.0)}}
+    results = {case: {"settings": {"no_ood": {"columns": {
+        kind: {"methods": {"a": {"auroc": a}, "b": {"auroc": b}}}
+        for kind, (a, b) in kinds.items()}}}} for case, kinds in figures.items()}
+    made = {"rule without OoD data": ("no_ood", {rule: dict.fromkeys(figures, rule)
+                                                 for rule in "ab"})}
+    loo = fssd_defaults.leave_one_out(results, made)["rule without OoD data"]
+    assert loo["winner"] == "a" and loo["lead"] == pytest.approx(0.5)
+    assert loo["n_left_out"] == 5  # 2 sets, 3 kinds
+    assert loo["changed by"] == [{"left out": ["kind", "k1"], "winner": "b"}]
+    assert loo["closest"]["left out"] == ["kind", "k1"] and loo["closest"]["winner"] == "b"
+    text = "\n".join(fssd_defaults.leave_one_out_markdown({"rule without OoD data": loo}))
+    assert "| rule without OoD data | a | 0.50 | 5 | k1 (b) | 9.00, k1 (b wins) |" in text
+    # without k3 the lead grows; without MNIST the set, "a" keeps its 0.5
+    steady = fssd_defaults.leave_one_out(results, {"rule without OoD data": ("no_ood", {
+        rule: {"MNIST": rule} for rule in "ab"})})["rule without OoD data"]
+    assert steady["n_left_out"] == 2 and steady["changed by"] == [{"left out": ["kind", "k1"],
+                                                                   "winner": "b"}]
+    assert _leave_one_out_sentences({"rule without OoD data": loo}) == [
+        "Made again with one set or one OoD kind left out in turn, the rule without OoD data "
+        "(a, lead 0.50 points) changes without k1 (to b)."]
+    assert _leave_one_out_sentences({}) == []
 
 
 def test_fssd_defaults_compares_the_token_noise_on_the_genome_cases_only():
