@@ -538,14 +538,14 @@ def choices(results):
         if not cases_:
             continue
         for rule in LAYER_SET_RULES:
-            made[f"{network}'s layers for {rule}"] = (
+            made[f"layers {network} taps for {rule}"] = (
                 "other_kind" if "stack" in rule else "no_ood",
                 {ls: {c: layer_set_row(results[c], rule, ls, sets) for c in cases_}
                  for ls in sets})
     genome = [c for c in results if family_of(c) == GENOME_SET]
     if genome and all(UNIFORM_TOKENS_RULE in results[c]["settings"]["no_ood"]["mean"]
                       for c in genome):
-        made["noise behind F* (sequences)"] = ("no_ood", {
+        made["noise behind F* of sequence models"] = ("no_ood", {
             "in-distribution token frequencies": dict.fromkeys(genome, "FSSD class_typical"),
             "uniform token ids": dict.fromkeys(genome, UNIFORM_TOKENS_RULE)})
     return made

@@ -433,9 +433,13 @@ def _leave_one_out_sentences(loo):
                         f"{c['closest']['lead']:.2f} with one left out)"
                         for n, c in steady.items())
            + (" stays" if len(steady) == 1 else " stay") + " as chosen."] if steady else []
-    return out + [start + f"the {n} ({c['winner']}, lead {c['lead']:.2f} points) changes without "
-                  + _and(f"{w['left out'][1]} (to {w['winner']})" for w in c["changed by"]) + "."
-                  for n, c in loo.items() if c["changed by"]]
+    out += [start + f"the {n} ({c['winner']}, lead {c['lead']:.2f} points) changes without "
+            + _and(f"{w['left out'][1]} (to {w['winner']})" for w in c["changed by"]) + "."
+            for n, c in loo.items() if c["changed by"]]
+    by_set = [(n, w) for n, c in loo.items() for w in c["changed by"] if w["left out"][0] == "set"]
+    return out + ["With one whole set left out, " + (
+        _and(f"the {n} changes without {w['left out'][1]} (to {w['winner']})" for n, w in by_set)
+        if by_set else "no choice changes") + "."]
 
 
 def _layer_sentences(layers):

@@ -270,8 +270,19 @@ def test_fssd_defaults_makes_each_choice_again_without_each_set_and_each_kind():
                                                                    "winner": "b"}]
     assert _leave_one_out_sentences({"rule without OoD data": loo}) == [
         "Made again with one set or one OoD kind left out in turn, the rule without OoD data "
-        "(a, lead 0.50 points) changes without k1 (to b)."]
+        "(a, lead 0.50 points) changes without k1 (to b).",
+        "With one whole set left out, no choice changes."]
     assert _leave_one_out_sentences({}) == []
+    # one kind per set: "a" leads on the mean over both sets (90 vs 89.5), "b" on MNIST alone
+    results["Fashion-MNIST"]["settings"]["no_ood"]["columns"].pop("k2")
+    results["MNIST"]["settings"]["no_ood"]["columns"].pop("k1")
+    by_set = fssd_defaults.leave_one_out(results, made)
+    assert by_set["rule without OoD data"]["changed by"] == [
+        {"left out": ["set", "Fashion-MNIST"], "winner": "b"},
+        {"left out": ["kind", "k1"], "winner": "b"}]  # Fashion-MNIST's only kind
+    assert _leave_one_out_sentences(by_set)[-1] == (
+        "With one whole set left out, the rule without OoD data changes without Fashion-MNIST "
+        "(to b).")
 
 
 def test_fssd_defaults_compares_the_token_noise_on_the_genome_cases_only():
