@@ -89,6 +89,8 @@ NO_OOD_RULES = ["class_typical", "typical", "stack", "mean"]
 NO_OOD_STACKS = ["FSSD guarded stack", "FSSD typical stack"]
 #: ``class_typical`` with the most probable class alone, the rule before the weighting
 ARGMAX_RULE = "FSSD class_typical (argmax class)"
+#: The FSSD rules without OoD data among which the default is chosen
+NO_OOD_FSSD = [f"FSSD {r}" for r in NO_OOD_RULES] + [ARGMAX_RULE, *NO_OOD_STACKS]
 #: The kinds on which a stack tuned on real OoD data must keep the method's premise: noise
 #: (images: uniform pixels; sequences: uniform bases) and inputs far outside the training range.
 NOISE_KINDS = ("uniform noise", "random sequences", "far out")
@@ -144,6 +146,12 @@ LAYER_SET_RULES = {"class_typical": {"combine": "class_typical"},
                    "typical stack": STACKS["FSSD typical stack"]}
 
 
+def layer_set_setting(rule):
+    """The setting a rule of :data:`LAYER_SET_RULES` is measured in: the stacks tuned on one
+    other kind, the other rules without OoD data."""
+    return "other_kind" if "stack" in rule else "no_ood"
+
+
 class ArgmaxClassTypical(FSSDDetector):
     """``combine="class_typical"`` as it was before the network's class probabilities weighted
     the classes: each input is compared with the Gaussian of its most probable class alone.
@@ -157,6 +165,9 @@ class ArgmaxClassTypical(FSSDDetector):
 #: ``class_typical`` with ``F*`` from token ids drawn uniformly over the vocabulary, the noise
 #: before it drew the in-distribution tokens' frequencies (sequence cases only)
 UNIFORM_TOKENS_RULE = "FSSD class_typical (uniform token ids)"
+#: The noises behind ``F*`` compared on the sequence cases: name -> the row measured with it
+TOKEN_NOISES = {"in-distribution token frequencies": "FSSD class_typical",
+                "uniform token ids": UNIFORM_TOKENS_RULE}
 
 
 class UniformTokenNoise(FSSDDetector):
@@ -397,8 +408,7 @@ def summary(results):
     """Per rule, its mean AUROC over the kinds of each set (``"auroc"``; the genome set: the mean
     over its networks, each in ``"genome networks"``) and the mean over the sets; the winners."""
     out = {}
-    for setting, rules in [("no_ood", [f"FSSD {r}" for r in NO_OOD_RULES]
-                            + [ARGMAX_RULE, *NO_OOD_STACKS, "MSP", "Energy", "Maha"]),
+    for setting, rules in [("no_ood", [*NO_OOD_FSSD, "MSP", "Energy", "Maha"]),
                            ("other_kind", list(STACKS))]:
         per_case = {rule: {case: res["settings"][setting]["mean"][rule]["auroc"]
                            for case, res in results.items()} for rule in rules}
@@ -459,8 +469,7 @@ def token_noise_summary(results):
     token ids), and the mean over those cases."""
     cases_ = [c for c in results if family_of(c) == "genome"]
     table = {}
-    for noise, rule in [("in-distribution token frequencies", "FSSD class_typical"),
-                        ("uniform token ids", UNIFORM_TOKENS_RULE)]:
+    for noise, rule in TOKEN_NOISES.items():
         row = {c: results[c]["settings"]["no_ood"]["mean"][rule]["auroc"] for c in cases_
                if rule in results[c]["settings"]["no_ood"]["mean"]}
         if len(row) == len(cases_):
@@ -497,22 +506,28 @@ def layer_summary(results, family="image"):
     mean = f"mean over {family} cases"
     table, best = {}, {}
     for rule in LAYER_SET_RULES:
-        setting = "other_kind" if "stack" in rule else "no_ood"
+        setting = layer_set_setting(rule)
         for layer_set in sets:
             name = layer_set_name(rule, layer_set)
             row = {c: results[c]["settings"][setting]["mean"][layer_set_row(
                 results[c], rule, layer_set, sets)]["auroc"] for c in cases_}
-            row[mean] = float(np.mean(list(row.values())))
+            row[mean] = per_set(row)["mean over cases"]  # the genome networks: one set
             table[name] = row
         best[rule] = max(sets, key=lambda ls: table[layer_set_name(rule, ls)][mean])
     return {"auroc": table, "best layer set": best, "cases": cases_, "family": family,
             "network": network, "sets": sets}
 
 
+#: The sets whose OoD kinds a reported benchmark tests on other samples, and where.
+REPORTED_KINDS = {"Fashion-MNIST": ("the Fashion-MNIST benchmark", "its test images"),
+                  GENOME_SET: ("the genome benchmark", "its test fragments")}
+
+
 def _kind_mean(results, setting, rows, left_out=None):
     """The figure a choice ranks by: the mean over the sets of ``rows``' cases (``case -> row``)
     of each set's mean over its cases of the row's mean AUROC over the case's kinds in
-    ``setting``; ``left_out`` (``("set", name)`` or ``("kind", name)``) is left out of it."""
+    ``setting``; ``left_out`` (``("set", name)`` or ``("kind", name)``) is left out of it.
+    ``None`` where nothing is left."""
     per_case = {}
     for case, row in rows.items():
         if left_out == ("set", set_of(case)):
@@ -521,7 +536,7 @@ def _kind_mean(results, setting, rows, left_out=None):
         kept = [k for k in columns if left_out != ("kind", k)]
         if kept:
             per_case[case] = float(np.mean([columns[k]["methods"][row]["auroc"] for k in kept]))
-    return per_set(per_case)["mean over cases"]
+    return per_set(per_case)["mean over cases"] if per_case else None
 
 
 def choices(results):
@@ -529,60 +544,68 @@ def choices(results):
     rules without OoD data and tuned on another kind (every case), each rule's layer set (the
     cases of the layer sets' network) and the noise behind ``F*`` (the genome cases)."""
     every = list(results)
-    no_ood = [f"FSSD {r}" for r in NO_OOD_RULES] + [ARGMAX_RULE, *NO_OOD_STACKS]
-    made = {"rule without OoD data": ("no_ood", {r: dict.fromkeys(every, r) for r in no_ood}),
+    made = {"rule without OoD data": ("no_ood", {r: dict.fromkeys(every, r) for r in NO_OOD_FSSD}),
             "rule tuned on one other kind": ("other_kind",
                                              {r: dict.fromkeys(every, r) for r in STACKS})}
     for family, (network, sets) in LAYER_SET_FAMILIES.items():
         cases_ = [c for c in results if family_of(c) == family]
-        if not cases_:
-            continue
-        for rule in LAYER_SET_RULES:
-            made[f"layers {network} taps for {rule}"] = (
-                "other_kind" if "stack" in rule else "no_ood",
-                {ls: {c: layer_set_row(results[c], rule, ls, sets) for c in cases_}
-                 for ls in sets})
+        for rule in LAYER_SET_RULES if cases_ else ():
+            made[f"layers {network} taps for {rule}"] = (layer_set_setting(rule), {
+                ls: {c: layer_set_row(results[c], rule, ls, sets) for c in cases_}
+                for ls in sets})
     genome = [c for c in results if family_of(c) == GENOME_SET]
     if genome and all(UNIFORM_TOKENS_RULE in results[c]["settings"]["no_ood"]["mean"]
                       for c in genome):
         made["noise behind F* of sequence models"] = ("no_ood", {
-            "in-distribution token frequencies": dict.fromkeys(genome, "FSSD class_typical"),
-            "uniform token ids": dict.fromkeys(genome, UNIFORM_TOKENS_RULE)})
+            noise: dict.fromkeys(genome, rule) for noise, rule in TOKEN_NOISES.items()})
     return made
 
 
 def leave_one_out(results, made=None):
-    """Per choice of ``made`` (default :func:`choices`): the winner and its lead over the
-    runner-up, and the same with each set (where the choice spans several) and each OoD kind
-    left out in turn, so a reader sees whether one set or kind, a reported benchmark's among
-    them, decided it. ``"changed by"`` lists what, left out, changes the winner; ``"closest"``
-    is the left-out set or kind under which the winner's lead is smallest (or another rule
-    wins), and that lead."""
+    """Per choice of ``made`` (default :func:`choices`): the winner, the sets it was made on and
+    its lead over the runner-up; and the same made again with each set (where the choice spans
+    several) and each OoD kind left out in turn, so a reader sees whether one set or kind, a
+    reported benchmark's among them, decided it. ``"changed by"`` lists what, left out, puts
+    another candidate strictly ahead; ``"closest"`` is the left-out set or kind under which the
+    winner's margin over the best other candidate is smallest (negative: another wins), and
+    that margin."""
     out = {}
-    for name, (setting, candidates) in (made or choices(results)).items():
-        cases_ = sorted({c for rows in candidates.values() for c in rows}, key=list(results).index)
+    for name, (setting, candidates) in (choices(results) if made is None else made).items():
+        cases_ = [c for c in results if any(c in rows for rows in candidates.values())]
         sets = list(dict.fromkeys(set_of(c) for c in cases_))
         kinds = list(dict.fromkeys(k for c in cases_
                                    for k in results[c]["settings"][setting]["columns"]))
         left = [None] + ([("set", s) for s in sets] if len(sets) > 1 else []) \
             + [("kind", k) for k in kinds]
-        ranked = {}
-        for what in left:
-            means = {cand: _kind_mean(results, setting, rows, what)
-                     for cand, rows in candidates.items()}
-            first, second = sorted(means, key=lambda c: -means[c])[:2]
-            ranked[what] = first, means[first] - means[second]
-        winner, lead = ranked[None]
-        others = {what: v for what, v in ranked.items() if what is not None}
-        closest = min(others, key=lambda w: others[w][1] if others[w][0] == winner else -1)
+        means = {what: {cand: _kind_mean(results, setting, rows, what)
+                        for cand, rows in candidates.items()} for what in left}
+        means = {what: m for what, m in means.items() if None not in m.values()}
+        everything = means.pop(None)
+        winner = max(everything, key=everything.get)  # the first of equals, as summary() takes
+
+        def margin(m):
+            """The winner's lead over the best other candidate, and that candidate."""
+            rival = max((c for c in m if c != winner), key=m.get)
+            return m[winner] - m[rival], rival
+
+        lead = margin(everything)[0]
+        under = {what: margin(m) for what, m in means.items()}
+        closest = min(under, key=lambda what: under[what][0]) if under else None
         out[name] = {
-            "setting": setting, "winner": winner, "lead": lead, "n_left_out": len(others),
-            "changed by": [{"left out": list(w), "winner": v[0]} for w, v in others.items()
-                           if v[0] != winner],
-            "closest": {"left out": list(closest), "winner": others[closest][0],
-                        "lead": others[closest][1]},
+            "setting": setting, "sets": sets, "winner": winner, "lead": lead,
+            "n_left_out": len(under),
+            "changed by": [{"left out": list(what), "winner": rival}
+                           for what, (gap, rival) in under.items() if gap < 0],
+            "closest": closest and {"left out": list(closest), "margin": under[closest][0],
+                                    "rival": under[closest][1]},
         }
     return out
+
+
+def signed(margin):
+    """A margin to 2 decimals with its sign; one that rounds to 0 as ``+<0.01``/``-<0.01``."""
+    text = f"{margin:+.2f}"
+    return text if float(text) or not margin else f"{text[0]}<0.01"
 
 
 def leave_one_out_markdown(loo):
@@ -591,19 +614,22 @@ def leave_one_out_markdown(loo):
         return []
     lines = ["", "## Would one set or one OoD kind have changed a choice?", "",
              "Each choice made again with one set (where it spans several) or one OoD kind left "
-             "out in turn (a kind by its name, from every case that measures it). The "
-             "Fashion-MNIST and genome benchmarks report these sets' kinds on other samples "
-             "(their test sets and test fragments): a choice that holds with the benchmark's "
-             "whole set left out owes nothing to the kinds it reports.", "",
-             "| choice | chosen | lead (points) | left out in turn | changed by | "
-             "smallest lead, when left out |", "|---|---|---|---|---|---|"]
+             "out in turn (a kind by its name, from every case that measures it). Reported "
+             "benchmarks test some of these kinds on other samples: "
+             + "; ".join(f"{by} those of the {s} set, on {on}"
+                         for s, (by, on) in REPORTED_KINDS.items())
+             + ". A choice made the same without that benchmark's set does not rest on it; the "
+             "kind rows show whether one of its kinds alone decides it, and a choice made on "
+             "that set alone rests on its kinds.", "",
+             "| choice | made on | chosen | lead (points) | left out in turn | changed by | "
+             "smallest margin, when left out |", "|---|---|---|---|---|---|---|"]
     for name, c in loo.items():
-        changed = "; ".join(f"{w['left out'][1]} ({w['winner']})" for w in c["changed by"])
+        changed = "; ".join(f"{w['left out'][1]} ({w['winner']} wins)" for w in c["changed by"])
         close = c["closest"]
-        lines.append(f"| {name} | {c['winner']} | {fmt(c['lead'], 2)} | {c['n_left_out']} | "
-                     f"{changed or 'nothing'} | {fmt(close['lead'], 2)}, {close['left out'][1]}"
-                     + ("" if close["winner"] == c["winner"] else f" ({close['winner']} wins)")
-                     + " |")
+        lines.append(f"| {name} | {', '.join(c['sets'])} | {c['winner']} | {fmt(c['lead'], 2)} | "
+                     f"{c['n_left_out']} | {changed or 'nothing'} | "
+                     + (f"{signed(close['margin'])} over {close['rival']}, without "
+                        f"{close['left out'][1]}" if close else "") + " |")
     return lines
 
 

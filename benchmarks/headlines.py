@@ -425,21 +425,38 @@ def _token_noise_sentences(noise):
 
 def _leave_one_out_sentences(loo):
     """fssd_defaults: each choice made again with one set or one OoD kind left out in turn."""
+    from benchmarks.fssd_defaults import REPORTED_KINDS
+
     if not loo:
         return []
     start = "Made again with one set or one OoD kind left out in turn, "
     steady = {n: c for n, c in loo.items() if not c["changed by"]}
-    out = [start + _and(f"the {n} ({c['winner']}, lead {c['lead']:.2f} points, at least "
-                        f"{c['closest']['lead']:.2f} with one left out)"
-                        for n, c in steady.items())
+    out = [start + _and(f"the {n} ({c['winner']}, lead {c['lead']:.2f} points"
+                        + (f", at least {c['closest']['margin']:.2f} with one left out"
+                           if c["closest"] else "") + ")" for n, c in steady.items())
            + (" stays" if len(steady) == 1 else " stay") + " as chosen."] if steady else []
-    out += [start + f"the {n} ({c['winner']}, lead {c['lead']:.2f} points) changes without "
-            + _and(f"{w['left out'][1]} (to {w['winner']})" for w in c["changed by"]) + "."
+    out += [start + f"the {n} ({c['winner']}, lead {c['lead']:.2f} points) changes "
+            + _and(f"when {w['left out'][1]} is left out (to {w['winner']})"
+                   for w in c["changed by"]) + "."
             for n, c in loo.items() if c["changed by"]]
-    by_set = [(n, w) for n, c in loo.items() for w in c["changed by"] if w["left out"][0] == "set"]
-    return out + ["With one whole set left out, " + (
-        _and(f"the {n} changes without {w['left out'][1]} (to {w['winner']})" for n, w in by_set)
-        if by_set else "no choice changes") + "."]
+    several = [n for n, c in loo.items() if len(c["sets"]) > 1]
+    by_set = [(n, w) for n in several for w in loo[n]["changed by"] if w["left out"][0] == "set"]
+    if several:
+        out.append("With one whole set left out, " + (
+            _and(f"the {n} changes when {w['left out'][1]} is left out (to {w['winner']})"
+                 for n, w in by_set) if by_set else
+            f"none of the {len(several)} choices made on several sets changes"
+            if len(several) > 1 else f"the {several[0]} does not change") + ".")
+    alone = {}
+    for n, c in loo.items():
+        if len(c["sets"]) == 1:
+            alone.setdefault(c["sets"][0], []).append(n)
+    for name, names in alone.items():
+        by, on = REPORTED_KINDS.get(name, (None, None))
+        out.append(f"Chosen on the {name} set alone, so on its OoD kinds"
+                   + (f", which {by} reports on {on}" if by else "") + ": "
+                   + _and(f"the {n}" for n in names) + ".")
+    return out
 
 
 def _layer_sentences(layers):

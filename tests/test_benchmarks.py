@@ -231,6 +231,13 @@ def test_fssd_defaults_counts_the_genome_networks_as_one_set_in_the_mean_that_ch
     assert table["FSSD typical"]["genome"] == pytest.approx(66.0)  # (70 + 70 + 58) / 3
     assert table["FSSD typical"]["mean over cases"] == pytest.approx(75.0)
     assert summary["no_ood"]["best FSSD rule"] == "FSSD class_typical"
+    loo = summary["leave_one_out"]
+    assert loo["rule without OoD data"]["winner"] == "FSSD class_typical"
+    assert loo["rule without OoD data"]["lead"] == pytest.approx(0.5)  # over typical (and co.)
+    assert loo["rule tuned on one other kind"]["winner"] == summary["other_kind"]["best FSSD rule"]
+    assert {loo[f"layers LeNet taps for {rule}"]["winner"]
+            for rule in fssd_defaults.LAYER_SET_RULES} == set(summary["layers"]["best layer set"]
+                                                                .values())
     assert summary["no_ood"]["genome networks"]["FSSD typical"] == {
         nets[0]: 70.0, nets[1]: 70.0, nets[2]: 58.0}
     assert summary["layers"]["cases"] == ["MNIST"]
@@ -243,46 +250,78 @@ def test_fssd_defaults_counts_the_genome_networks_as_one_set_in_the_mean_that_ch
         "Without OoD data, the mean AUROC over MNIST and genome is 75.50 % for FSSD class_typical")
 
 
+def _kind_figures(figures, setting="no_ood"):
+    """Results of fssd-defaults from ``{case: {kind: {row: AUROC}}}``."""
+    return {case: {"settings": {setting: {"columns": {
+        kind: {"methods": {row: {"auroc": v} for row, v in rows.items()}}
+        for kind, rows in kinds.items()}}}} for case, kinds in figures.items()}
+
+
 def test_fssd_defaults_makes_each_choice_again_without_each_set_and_each_kind():
     from benchmarks import fssd_defaults
     from benchmarks.headlines import _leave_one_out_sentences
 
     # "a" leads by 0.5 on the mean over the two sets, all of it from kind k1 (in both sets):
     # without k1, "b" wins; without any other kind or either set, "a" still does
-    figures = {"Fashion-MNIST": {"k1": (90.0, 80.0), "k2": (90.0, 99.0)},
-               "MNIST": {"k1": (90.0, 80.0), "k3": (90.0, 99.0)}}
-    results = {case: {"settings": {"no_ood": {"columns": {
-        kind: {"methods": {"a": {"auroc": a}, "b": {"auroc": b}}}
-        for kind, (a, b) in kinds.items()}}}} for case, kinds in figures.items()}
+    figures = {"Fashion-MNIST": {"k1": {"a": 90.0, "b": 80.0}, "k2": {"a": 90.0, "b": 99.0}},
+               "MNIST": {"k1": {"a": 90.0, "b": 80.0}, "k3": {"a": 90.0, "b": 99.0}}}
+    results = _kind_figures(figures)
     made = {"rule without OoD data": ("no_ood", {rule: dict.fromkeys(figures, rule)
                                                  for rule in "ab"})}
     loo = fssd_defaults.leave_one_out(results, made)["rule without OoD data"]
     assert loo["winner"] == "a" and loo["lead"] == pytest.approx(0.5)
+    assert loo["sets"] == ["Fashion-MNIST", "MNIST"]
     assert loo["n_left_out"] == 5  # 2 sets, 3 kinds
     assert loo["changed by"] == [{"left out": ["kind", "k1"], "winner": "b"}]
-    assert loo["closest"]["left out"] == ["kind", "k1"] and loo["closest"]["winner"] == "b"
+    assert loo["closest"]["left out"] == ["kind", "k1"]
+    assert loo["closest"]["margin"] == pytest.approx(-9.0)  # b: 99 against a: 90
     text = "\n".join(fssd_defaults.leave_one_out_markdown({"rule without OoD data": loo}))
-    assert "| rule without OoD data | a | 0.50 | 5 | k1 (b) | 9.00, k1 (b wins) |" in text
-    # without k3 the lead grows; without MNIST the set, "a" keeps its 0.5
-    steady = fssd_defaults.leave_one_out(results, {"rule without OoD data": ("no_ood", {
-        rule: {"MNIST": rule} for rule in "ab"})})["rule without OoD data"]
-    assert steady["n_left_out"] == 2 and steady["changed by"] == [{"left out": ["kind", "k1"],
-                                                                   "winner": "b"}]
-    assert _leave_one_out_sentences({"rule without OoD data": loo}) == [
+    assert ("| rule without OoD data | Fashion-MNIST, MNIST | a | 0.50 | 5 | k1 (b wins) | "
+            "-9.00 over b, without k1 |") in text
+    sentences = _leave_one_out_sentences({"rule without OoD data": loo})
+    assert sentences == [
         "Made again with one set or one OoD kind left out in turn, the rule without OoD data "
-        "(a, lead 0.50 points) changes without k1 (to b).",
-        "With one whole set left out, no choice changes."]
+        "(a, lead 0.50 points) changes when k1 is left out (to b).",
+        "With one whole set left out, the rule without OoD data does not change."]
     assert _leave_one_out_sentences({}) == []
+
+    # made on MNIST alone: no set to leave out; a tie under a left-out kind is no change
+    alone = fssd_defaults.leave_one_out(_kind_figures({"MNIST": {
+        "k1": {"a": 90.0, "b": 90.0}, "k3": {"a": 91.0, "b": 90.0}}}), {"layers": (
+            "no_ood", {rule: {"MNIST": rule} for rule in "ab"})})["layers"]
+    assert alone["n_left_out"] == 2 and alone["changed by"] == []
+    assert alone["closest"] == {"left out": ["kind", "k3"], "margin": 0.0, "rival": "b"}
+    assert _leave_one_out_sentences({"layers": alone}) == [
+        "Made again with one set or one OoD kind left out in turn, the layers (a, lead 0.50 "
+        "points, at least 0.00 with one left out) stays as chosen.",
+        "Chosen on the MNIST set alone, so on its OoD kinds: the layers."]
+
     # one kind per set: "a" leads on the mean over both sets (90 vs 89.5), "b" on MNIST alone
-    results["Fashion-MNIST"]["settings"]["no_ood"]["columns"].pop("k2")
-    results["MNIST"]["settings"]["no_ood"]["columns"].pop("k1")
-    by_set = fssd_defaults.leave_one_out(results, made)
+    del figures["Fashion-MNIST"]["k2"], figures["MNIST"]["k1"]
+    by_set = fssd_defaults.leave_one_out(_kind_figures(figures), made)
     assert by_set["rule without OoD data"]["changed by"] == [
         {"left out": ["set", "Fashion-MNIST"], "winner": "b"},
         {"left out": ["kind", "k1"], "winner": "b"}]  # Fashion-MNIST's only kind
     assert _leave_one_out_sentences(by_set)[-1] == (
-        "With one whole set left out, the rule without OoD data changes without Fashion-MNIST "
-        "(to b).")
+        "With one whole set left out, the rule without OoD data changes when Fashion-MNIST is "
+        "left out (to b).")
+
+
+def test_fssd_defaults_leaves_the_genome_networks_out_as_one_set():
+    from benchmarks import fssd_defaults
+
+    # "b" wins on two of three networks but "a" on their mean (the genome set's figure), which
+    # counts as one set beside MNIST: without MNIST, "a" still wins; without the genome set, "b"
+    nets = [fssd_defaults.genome_case_name(s, (0, 1, 2)) for s in (0, 1, 2)]
+    figures = {"MNIST": {"k": {"a": 80.0, "b": 81.0}},
+               **{net: {"Klebsiella": {"a": a, "b": 70.0}} for net, a in zip(nets, (99, 60, 60))}}
+    made = {"rule": ("no_ood", {rule: dict.fromkeys(figures, rule) for rule in "ab"})}
+    loo = fssd_defaults.leave_one_out(_kind_figures(figures), made)["rule"]
+    assert loo["sets"] == ["MNIST", "genome"]
+    assert loo["lead"] == pytest.approx((80 + 73) / 2 - (81 + 70) / 2)
+    assert loo["changed by"] == [{"left out": ["set", "genome"], "winner": "b"},
+                                 {"left out": ["kind", "Klebsiella"], "winner": "b"}]
+    assert loo["n_left_out"] == 4  # 2 sets, 2 kinds
 
 
 def test_fssd_defaults_compares_the_token_noise_on_the_genome_cases_only():
