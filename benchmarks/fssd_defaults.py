@@ -393,6 +393,17 @@ def run(args):
     }
 
 
+def _figures(results, setting, rows):
+    """``{case: AUROC}``: the mean AUROC over each case's kinds of its row ``rows[case]`` in
+    ``setting``."""
+    return {c: results[c]["settings"][setting]["mean"][row]["auroc"] for c, row in rows.items()}
+
+
+def _with_mean(row, name):
+    """``row`` (``{case: AUROC}``) with its mean over the sets (:func:`per_set`) as ``name``."""
+    return {**row, name: per_set(row)["mean over cases"]}
+
+
 def per_set(per_case):
     """``{case: AUROC}`` -> ``{set: AUROC}`` (a set of several cases, the genome networks': their
     mean) and ``"mean over cases"``, the mean over the sets, by which the rules are chosen."""
@@ -410,8 +421,8 @@ def summary(results):
     out = {}
     for setting, rules in [("no_ood", [*NO_OOD_FSSD, "MSP", "Energy", "Maha"]),
                            ("other_kind", list(STACKS))]:
-        per_case = {rule: {case: res["settings"][setting]["mean"][rule]["auroc"]
-                           for case, res in results.items()} for rule in rules}
+        per_case = {rule: _figures(results, setting, dict.fromkeys(results, rule))
+                    for rule in rules}
         table = {rule: per_set(row) for rule, row in per_case.items()}
         fssd = {r: v for r, v in table.items() if r.startswith("FSSD")}
         best = max(fssd, key=lambda r: fssd[r]["mean over cases"])
@@ -423,7 +434,7 @@ def summary(results):
     out["other_kind"]["flagged"] = noise_columns(results, "other_kind", itemgetter("flagged"))
     out["same_kind_noise"] = same_kind_noise(results)
     out["layers"] = layer_summary(results)
-    if any(family_of(c) == "genome" for c in results):
+    if any(family_of(c) == GENOME_SET for c in results):
         out["genome_layers"] = layer_summary(results, "genome")
         out["token_noise"] = token_noise_summary(results)
     out["leave_one_out"] = leave_one_out(results)
@@ -467,15 +478,19 @@ def token_noise_summary(results):
     """On the genome cases without OoD data: class_typical's mean AUROC over each case's kinds
     with ``F*`` from each noise (the default: the in-distribution tokens' frequencies; uniform
     token ids), and the mean over those cases."""
-    cases_ = [c for c in results if family_of(c) == "genome"]
-    table = {}
-    for noise, rule in TOKEN_NOISES.items():
-        row = {c: results[c]["settings"]["no_ood"]["mean"][rule]["auroc"] for c in cases_
-               if rule in results[c]["settings"]["no_ood"]["mean"]}
-        if len(row) == len(cases_):
-            row["mean over genome cases"] = float(np.mean(list(row.values())))
-            table[noise] = row
-    return {"auroc": table, "cases": cases_} if len(table) == 2 else {}
+    cases_ = [c for c in results if family_of(c) == GENOME_SET]
+    if not _measures_token_noise(results, cases_):
+        return {}
+    return {"auroc": {noise: _with_mean(_figures(results, "no_ood", dict.fromkeys(cases_, rule)),
+                                        "mean over genome cases")
+                      for noise, rule in TOKEN_NOISES.items()}, "cases": cases_}
+
+
+def _measures_token_noise(results, cases_):
+    """Whether every one of ``cases_`` (at least one) measured each noise of
+    :data:`TOKEN_NOISES`."""
+    return bool(cases_) and all(rule in results[c]["settings"]["no_ood"]["mean"]
+                                for c in cases_ for rule in TOKEN_NOISES.values())
 
 
 def token_noise_markdown(noise):
@@ -509,10 +524,8 @@ def layer_summary(results, family="image"):
         setting = layer_set_setting(rule)
         for layer_set in sets:
             name = layer_set_name(rule, layer_set)
-            row = {c: results[c]["settings"][setting]["mean"][layer_set_row(
-                results[c], rule, layer_set, sets)]["auroc"] for c in cases_}
-            row[mean] = per_set(row)["mean over cases"]  # the genome networks: one set
-            table[name] = row
+            table[name] = _with_mean(_figures(results, setting, {  # genome networks: one set
+                c: layer_set_row(results[c], rule, layer_set, sets) for c in cases_}), mean)
         best[rule] = max(sets, key=lambda ls: table[layer_set_name(rule, ls)][mean])
     return {"auroc": table, "best layer set": best, "cases": cases_, "family": family,
             "network": network, "sets": sets}
@@ -554,8 +567,7 @@ def choices(results):
                 ls: {c: layer_set_row(results[c], rule, ls, sets) for c in cases_}
                 for ls in sets})
     genome = [c for c in results if family_of(c) == GENOME_SET]
-    if genome and all(UNIFORM_TOKENS_RULE in results[c]["settings"]["no_ood"]["mean"]
-                      for c in genome):
+    if _measures_token_noise(results, genome):
         made["noise behind F* of sequence models"] = ("no_ood", {
             noise: dict.fromkeys(genome, rule) for noise, rule in TOKEN_NOISES.items()})
     return made
