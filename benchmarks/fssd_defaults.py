@@ -139,6 +139,11 @@ def family_of(case):
     return GENOME_SET if set_of(case) == GENOME_SET else "image"
 
 
+def cases_of(results, family):
+    """The cases of ``results`` in ``family`` (:func:`family_of`), in their order."""
+    return [c for c in results if family_of(c) == family]
+
+
 #: The rules measured with each layer set (``combine``, or a stack's parameters).
 LAYER_SET_RULES = {"class_typical": {"combine": "class_typical"},
                    "typical": {"combine": "typical"},
@@ -427,14 +432,14 @@ def summary(results):
         fssd = {r: v for r, v in table.items() if r.startswith("FSSD")}
         best = max(fssd, key=lambda r: fssd[r]["mean over cases"])
         out[setting] = {"auroc": table, "best FSSD rule": best}
-        networks = [c for c in results if set_of(c) == GENOME_SET]
+        networks = cases_of(results, GENOME_SET)
         if len(networks) > 1:
             out[setting]["genome networks"] = {rule: {c: row[c] for c in networks}
                                                for rule, row in per_case.items()}
     out["other_kind"]["flagged"] = noise_columns(results, "other_kind", itemgetter("flagged"))
     out["same_kind_noise"] = same_kind_noise(results)
     out["layers"] = layer_summary(results)
-    if any(family_of(c) == GENOME_SET for c in results):
+    if cases_of(results, GENOME_SET):
         out["genome_layers"] = layer_summary(results, "genome")
         out["token_noise"] = token_noise_summary(results)
     out["leave_one_out"] = leave_one_out(results)
@@ -478,7 +483,7 @@ def token_noise_summary(results):
     """On the genome cases without OoD data: class_typical's mean AUROC over each case's kinds
     with ``F*`` from each noise (the default: the in-distribution tokens' frequencies; uniform
     token ids), and the mean over those cases."""
-    cases_ = [c for c in results if family_of(c) == GENOME_SET]
+    cases_ = cases_of(results, GENOME_SET)
     if not _measures_token_noise(results, cases_):
         return {}
     return {"auroc": {noise: _with_mean(_figures(results, "no_ood", dict.fromkeys(cases_, rule)),
@@ -511,21 +516,26 @@ def layer_set_row(result, rule, layer_set, sets=LENET_LAYER_SETS):
     return f"FSSD {rule}" if default else layer_set_name(rule, layer_set)
 
 
+def layer_set_rows(results, cases_, rule, layer_set, sets):
+    """``{case: row}``: :func:`layer_set_row` of ``rule`` with ``layer_set`` in each case."""
+    return {c: layer_set_row(results[c], rule, layer_set, sets) for c in cases_}
+
+
 def layer_summary(results, family="image"):
     """Per rule of :data:`LAYER_SET_RULES` and layer set of ``family``'s network
     (:data:`LAYER_SET_FAMILIES`), the mean AUROC over each of the family's cases' kinds (the
     stacks tuned on another kind, the others without OoD data), the mean over those cases, and
     the better set per rule."""
     network, sets = LAYER_SET_FAMILIES[family]
-    cases_ = [c for c in results if family_of(c) == family]
+    cases_ = cases_of(results, family)
     mean = f"mean over {family} cases"
     table, best = {}, {}
     for rule in LAYER_SET_RULES:
         setting = layer_set_setting(rule)
         for layer_set in sets:
             name = layer_set_name(rule, layer_set)
-            table[name] = _with_mean(_figures(results, setting, {  # genome networks: one set
-                c: layer_set_row(results[c], rule, layer_set, sets) for c in cases_}), mean)
+            rows = layer_set_rows(results, cases_, rule, layer_set, sets)
+            table[name] = _with_mean(_figures(results, setting, rows), mean)  # genome: one set
         best[rule] = max(sets, key=lambda ls: table[layer_set_name(rule, ls)][mean])
     return {"auroc": table, "best layer set": best, "cases": cases_, "family": family,
             "network": network, "sets": sets}
@@ -561,12 +571,11 @@ def choices(results):
             "rule tuned on one other kind": ("other_kind",
                                              {r: dict.fromkeys(every, r) for r in STACKS})}
     for family, (network, sets) in LAYER_SET_FAMILIES.items():
-        cases_ = [c for c in results if family_of(c) == family]
+        cases_ = cases_of(results, family)
         for rule in LAYER_SET_RULES if cases_ else ():
             made[f"layers {network} taps for {rule}"] = (layer_set_setting(rule), {
-                ls: {c: layer_set_row(results[c], rule, ls, sets) for c in cases_}
-                for ls in sets})
-    genome = [c for c in results if family_of(c) == GENOME_SET]
+                ls: layer_set_rows(results, cases_, rule, ls, sets) for ls in sets})
+    genome = cases_of(results, GENOME_SET)
     if _measures_token_noise(results, genome):
         made["noise behind F* of sequence models"] = ("no_ood", {
             noise: dict.fromkeys(genome, rule) for noise, rule in TOKEN_NOISES.items()})
