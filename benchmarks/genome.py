@@ -3,6 +3,8 @@
     python -m benchmarks genome            # the whole run (about 2 hours on 2 CPU cores)
     python -m benchmarks genome --quick    # tiny subsets, 1 epoch (seconds)
     python -m benchmarks genome --seed 1   # another network and draw: genome_seed1.{md,json}
+    python -m benchmarks genome --both-strands  # every method reads both strands:
+                                                # genome_both_strands.{md,json}
 
 The reported run is seed 0 (``genome.md``); a run with another ``--seed`` trains its own
 BiLSTM, draws its own fragments and writes ``genome_seed<N>.md`` beside it, so the spread over
@@ -43,6 +45,13 @@ paper's grid (1 to 1000). MC Dropout samples the network's own dropout rate ``n_
 in every setting. Deep Ensemble is left out: five networks would take about five times the
 training budget of this benchmark.
 
+``--both-strands`` gives every method ``both_strands=True``: each fragment is read as given and
+as its reverse complement, the same molecule, and each method averages what it reads from a
+batch over the two (FSSD each layer's score and the class probabilities, before its rule; the
+baselines their per-layer or final scores), in fitting, tuning and scoring alike. The network,
+fragments and grids are those of the run without it, so the two files compare the same
+detectors read on one strand or on both.
+
 Reported: AUROC, AUPR-In, AUPR-Out, FPR at 95 % TPR (ID positive) per OoD species and their
 mean, in each setting; FSSD per single layer; each fit's parameters and seconds;
 ``--transfer`` adds the AUROC of every tuned fit on every species.
@@ -58,6 +67,7 @@ from benchmarks import protocol
 from benchmarks._ood import command
 from benchmarks._provenance import provenance, provenance_line
 from benchmarks.methods import ODIN_TEMPERATURES, ood_methods
+from sklearn_fssd.genomes import reverse_complement
 
 
 #: The paper's genome AUROC (Table 3 of Huang et al.; DESIGN.md): FSSD 74.8, others 69.6-70.6.
@@ -95,7 +105,7 @@ DEVIATIONS = [
 FAMILIES = {"kpneumoniae_HS11286": "Enterobacterales", "baphidicola_LL01": "Enterobacterales"}
 
 
-def config(quick, epochs=None, device="cpu", n_jobs=None):
+def config(quick, epochs=None, device="cpu", n_jobs=None, both_strands=False):
     """Sizes of the run: the full benchmark, or tiny ones for --quick."""
     if quick:
         eps = [0.0, 0.01]
@@ -112,12 +122,8 @@ def config(quick, epochs=None, device="cpu", n_jobs=None):
         cfg["epochs"] = epochs
     cfg["device"] = device
     cfg["n_jobs"] = n_jobs
+    cfg["both_strands"] = both_strands
     return cfg
-
-
-def reverse_complement(X):
-    """Fragments (token ids, A=0 C=1 G=2 T=3, unknown 4) as read on the other strand."""
-    return np.where(X < 4, 3 - X, 4)[:, ::-1]
 
 
 def kmer_codes(X, k=24):
@@ -200,7 +206,7 @@ def network(case, cfg, seed, cache, log):
 
 
 def run(args):
-    cfg = config(args.quick, args.epochs, args.device, args.n_jobs)
+    cfg = config(args.quick, args.epochs, args.device, args.n_jobs, args.both_strands)
     seed, started = args.seed, time.perf_counter()
     case, dropped, classes = load_case(cfg, seed, args.cache)
     log = {"trained": [], "loaded": [], "train_s": {}}
@@ -229,8 +235,11 @@ def run(args):
 
 def markdown(res):
     train_s = sum(res["network"]["train_s"].values())
+    strands = ("; every method reads each fragment on both strands (`both_strands=True`)"
+               if res["config"].get("both_strands") else "")
     lines = [
-        "# DNA fragments: a BiLSTM on bacterial genomes, each held-out species an OoD kind", "",
+        "# DNA fragments: a BiLSTM on bacterial genomes, each held-out species an OoD kind"
+        + strands, "",
         provenance_line(res) + f" Fragments: {res['sizes']}; dropped as copies: "
         f"{res['dropped']}.",
         f"Network trained this run: {res['network']['trained'] or 'none'} ({train_s:.0f} s); "
@@ -276,8 +285,14 @@ def training_curve(log):
             + ", ".join(f"{h['valid_loss']:.3f}" for h in history) + ".")
 
 
+def stem(both_strands):
+    """The benchmark's stem of a run's results files: ``genome``, or ``genome_both_strands``."""
+    return "genome_both_strands" if both_strands else "genome"
+
+
 def write(res, out):
-    return ood.write(res, out, ood.seeded_stem("genome", res["seed"]), markdown(res))
+    both = res["config"].get("both_strands", False)
+    return ood.write(res, out, ood.seeded_stem(stem(both), res["seed"]), markdown(res))
 
 
 def main(argv=None):
@@ -291,6 +306,9 @@ def main(argv=None):
                         help="processes for each grid search (GridSearchCV n_jobs; default 1)")
     parser.add_argument("--device", default="cpu",
                         help="where the network trains and detectors score: cpu, cuda or auto")
+    parser.add_argument("--both-strands", action="store_true",
+                        help="every method reads each fragment on both strands (both_strands="
+                        "True): genome_both_strands.{md,json}")
     args = ood.parse_benchmark_args(parser, argv)
     res = run(args)
     tqdm.write(write(res, args.out))

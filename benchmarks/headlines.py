@@ -483,6 +483,7 @@ SENTENCES = {
     "conformal": conformal,
     "dask_scaling": dask_scaling,
     "genome": genome,
+    "genome_both_strands": genome,
     "fmnist_mnist": fmnist_mnist,
     "fssd_defaults": fssd_defaults,
 }

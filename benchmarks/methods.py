@@ -50,7 +50,7 @@ def ood_methods(net, cfg, seed, *, ensemble=None, oe=None):
     Energy, FSSD (eps=0), FSSD plain stack (eps=0)[, FSSD network ensemble]; DE and the FSSD network ensemble with the
     networks of ``ensemble`` (a list whose first is ``net``), OE with the network ``oe``.
 
-    ``cfg`` holds ``device``, ``n_jobs`` (of each grid search), ``cv``, ``n_fit``, the grids
+    ``cfg`` holds ``device``, ``both_strands`` (optional: every detector's), ``n_jobs`` (of each grid search), ``cv``, ``n_fit``, the grids
     ``temperatures``, ``odin_eps``, ``maha_eps``, ``fssd_eps``, ``dropout_rates`` (empty: not
     tuned) and ``n_passes`` of MC Dropout.
     """
@@ -58,7 +58,8 @@ def ood_methods(net, cfg, seed, *, ensemble=None, oe=None):
                               MahalanobisDetector, MCDropoutDetector, MSPDetector, ODINDetector)
     from sklearn_fssd.features import resolve_layers
 
-    dev = {"device": cfg["device"]}
+    # both strands of DNA (genome --both-strands) reach every method alike
+    dev = {"device": cfg["device"], "both_strands": cfg.get("both_strands", False)}
     chosen = {}  # tuning kind -> FSSD's epsilon, which the network ensemble takes
 
     def fit_rows(seen):

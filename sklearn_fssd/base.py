@@ -46,6 +46,7 @@ from ._validation import (
     sample_shape_message,
 )
 from .features import layer_scores
+from .genomes.sequences import reverse_complement
 from ._docstrings import SCORING_X, fill_doc
 
 __all__ = ["BaseTorchDetector"]
@@ -65,6 +66,20 @@ CONTAMINATION_DOC = """\
         :class:`~sklearn_fssd.ConformalDetector` gives the guaranteed
         version (at most a share ``alpha`` of new in-distribution inputs
         flagged, on average)."""
+
+#: The ``both_strands`` entry of every detector's docstring.
+BOTH_STRANDS_DOC = """\
+    both_strands : bool, default=False
+        For networks of DNA token ids (A=0, C=1, G=2, T=3, as
+        :func:`~sklearn_fssd.genomes.encode_dna` makes them): read each
+        sequence on both strands, as given and as its reverse complement
+        (:func:`~sklearn_fssd.genomes.reverse_complement`), and average what
+        the detector reads from a batch (FSSD: each layer's score and the
+        class probabilities; the baselines: their per-layer or final
+        scores) over the two, before any fitted combination; a sequence and
+        its reverse complement, the same molecule, then get the same score.
+        Costs two passes per batch. An error for inputs that are not token
+        ids."""
 
 
 def _store_params(estimator, params):
@@ -297,6 +312,7 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "both_strands": ["boolean"],
     }
 
     # ------------------------------------------------------------ fitting
@@ -312,8 +328,15 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
         """
         for name in self._scoring_params:
             setattr(self, f"{name}_", getattr(self, name))
+        self.both_strands_ = self.both_strands
         self.device_ = resolve_device(self.device)
         if self.model is None:
+            if self.both_strands:
+                raise ValueError(
+                    "both_strands=True reads DNA token ids on both strands, but model=None "
+                    "trains a network for tables; pass a trained network of DNA token ids as "
+                    "model, or leave both_strands=False."
+                )
             return
         many = isinstance(self.model, (list, tuple))
         networks = list(self.model) if many else [self.model]
@@ -333,6 +356,14 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
         self.model_ = copies if many else copies[0]
         self._setup_inputs(X)
         self._check_network_input(X)
+        if self.both_strands and not (self.tokens_ and self.vocab_size_ >= 4):
+            what = (f"token ids of {self.vocab_size_} kinds" if self.tokens_ else
+                    f"of dtype {X.dtype}, not token ids of a network with an embedding")
+            raise ValueError(
+                "both_strands=True reverse-complements DNA token ids (A=0, C=1, G=2, T=3), "
+                f"but X is {what}; pass DNA token ids (sklearn_fssd.genomes.encode_dna) to a "
+                "network that embeds them, or leave both_strands=False."
+            )
 
     def _check_network_input(self, X):
         """Forward the first samples of ``X`` through each private copy: a shape
@@ -413,7 +444,9 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
                             only=only, joint=joint, read=read)
 
     def _map_batches(self, X, batch_fn, desc):
-        """Apply ``batch_fn(tensor) -> tensor`` to ``X`` batch by batch, as float64 numpy.
+        """Apply ``batch_fn(tensor) -> tensor`` to ``X`` batch by batch, as float64 numpy;
+        with ``both_strands_``, the mean of ``batch_fn`` on each batch and on its reverse
+        complement.
 
         Batches stream: only the outputs of all batches are kept. Samples with
         values beyond float32's range do not enter the network (they would be
@@ -428,7 +461,11 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
             if overflow.any():
                 rows = np.where(overflow.reshape(-1, *[1] * (rows.ndim - 1)), 0, rows)
             batch = to_tensor(rows, self.device_, dtype=None if self.tokens_ else torch.float32)
-            output = to_numpy(batch_fn(batch)).astype(np.float64)
+            output = batch_fn(batch)
+            # getattr: detectors pickled before both_strands existed read one strand
+            if getattr(self, "both_strands_", False):
+                output = (output + batch_fn(reverse_complement(batch))) / 2
+            output = to_numpy(output).astype(np.float64)
             output[overflow] = np.nan
             outputs.append(output)
         if not outputs:

@@ -24,6 +24,7 @@ from ._utils import (
 )
 from ._validation import check_finite_fit, finite_rows, on_finite_rows
 from .base import (
+    BOTH_STRANDS_DOC,
     CONTAMINATION_DOC,
     BaseTorchDetector,
     _frozen_copy,
@@ -183,6 +184,7 @@ class FSSDDetector(BaseTorchDetector):
     verbose : bool, default=False
         Progress bars (tqdm): one over the epochs when the default network
         trains, one for each pass over the data that has several batches.
+{both_strands}
 
     Attributes
     ----------
@@ -255,12 +257,14 @@ class FSSDDetector(BaseTorchDetector):
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
     }
 
-    __doc__ = __doc__.replace("{contamination}", CONTAMINATION_DOC)
+    __doc__ = __doc__.replace("{contamination}", CONTAMINATION_DOC).replace(
+        "{both_strands}", BOTH_STRANDS_DOC)
 
     def __init__(self, model=None, *, layers="auto", epsilon=0.0, perturb="per_layer",
                  singularity="noise", n_noise=100, noise_range="auto", pooling="flatten",
                  combine="auto", far_outliers=True, contamination="auto", max_epochs=30,
-                 batch_size=256, device="cpu", random_state=None, verbose=False):
+                 batch_size=256, device="cpu", random_state=None, verbose=False,
+                 both_strands=False):
         _store_params(self, locals())
 
     # ------------------------------------------------------------------ fit

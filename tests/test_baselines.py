@@ -750,6 +750,34 @@ def test_token_sequences_are_perturbed_in_embedding_space(make):
     assert (perturbed.score_samples(X[:10]) > plain.score_samples(X[:10])).all()
 
 
+def _strand_net():
+    """A network of DNA token ids (A, C, G, T, N), with dropout, that reads the two strands
+    differently."""
+    from sklearn_fssd.models import GenomeLSTM
+
+    torch.manual_seed(0)
+    return GenomeLSTM(num_classes=3, embedding_dim=4, conv_channels=4, hidden_size=4,
+                      dropout=0.3)
+
+
+@pytest.mark.parametrize("name", DETECTORS)
+def test_both_strands_average_a_sequence_and_its_reverse_complement(name):
+    from sklearn_fssd.genomes import reverse_complement
+
+    X = np.random.RandomState(0).randint(0, 5, size=(40, 30))
+    rc = reverse_complement(X)
+    kwargs = {"class_labels": np.arange(40) % 3} if name == "mahalanobis" else {}
+    one = DETECTORS[name](_strand_net()).fit(X, **kwargs)
+    both = DETECTORS[name](_strand_net()).set_params(both_strands=True).fit(X, **kwargs)
+    assert not np.allclose(one.score_samples(X), one.score_samples(rc))
+    # a fragment and its reverse complement are the same molecule: the same score
+    np.testing.assert_allclose(both.score_samples(X), both.score_samples(rc), rtol=1e-6)
+    if name != "mahalanobis":  # its fit on both strands differs (layer combination)
+        np.testing.assert_allclose(
+            both.score_samples(X), (one.score_samples(X) + one.score_samples(rc)) / 2,
+            rtol=1e-5, atol=1e-6)
+
+
 # ------------------------------------------------------------------ CUDA
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

@@ -538,6 +538,39 @@ def test_token_sequences_with_perturbation_in_embedding_space():
         det.score_samples(X[:5].astype(np.float64))
 
 
+def test_both_strands_average_each_layer_and_the_classes_over_the_two_strands():
+    from sklearn_fssd.genomes import reverse_complement
+
+    torch.manual_seed(0)
+    module = TinyLSTM(vocab=5, n_classes=3)
+    X = np.random.RandomState(0).randint(0, 5, size=(60, 12))
+    rc = reverse_complement(X)
+    one = FSSDDetector(module, random_state=0).fit(X)
+    both = FSSDDetector(module, both_strands=True, random_state=0).fit(X)
+    assert both.combine_ == "class_typical"
+    # the same noise, the same F*: each layer's FSSD is the mean of the two strands' FSSD
+    np.testing.assert_allclose(
+        both.layer_scores(X), (one.layer_scores(X) + one.layer_scores(rc)) / 2, rtol=1e-5)
+    np.testing.assert_allclose(both.score_samples(X), both.score_samples(rc), rtol=1e-6)
+    # the rule is fitted on, and applied to, the averaged columns (not the mean of scores)
+    columns = (one._columns(X) + one._columns(rc)) / 2
+    np.testing.assert_allclose(both.score_samples(X), both._combine(columns), rtol=1e-5)
+
+
+@pytest.mark.parametrize("X, match", [
+    (np.random.RandomState(0).normal(size=(20, 12)), "not token ids"),
+    (np.random.RandomState(0).randint(0, 3, size=(20, 12)), "token ids of 3 kinds"),
+])
+def test_both_strands_need_dna_token_ids(X, match):
+    torch.manual_seed(0)
+    module = TinyLSTM(vocab=3) if X.dtype.kind == "i" else nn.Sequential(
+        nn.Linear(12, 4), nn.ReLU(), nn.Linear(4, 2))
+    with pytest.raises(ValueError, match=f"both_strands=True reverse-complements.*{match}"):
+        FSSDDetector(module, both_strands=True).fit(X)
+    with pytest.raises(ValueError, match="model=None trains a network for tables"):
+        FSSDDetector(both_strands=True).fit(np.random.RandomState(0).normal(size=(20, 3)))
+
+
 def test_token_noise_keeps_to_the_tokens_of_the_in_distribution_data():
     # id 4 (an unknown base, say) is in the vocabulary but never in X: the noise behind F* and
     # the synthetic outliers must not hold it, so what the network does with it changes nothing

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from sklearn_fssd.datasets import CorruptDataError, DatasetNotFoundError
 from sklearn_fssd.genomes import Genome, encode_dna, load_genome_ood, read_sequences
@@ -488,6 +489,18 @@ def test_genome_benchmark_quick_runs_the_protocol_and_reuses_its_network(tmp_pat
     assert second["network"]["history"] == first["network"]["history"]
     assert second["settings"]["same_kind"]["mean"]["FSSD"]["auroc"] == pytest.approx(
         first["settings"]["same_kind"]["mean"]["FSSD"]["auroc"])
+
+
+def test_reverse_complement_of_arrays_and_tensors():
+    from sklearn_fssd.genomes import encode_dna, reverse_complement
+
+    X = np.stack([encode_dna("ACGTN"), encode_dna("AACCG")])
+    assert reverse_complement(X).tolist() == [[4, 0, 1, 2, 3], [1, 2, 2, 3, 3]]
+    assert reverse_complement(X).dtype == np.uint8
+    np.testing.assert_array_equal(reverse_complement(reverse_complement(X)), X)
+    tensor = torch.as_tensor(X.astype(np.int64))
+    assert torch.equal(reverse_complement(tensor), torch.as_tensor(reverse_complement(X)).long())
+    assert reverse_complement(np.array([[7, 0]])).tolist() == [[3, 7]]  # ids past N stay
 
 
 def test_reverse_complements_count_as_copies():

@@ -13,7 +13,13 @@ import torch
 from .._docstrings import EXAMPLE_DATA, FIT_X_Y, fill_doc
 from .._utils import HasMethods, Interval, _fit_context, draw_seed, to_tensor
 from .._validation import check_finite_fit
-from ..base import CONTAMINATION_DOC, BaseTorchDetector, _check_networks_agree, _store_params
+from ..base import (
+    BOTH_STRANDS_DOC,
+    CONTAMINATION_DOC,
+    BaseTorchDetector,
+    _check_networks_agree,
+    _store_params,
+)
 from ..features import FeatureTap, resolve_layers
 
 
@@ -169,13 +175,14 @@ _COMMON_PARAMETERS = """\
         Seeds the initialisation of lazy modules (``nn.LazyLinear``...) of a
         network that never ran{extra}.
     verbose : bool, default=False
-        Progress bars (tqdm) for the passes over the data."""
+        Progress bars (tqdm) for the passes over the data.
+{BOTH_STRANDS_DOC}"""
 
 
 def _common(extra=""):
     return _COMMON_PARAMETERS.replace("{extra}", extra).replace(
         "{CONTAMINATION_DOC}", CONTAMINATION_DOC
-    )
+    ).replace("{BOTH_STRANDS_DOC}", BOTH_STRANDS_DOC)
 
 
 def _fitted_params(names):
@@ -254,7 +261,7 @@ class MSPDetector(_LogitDetector):
     _parameter_constraints = {**_LogitDetector._parameter_constraints}
 
     def __init__(self, model, *, logits_layer=None, contamination="auto", batch_size=256,
-                 device="cpu", random_state=None, verbose=False):
+                 device="cpu", random_state=None, verbose=False, both_strands=False):
         _store_params(self, locals())
 
     def _batch_scores(self, taps, x):
@@ -317,7 +324,7 @@ class ODINDetector(_LogitDetector):
 
     def __init__(self, model, *, temperature=1000.0, epsilon=0.0014, logits_layer=None,
                  contamination="auto", batch_size=256, device="cpu", random_state=None,
-                 verbose=False):
+                 verbose=False, both_strands=False):
         _store_params(self, locals())
 
     def _batch_scores(self, taps, x):
@@ -371,7 +378,8 @@ class EnergyDetector(_LogitDetector):
     }
 
     def __init__(self, model, *, temperature=1.0, logits_layer=None, contamination="auto",
-                 batch_size=256, device="cpu", random_state=None, verbose=False):
+                 batch_size=256, device="cpu", random_state=None, verbose=False,
+                 both_strands=False):
         _store_params(self, locals())
 
     def _batch_scores(self, taps, x):

@@ -66,7 +66,7 @@ class DeepEnsembleDetector(_LogitDetector):
     }
 
     def __init__(self, model, *, logits_layer=None, contamination="auto", batch_size=256,
-                 device="cpu", random_state=None, verbose=False):
+                 device="cpu", random_state=None, verbose=False, both_strands=False):
         _store_params(self, locals())
 
     def _batch_scores(self, taps, x):
@@ -149,7 +149,7 @@ class MCDropoutDetector(_LogitDetector):
 
     def __init__(self, model, *, n_passes=32, dropout_rate=None, statistic="mean",
                  logits_layer=None, contamination="auto", batch_size=256, device="cpu",
-                 random_state=None, verbose=False):
+                 random_state=None, verbose=False, both_strands=False):
         _store_params(self, locals())
 
     def _prepare_scoring(self):

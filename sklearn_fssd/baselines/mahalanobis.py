@@ -179,7 +179,7 @@ default="auto"
 
     def __init__(self, model, *, layers="auto", epsilon=0.0, pooling="avg", combine="auto",
                  logits_layer=None, contamination="auto", batch_size=256, device="cpu",
-                 random_state=None, verbose=False):
+                 random_state=None, verbose=False, both_strands=False):
         _store_params(self, locals())
 
     # ------------------------------------------------------------------ fit

@@ -58,7 +58,7 @@ The package's modules: ``table`` (the genomes and their checksums),
 """
 
 from .benchmark import load_genome_ood
-from .sequences import encode_dna, read_sequences
+from .sequences import encode_dna, read_sequences, reverse_complement
 from .table import Genome
 
-__all__ = ["Genome", "encode_dna", "load_genome_ood", "read_sequences"]
+__all__ = ["Genome", "encode_dna", "load_genome_ood", "read_sequences", "reverse_complement"]

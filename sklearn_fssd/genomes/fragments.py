@@ -7,7 +7,7 @@ one block and one record, on either strand.
 
 import numpy as np
 
-from .sequences import encode_dna
+from .sequences import encode_dna, reverse_complement
 
 _SPLITS = ("train", "val", "test")
 _SPLIT_SHARES = (0.8, 0.1, 0.1)
@@ -68,8 +68,7 @@ def _sample_fragments(tokens, ends, blocks, n, length, max_unknown, rng, genome_
             f"at most {max_unknown:.0%} unknown bases; ask for fewer fragments.")
     frags = tokens[np.asarray(starts)[:, None] + np.arange(length)]
     minus = rng.random_sample(n) < 0.5
-    rc = np.where(frags[minus] < 4, 3 - frags[minus], 4)[:, ::-1]
-    frags[minus] = rc
+    frags[minus] = reverse_complement(frags[minus])
     return frags.astype(np.uint8)
 
 

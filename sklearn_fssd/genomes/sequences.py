@@ -5,8 +5,9 @@ import lzma
 import zlib
 
 import numpy as np
+import torch
 
-__all__ = ["encode_dna", "read_sequences"]
+__all__ = ["encode_dna", "read_sequences", "reverse_complement"]
 
 # A, C, G, T (either case) -> 0..3; every other byte (N, IUPAC codes, gaps) -> 4.
 _LUT = np.full(256, 4, dtype=np.uint8)
@@ -38,6 +39,36 @@ def encode_dna(sequence):
     if isinstance(sequence, str):
         sequence = sequence.encode("ascii", errors="replace")
     return _LUT[np.frombuffer(bytes(sequence), dtype=np.uint8)]
+
+
+def reverse_complement(tokens):
+    """The same DNA read on the other strand: bases complemented, order reversed.
+
+    Parameters
+    ----------
+    tokens : ndarray or torch.Tensor of integers
+        Token ids as :func:`encode_dna` makes them (A=0, C=1, G=2, T=3), the
+        bases along the last axis. Ids from 4 up (N, other symbols) are kept
+        as they are.
+
+    Returns
+    -------
+    ndarray or torch.Tensor
+        A new array or tensor, of the input's type, dtype and shape.
+
+    Examples
+    --------
+    >>> from sklearn_fssd.genomes import encode_dna, reverse_complement
+    >>> reverse_complement(encode_dna("AACGN")).tolist()  # NCGTT
+    [4, 1, 2, 3, 3]
+    """
+    if isinstance(tokens, torch.Tensor):
+        return torch.where(tokens < 4, 3 - tokens, tokens).flip(-1)
+    tokens = np.asarray(tokens)
+    # 3 - id wraps around for unsigned ids above 3; where() keeps those ids as they are
+    with np.errstate(over="ignore"):
+        flipped = np.where(tokens < 4, 3 - tokens, tokens).astype(tokens.dtype)[..., ::-1]
+    return np.ascontiguousarray(flipped)
 
 
 def _decompress(data, name):
