@@ -321,6 +321,9 @@ def genome(res):
 
     f = _protocol_figures(res)
     paper, said = f.paper, _protocol_sentences(f, "held-out species", "species")
+    if res["config"].get("both_strands"):  # genome --both-strands: its figures say so
+        said = {k: v.replace(" species is ", " species, every method reading both strands, is ")
+                for k, v in said.items()}
     layers = res["fssd_layers"]
     names = list(next(iter(layers.values())))
     train_s = sum(res["network"]["train_s"].values())

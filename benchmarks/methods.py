@@ -47,8 +47,9 @@ DROPOUT_RATES = [0.1, 0.25, 0.5]
 
 def ood_methods(net, cfg, seed, *, ensemble=None, oe=None):
     """name -> :class:`~benchmarks.protocol.Method`: Base, ODIN, Maha, [DE], MCD, [OE], FSSD,
-    Energy, FSSD (eps=0), FSSD plain stack (eps=0)[, FSSD network ensemble]; DE and the FSSD network ensemble with the
-    networks of ``ensemble`` (a list whose first is ``net``), OE with the network ``oe``.
+    Energy, FSSD (eps=0), FSSD plain stack (eps=0)[, FSSD network ensemble]; DE and the FSSD
+    network ensemble with the networks of ``ensemble`` (a list whose first is ``net``), OE with
+    the network ``oe``.
 
     ``cfg`` holds ``device``, ``both_strands`` (optional: every detector's), ``n_jobs`` (of each grid search), ``cv``, ``n_fit``, the grids
     ``temperatures``, ``odin_eps``, ``maha_eps``, ``fssd_eps``, ``dropout_rates`` (empty: not

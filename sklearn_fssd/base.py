@@ -71,15 +71,18 @@ CONTAMINATION_DOC = """\
 BOTH_STRANDS_DOC = """\
     both_strands : bool, default=False
         For networks of DNA token ids (A=0, C=1, G=2, T=3, as
-        :func:`~sklearn_fssd.genomes.encode_dna` makes them): read each
+        :func:`~sklearn_fssd.genomes.encode_dna` makes them): score each
         sequence on both strands, as given and as its reverse complement
-        (:func:`~sklearn_fssd.genomes.reverse_complement`), and average what
-        the detector reads from a batch (FSSD: each layer's score and the
-        class probabilities; the baselines: their per-layer or final
-        scores) over the two, before any fitted combination; a sequence and
-        its reverse complement, the same molecule, then get the same score.
-        Costs two passes per batch. An error for inputs that are not token
-        ids."""
+        (:func:`~sklearn_fssd.genomes.reverse_complement`), and average over
+        the two what the detector computes per input before its fitted
+        combination of layers, if any: FSSD each layer's FSSD and the class
+        probabilities; Mahalanobis each layer's distance; the others their
+        score, each strand with its own passes (MC Dropout's, ODIN's
+        gradient step, each network of an ensemble). A sequence and its
+        reverse complement, the same molecule, then get the same score.
+        What is fitted from single inputs (FSSD's ``F*`` from noise,
+        Mahalanobis's class Gaussians) is read on the strand given. Doubles
+        the work of scoring. An error for inputs that are not token ids."""
 
 
 def _store_params(estimator, params):
@@ -357,11 +360,15 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
         self._setup_inputs(X)
         self._check_network_input(X)
         if self.both_strands and not (self.tokens_ and self.vocab_size_ >= 4):
-            what = (f"token ids of {self.vocab_size_} kinds" if self.tokens_ else
-                    f"of dtype {X.dtype}, not token ids of a network with an embedding")
+            if self.tokens_:
+                what = f"the network embeds only {self.vocab_size_} token ids"
+            elif np.issubdtype(X.dtype, np.integer):
+                what = "the network has no nn.Embedding to read integer X as token ids"
+            else:
+                what = f"X has dtype {X.dtype}, not integer token ids"
             raise ValueError(
                 "both_strands=True reverse-complements DNA token ids (A=0, C=1, G=2, T=3), "
-                f"but X is {what}; pass DNA token ids (sklearn_fssd.genomes.encode_dna) to a "
+                f"but {what}; pass DNA token ids (sklearn_fssd.genomes.encode_dna) to a "
                 "network that embeds them, or leave both_strands=False."
             )
 
@@ -462,8 +469,7 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
                 rows = np.where(overflow.reshape(-1, *[1] * (rows.ndim - 1)), 0, rows)
             batch = to_tensor(rows, self.device_, dtype=None if self.tokens_ else torch.float32)
             output = batch_fn(batch)
-            # getattr: detectors pickled before both_strands existed read one strand
-            if getattr(self, "both_strands_", False):
+            if self.both_strands_:
                 output = (output + batch_fn(reverse_complement(batch))) / 2
             output = to_numpy(output).astype(np.float64)
             output[overflow] = np.nan
@@ -577,6 +583,10 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
                 )
                 state["device_"] = torch.device("cpu")
                 state["device"] = "cpu"
+        # detectors pickled before both_strands existed read one strand
+        state.setdefault("both_strands", False)
+        if "offset_" in state:
+            state.setdefault("both_strands_", False)
         super().__setstate__(state)
 
     def __sklearn_tags__(self):

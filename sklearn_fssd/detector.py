@@ -218,6 +218,8 @@ class FSSDDetector(BaseTorchDetector):
         these, as the combination and ``offset_`` were fitted with them: a
         parameter changed by ``set_params`` takes effect at the next ``fit``.
     device_ : torch.device
+    both_strands_ : bool
+        ``both_strands`` as it was at ``fit``; scoring reads this.
     input_shape_ : tuple
         Shape of one sample.
     n_features_in_ : int

@@ -772,10 +772,16 @@ def test_both_strands_average_a_sequence_and_its_reverse_complement(name):
     assert not np.allclose(one.score_samples(X), one.score_samples(rc))
     # a fragment and its reverse complement are the same molecule: the same score
     np.testing.assert_allclose(both.score_samples(X), both.score_samples(rc), rtol=1e-6)
-    if name != "mahalanobis":  # its fit on both strands differs (layer combination)
+    if name == "mahalanobis":  # the same Gaussians (one strand), each layer's score averaged
+        np.testing.assert_allclose(
+            both.layer_scores(X), (one.layer_scores(X) + one.layer_scores(rc)) / 2, rtol=1e-5)
+    else:
         np.testing.assert_allclose(
             both.score_samples(X), (one.score_samples(X) + one.score_samples(rc)) / 2,
             rtol=1e-5, atol=1e-6)
+    # set_params after fit takes effect at the next fit only
+    before = both.score_samples(X)
+    np.testing.assert_array_equal(both.set_params(both_strands=False).score_samples(X), before)
 
 
 # ------------------------------------------------------------------ CUDA

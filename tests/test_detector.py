@@ -2,6 +2,7 @@
 
 import copy
 import functools
+import io
 import pickle
 import threading
 
@@ -558,8 +559,8 @@ def test_both_strands_average_each_layer_and_the_classes_over_the_two_strands():
 
 
 @pytest.mark.parametrize("X, match", [
-    (np.random.RandomState(0).normal(size=(20, 12)), "not token ids"),
-    (np.random.RandomState(0).randint(0, 3, size=(20, 12)), "token ids of 3 kinds"),
+    (np.random.RandomState(0).normal(size=(20, 12)), "X has dtype float64, not integer token"),
+    (np.random.RandomState(0).randint(0, 3, size=(20, 12)), "embeds only 3 token ids"),
 ])
 def test_both_strands_need_dna_token_ids(X, match):
     torch.manual_seed(0)
@@ -567,8 +568,25 @@ def test_both_strands_need_dna_token_ids(X, match):
         nn.Linear(12, 4), nn.ReLU(), nn.Linear(4, 2))
     with pytest.raises(ValueError, match=f"both_strands=True reverse-complements.*{match}"):
         FSSDDetector(module, both_strands=True).fit(X)
+
+
+def test_both_strands_refuse_the_default_network_of_tables():
     with pytest.raises(ValueError, match="model=None trains a network for tables"):
         FSSDDetector(both_strands=True).fit(np.random.RandomState(0).normal(size=(20, 3)))
+
+
+def test_a_detector_pickled_before_both_strands_existed_reads_one_strand():
+    torch.manual_seed(0)
+    X = np.random.RandomState(0).randint(0, 5, size=(40, 12))
+    det = FSSDDetector(TinyLSTM(vocab=5), random_state=0).fit(X)
+    state = det.__getstate__()
+    old = torch.load(io.BytesIO(state["_torch_state"]), weights_only=False)
+    del old["both_strands"], old["both_strands_"]
+    loaded = FSSDDetector.__new__(FSSDDetector)
+    loaded.__setstate__(old)
+    assert loaded.get_params()["both_strands"] is False and "both_strands" in repr(
+        clone(loaded).set_params(both_strands=True))
+    np.testing.assert_array_equal(loaded.score_samples(X), det.score_samples(X))
 
 
 def test_token_noise_keeps_to_the_tokens_of_the_in_distribution_data():

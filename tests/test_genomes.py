@@ -489,6 +489,14 @@ def test_genome_benchmark_quick_runs_the_protocol_and_reuses_its_network(tmp_pat
     assert second["network"]["history"] == first["network"]["history"]
     assert second["settings"]["same_kind"]["mean"]["FSSD"]["auroc"] == pytest.approx(
         first["settings"]["same_kind"]["mean"]["FSSD"]["auroc"])
+    # every method reads both strands: the same network, a file of its own beside genome.md
+    one_strand = (out / "genome.md").read_text()
+    both = genome.main(["--quick", "--both-strands", "--out", str(out), "--cache", str(cache)])
+    assert both["network"]["loaded"] and both["config"]["both_strands"]
+    assert "both strands" in (out / "genome_both_strands.md").read_text().splitlines()[0]
+    assert (out / "genome.md").read_text() == one_strand  # left as it was
+    assert both["settings"]["no_ood"]["mean"]["FSSD"]["auroc"] != pytest.approx(
+        first["settings"]["no_ood"]["mean"]["FSSD"]["auroc"])
 
 
 def test_reverse_complement_of_arrays_and_tensors():
@@ -501,6 +509,8 @@ def test_reverse_complement_of_arrays_and_tensors():
     tensor = torch.as_tensor(X.astype(np.int64))
     assert torch.equal(reverse_complement(tensor), torch.as_tensor(reverse_complement(X)).long())
     assert reverse_complement(np.array([[7, 0]])).tolist() == [[3, 7]]  # ids past N stay
+    assert reverse_complement(encode_dna("GATTN")).tolist() == [4, 0, 0, 3, 1]  # one sequence
+    assert reverse_complement(torch.as_tensor(X)).dtype == torch.uint8
 
 
 def test_reverse_complements_count_as_copies():

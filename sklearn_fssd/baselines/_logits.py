@@ -206,6 +206,8 @@ _COMMON_ATTRIBUTES = """\
     seed_ : int
         Seed drawn from ``random_state`` at fit.
     device_ : torch.device
+    both_strands_ : bool
+        ``both_strands`` as it was at ``fit``; scoring reads this.
     input_shape_ : tuple
         Shape of one sample.
     n_features_in_ : int"""

@@ -66,8 +66,7 @@ def reverse_complement(tokens):
         return torch.where(tokens < 4, 3 - tokens, tokens).flip(-1)
     tokens = np.asarray(tokens)
     # 3 - id wraps around for unsigned ids above 3; where() keeps those ids as they are
-    with np.errstate(over="ignore"):
-        flipped = np.where(tokens < 4, 3 - tokens, tokens).astype(tokens.dtype)[..., ::-1]
+    flipped = np.where(tokens < 4, 3 - tokens, tokens).astype(tokens.dtype)[..., ::-1]
     return np.ascontiguousarray(flipped)
 
 
