@@ -750,14 +750,21 @@ def test_token_sequences_are_perturbed_in_embedding_space(make):
     assert (perturbed.score_samples(X[:10]) > plain.score_samples(X[:10])).all()
 
 
-def _strand_net():
+def _strand_net(seed=0):
     """A network of DNA token ids (A, C, G, T, N), with dropout, that reads the two strands
     differently."""
     from sklearn_fssd.models import GenomeLSTM
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     return GenomeLSTM(num_classes=3, embedding_dim=4, conv_channels=4, hidden_size=4,
                       dropout=0.3)
+
+
+def _strand_detector(name):
+    # a Deep Ensemble of two different networks: each network reads each strand
+    if name == "deep_ensemble":
+        return DeepEnsembleDetector([_strand_net(0), _strand_net(1)])
+    return DETECTORS[name](_strand_net())
 
 
 @pytest.mark.parametrize("name", DETECTORS)
@@ -767,8 +774,8 @@ def test_both_strands_average_a_sequence_and_its_reverse_complement(name):
     X = np.random.RandomState(0).randint(0, 5, size=(40, 30))
     rc = reverse_complement(X)
     kwargs = {"class_labels": np.arange(40) % 3} if name == "mahalanobis" else {}
-    one = DETECTORS[name](_strand_net()).fit(X, **kwargs)
-    both = DETECTORS[name](_strand_net()).set_params(both_strands=True).fit(X, **kwargs)
+    one = _strand_detector(name).fit(X, **kwargs)
+    both = _strand_detector(name).set_params(both_strands=True).fit(X, **kwargs)
     assert not np.allclose(one.score_samples(X), one.score_samples(rc))
     # a fragment and its reverse complement are the same molecule: the same score
     np.testing.assert_allclose(both.score_samples(X), both.score_samples(rc), rtol=1e-6)
