@@ -236,7 +236,7 @@ def run(args):
 def markdown(res):
     train_s = sum(res["network"]["train_s"].values())
     strands = ("; every method reads each fragment on both strands (`both_strands=True`)"
-               if res["config"].get("both_strands") else "")
+               if res["config"]["both_strands"] else "")
     lines = [
         "# DNA fragments: a BiLSTM on bacterial genomes, each held-out species an OoD kind"
         + strands, "",
@@ -285,14 +285,9 @@ def training_curve(log):
             + ", ".join(f"{h['valid_loss']:.3f}" for h in history) + ".")
 
 
-def stem(both_strands):
-    """The benchmark's stem of a run's results files: ``genome``, or ``genome_both_strands``."""
-    return "genome_both_strands" if both_strands else "genome"
-
-
 def write(res, out):
-    both = res["config"].get("both_strands", False)
-    return ood.write(res, out, ood.seeded_stem(stem(both), res["seed"]), markdown(res))
+    stem = "genome_both_strands" if res["config"]["both_strands"] else "genome"
+    return ood.write(res, out, ood.seeded_stem(stem, res["seed"]), markdown(res))
 
 
 def main(argv=None):

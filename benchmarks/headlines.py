@@ -260,12 +260,13 @@ def _protocol_figures(res):
         paper=settings["same_kind"]["columns"][reference]["methods"])
 
 
-def _protocol_sentences(f, kinds="OoD kinds", other_kind="OoD kind"):
+def _protocol_sentences(f, kinds="OoD kinds", other_kind="OoD kind", how=""):
     """The sentences every protocol benchmark says: FSSD against the baselines without OoD data
-    and tuned on another kind, and its stack on the kinds it never saw."""
+    and tuned on another kind, and its stack on the kinds it never saw; ``how`` (", every method
+    reading both strands") follows the kinds where the run read them in a way of its own."""
     tuned = f.mean(f.other, "FSSD")
     return {
-        "no_ood": f"Without OoD data, FSSD's mean AUROC over the {len(f.kinds)} {kinds} is "
+        "no_ood": f"Without OoD data, FSSD's mean AUROC over the {len(f.kinds)} {kinds}{how} is "
         f"{f.fssd:.1f} %; among the methods that need no OoD data ("
         + _and(f"{k} {v:.1f}" for k, v in f.base.items()) + "), "
         + _standing("FSSD", f.fssd, f.base) + ".",
@@ -320,10 +321,9 @@ def genome(res):
     from benchmarks.genome import kept_epoch
 
     f = _protocol_figures(res)
-    paper, said = f.paper, _protocol_sentences(f, "held-out species", "species")
-    if res["config"].get("both_strands"):  # genome --both-strands: its figures say so
-        said = {k: v.replace(" species is ", " species, every method reading both strands, is ")
-                for k, v in said.items()}
+    # genome --both-strands: its figures say so (older results have no such key)
+    how = ", every method reading both strands," if res["config"].get("both_strands") else ""
+    paper, said = f.paper, _protocol_sentences(f, "held-out species", "species", how)
     layers = res["fssd_layers"]
     names = list(next(iter(layers.values())))
     train_s = sum(res["network"]["train_s"].values())

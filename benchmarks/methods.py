@@ -51,9 +51,10 @@ def ood_methods(net, cfg, seed, *, ensemble=None, oe=None):
     network ensemble with the networks of ``ensemble`` (a list whose first is ``net``), OE with
     the network ``oe``.
 
-    ``cfg`` holds ``device``, ``both_strands`` (optional: every detector's), ``n_jobs`` (of each grid search), ``cv``, ``n_fit``, the grids
-    ``temperatures``, ``odin_eps``, ``maha_eps``, ``fssd_eps``, ``dropout_rates`` (empty: not
-    tuned) and ``n_passes`` of MC Dropout.
+    ``cfg`` holds ``device``, ``both_strands`` (optional: every detector's), ``n_jobs`` (of
+    each grid search), ``cv``, ``n_fit``, the grids ``temperatures``, ``odin_eps``,
+    ``maha_eps``, ``fssd_eps``, ``dropout_rates`` (empty: not tuned) and ``n_passes`` of MC
+    Dropout.
     """
     from sklearn_fssd import (DeepEnsembleDetector, EnergyDetector, FSSDDetector,
                               MahalanobisDetector, MCDropoutDetector, MSPDetector, ODINDetector)

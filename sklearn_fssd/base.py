@@ -329,9 +329,8 @@ class BaseTorchDetector(OutlierMixin, BaseEstimator):
         copies of the ``_scoring_params``. ``seed`` (drawn from
         ``random_state`` when None) initialises lazy modules that never ran.
         """
-        for name in self._scoring_params:
+        for name in ("both_strands", *self._scoring_params):  # both_strands: every detector's
             setattr(self, f"{name}_", getattr(self, name))
-        self.both_strands_ = self.both_strands
         self.device_ = resolve_device(self.device)
         if self.model is None:
             if self.both_strands:

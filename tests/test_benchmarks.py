@@ -158,7 +158,8 @@ def test_the_gpu_script_and_the_cuda_speed_run_say_plainly_that_no_gpu_is_here(t
 
 
 def test_genome_fragments_that_share_dna_on_either_strand_are_found():
-    from benchmarks.genome import overlapping, reverse_complement
+    from benchmarks.genome import overlapping
+    from sklearn_fssd.genomes import reverse_complement
 
     genome = np.random.RandomState(0).randint(0, 4, 5000)
     X = np.stack([genome[start:start + 250] for start in (0, 200, 1000, 3000)])

@@ -514,7 +514,8 @@ def test_reverse_complement_of_arrays_and_tensors():
 
 
 def test_reverse_complements_count_as_copies():
-    from benchmarks.genome import reverse_complement, strands_apart
+    from benchmarks.genome import strands_apart
+    from sklearn_fssd.genomes import reverse_complement
 
     train = np.array([[0, 1, 2, 4], [3, 3, 0, 1]])
     assert reverse_complement(train).tolist() == [[4, 1, 2, 3], [2, 3, 0, 0]]
