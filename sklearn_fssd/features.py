@@ -136,22 +136,27 @@ def _first_tensor(output):
     return output
 
 
-def _pool(tensor, pooling, recurrent):
-    if recurrent == "time_first" and tensor.dim() == 3:
+def _pool(tensor, pooling, layout):
+    if layout == "time_first" and tensor.dim() == 3:
         tensor = tensor.transpose(0, 1)  # (L, N, H) -> (N, L, H): one row per sample
     if pooling == "flatten" or tensor.dim() <= 2:
         return tensor.flatten(start_dim=1)
     # "avg": average over positions, keep channels
-    if recurrent:  # (N, L, H) after the transpose above, or (N, H) handled above
-        return tensor.mean(dim=1)
-    return tensor.flatten(start_dim=2).mean(dim=2)
+    if layout == "channels_first":  # (N, C, *positions)
+        return tensor.flatten(start_dim=2).mean(dim=2)
+    return tensor.flatten(start_dim=1, end_dim=-2).mean(dim=1)  # (N, *positions, C)
 
 
-def _recurrent_layout(module):
-    """False for non-recurrent modules; else "batch_first" or "time_first"."""
-    if not isinstance(module, nn.RNNBase):
-        return False
-    return "batch_first" if module.batch_first else "time_first"
+def _layout(module):
+    """Where a module's output keeps its channels: ``"time_first"`` for a recurrent layer with
+    ``batch_first=False`` (``(L, N, H)``); ``"channels_last"`` for the other recurrent layers,
+    embeddings, linear layers and layer norms, which act on the last axis; else
+    ``"channels_first"`` (``(N, C, *positions)``, as convolutions and pooling have it)."""
+    if isinstance(module, nn.RNNBase) and not module.batch_first:
+        return "time_first"
+    if isinstance(module, (nn.RNNBase, nn.Embedding, nn.Linear, nn.LayerNorm)):
+        return "channels_last"
+    return "channels_first"
 
 
 class FeatureTap:
@@ -240,13 +245,13 @@ class FeatureTap:
         # scoring with the same network) fires them too: each hook acts only in its own thread.
         owner = threading.get_ident()
 
-        def make_hook(index, recurrent):
+        def make_hook(index, layout):
             def hook(mod, inputs, output):
                 if threading.get_ident() != owner:
                     return
                 if index in captured:  # a module called twice: keep the first call
                     return
-                features = _pool(self._tensor_of(index, output), self.pooling, recurrent)
+                features = _pool(self._tensor_of(index, output), self.pooling, layout)
                 captured[index] = features if reduce is None else reduce(index, features)
                 if self.stop_early and all(i in captured for i in wanted):
                     raise _StopForward
@@ -266,7 +271,7 @@ class FeatureTap:
                 target = self._targets[index]
                 handles.append(
                     target.register_forward_hook(
-                        make_hook(index, _recurrent_layout(target))
+                        make_hook(index, _layout(target))
                     )
                 )
             if delta is not None and self._perturb_module is None:

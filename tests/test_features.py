@@ -227,6 +227,21 @@ def test_feature_tap_avg_pooling_on_conv1d_keeps_channels():
     torch.testing.assert_close(avg, conv(x).mean(dim=2))
 
 
+def test_feature_tap_avg_pooling_on_embeddings_and_token_wise_linear_keeps_channels():
+    # nn.Embedding and a Linear applied per token give (N, L, D): channels last, so "avg" is
+    # the mean over the L positions (a sequence's mean embedding), not over the D channels
+    _seed()
+    net = nn.Sequential(nn.Embedding(5, 4), nn.Linear(4, 3)).eval()
+    tokens = torch.tensor([[0, 1, 2, 3, 4, 0], [4, 4, 4, 4, 1, 1]])
+    emb, lin = FeatureTap(net, ["0", "1"], pooling="avg")(tokens)
+    torch.testing.assert_close(emb, net[0](tokens).mean(dim=1))
+    torch.testing.assert_close(lin, net(tokens).mean(dim=1))
+    assert emb.shape == (2, 4) and lin.shape == (2, 3)
+    # the second sequence holds four 4s and two 1s: its mean embedding weighs them so
+    expected = (4 * net[0].weight[4] + 2 * net[0].weight[1]) / 6
+    torch.testing.assert_close(emb[1], expected)
+
+
 @pytest.mark.parametrize("cell", [nn.LSTM, nn.GRU])
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_feature_tap_recurrent_outputs_batch_first(cell, bidirectional):
