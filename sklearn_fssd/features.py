@@ -147,14 +147,27 @@ def _pool(tensor, pooling, layout):
     return tensor.flatten(start_dim=1, end_dim=-2).mean(dim=1)  # (N, *positions, C)
 
 
+def _batch_first(module):
+    """``batch_first`` of a recurrent or attention layer, of the attention inside a transformer
+    layer, or of a transformer stack's first layer; None for modules without one."""
+    if isinstance(module, (nn.TransformerEncoder, nn.TransformerDecoder)):
+        module = module.layers[0]
+    for candidate in (module, getattr(module, "self_attn", None)):
+        if isinstance(candidate, (nn.RNNBase, nn.MultiheadAttention)):
+            return candidate.batch_first
+    return None
+
+
 def _layout(module):
-    """Where a module's output keeps its channels: ``"time_first"`` for a recurrent layer with
-    ``batch_first=False`` (``(L, N, H)``); ``"channels_last"`` for the other recurrent layers,
-    embeddings, linear layers and layer norms, which act on the last axis; else
-    ``"channels_first"`` (``(N, C, *positions)``, as convolutions and pooling have it)."""
-    if isinstance(module, nn.RNNBase) and not module.batch_first:
+    """Where a module's output keeps its samples and channels: ``"time_first"`` for recurrent
+    and attention layers with ``batch_first=False`` (``(L, N, H)``); ``"channels_last"`` for
+    those with ``batch_first=True`` and for embeddings, linear layers and layer norms, which
+    act on the last axis; else ``"channels_first"`` (``(N, C, *positions)``, as convolutions and
+    pooling have it)."""
+    batch_first = _batch_first(module)
+    if batch_first is False:
         return "time_first"
-    if isinstance(module, (nn.RNNBase, nn.Embedding, nn.Linear, nn.LayerNorm)):
+    if batch_first or isinstance(module, (nn.Embedding, nn.Linear, nn.LayerNorm)):
         return "channels_last"
     return "channels_first"
 

@@ -242,6 +242,22 @@ def test_feature_tap_avg_pooling_on_embeddings_and_token_wise_linear_keeps_chann
     torch.testing.assert_close(emb[1], expected)
 
 
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_feature_tap_transformer_layers_give_one_row_per_sample(batch_first):
+    # a transformer layer's output is (L, N, E) unless batch_first: the features must still
+    # have one row per sample, and "avg" must average over the L tokens
+    _seed()
+    layer = nn.TransformerEncoderLayer(4, 2, dim_feedforward=8, dropout=0.0,
+                                       batch_first=batch_first)
+    net = nn.Sequential(nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)).eval()
+    x = torch.randn(3, 5, 4) if batch_first else torch.randn(5, 3, 4)  # 3 samples, 5 tokens
+    out = net(x) if batch_first else net(x).transpose(0, 1)  # (N, L, E)
+    (flat,) = FeatureTap(net, ["0"])(x)
+    torch.testing.assert_close(flat, out.flatten(1))
+    (avg,) = FeatureTap(net, ["0"], pooling="avg")(x)
+    torch.testing.assert_close(avg, out.mean(dim=1))
+
+
 @pytest.mark.parametrize("cell", [nn.LSTM, nn.GRU])
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_feature_tap_recurrent_outputs_batch_first(cell, bidirectional):
