@@ -210,6 +210,7 @@ class FeatureTap:
         self.stop_early = stop_early
         modules = dict(module.named_modules())
         self._targets = [modules[name] for name in self.layers]
+        self._layouts = [_layout(target) for target in self._targets]  # fixed per module
         self._perturb_module = modules[perturb_at] if perturb_at is not None else None
 
     def _tensor_of(self, index, output):
@@ -281,10 +282,9 @@ class FeatureTap:
                     )
                 )
             for index in wanted:
-                target = self._targets[index]
                 handles.append(
-                    target.register_forward_hook(
-                        make_hook(index, _layout(target))
+                    self._targets[index].register_forward_hook(
+                        make_hook(index, self._layouts[index])
                     )
                 )
             if delta is not None and self._perturb_module is None:
