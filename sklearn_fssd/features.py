@@ -161,13 +161,16 @@ def _batch_first(module):
 def _layout(module):
     """Where a module's output keeps its samples and channels: ``"time_first"`` for recurrent
     and attention layers with ``batch_first=False`` (``(L, N, H)``); ``"channels_last"`` for
-    those with ``batch_first=True`` and for embeddings, linear layers and layer norms, which
-    act on the last axis; else ``"channels_first"`` (``(N, C, *positions)``, as convolutions and
-    pooling have it)."""
+    those with ``batch_first=True`` and for embeddings, linear layers and norms over one axis
+    (``LayerNorm(d)``, ``RMSNorm(d)``), which act on the last axis; else ``"channels_first"``
+    (``(N, C, *positions)``, as convolutions and pooling have it, and as a norm over several
+    axes, ``LayerNorm([C, H, W])`` after a convolution, keeps it)."""
     batch_first = _batch_first(module)
     if batch_first is False:
         return "time_first"
-    if batch_first or isinstance(module, (nn.Embedding, nn.Linear, nn.LayerNorm)):
+    if batch_first or isinstance(module, (nn.Embedding, nn.Linear)):
+        return "channels_last"
+    if isinstance(module, (nn.LayerNorm, nn.RMSNorm)) and len(module.normalized_shape) == 1:
         return "channels_last"
     return "channels_first"
 

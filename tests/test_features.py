@@ -242,6 +242,22 @@ def test_feature_tap_avg_pooling_on_embeddings_and_token_wise_linear_keeps_chann
     torch.testing.assert_close(emb[1], expected)
 
 
+@pytest.mark.parametrize("norm", [nn.LayerNorm, nn.RMSNorm])
+def test_feature_tap_avg_pooling_on_norms_keeps_the_axes_they_normalise(norm):
+    # a norm over one axis, on tokens (N, L, D), keeps D channels; a norm over [C, H, W] after
+    # a convolution keeps the convolution's C channels, not the W columns
+    _seed()
+    tokens = nn.Sequential(nn.Embedding(5, 4), norm(4)).eval()
+    ids = torch.tensor([[0, 1, 2, 3, 4, 0], [4, 4, 4, 4, 1, 1]])
+    (avg,) = FeatureTap(tokens, ["1"], pooling="avg")(ids)
+    torch.testing.assert_close(avg, tokens(ids).mean(dim=1))
+    maps = nn.Sequential(nn.Conv2d(1, 3, 3), norm([3, 4, 6])).eval()
+    x = torch.randn(2, 1, 6, 8)
+    (avg,) = FeatureTap(maps, ["1"], pooling="avg")(x)
+    assert avg.shape == (2, 3)
+    torch.testing.assert_close(avg, maps(x).mean(dim=(2, 3)))
+
+
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_feature_tap_transformer_layers_give_one_row_per_sample(batch_first):
     # a transformer layer's output is (L, N, E) unless batch_first: the features must still
