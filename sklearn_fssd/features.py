@@ -147,6 +147,10 @@ def _pool(tensor, pooling, layout):
     return tensor.flatten(start_dim=1, end_dim=-2).mean(dim=1)  # (N, *positions, C)
 
 
+# norms that act on their trailing normalized_shape axes (nn.RMSNorm exists from torch 2.4 on)
+_NORMS = tuple(getattr(nn, name) for name in ("LayerNorm", "RMSNorm") if hasattr(nn, name))
+
+
 def _batch_first(module):
     """``batch_first`` of a recurrent or attention layer, of the attention inside a transformer
     layer, or of a transformer stack's first layer; None for modules without one."""
@@ -170,7 +174,7 @@ def _layout(module):
         return "time_first"
     if batch_first or isinstance(module, (nn.Embedding, nn.Linear)):
         return "channels_last"
-    if isinstance(module, (nn.LayerNorm, nn.RMSNorm)) and len(module.normalized_shape) == 1:
+    if isinstance(module, _NORMS) and len(module.normalized_shape) == 1:
         return "channels_last"
     return "channels_first"
 
