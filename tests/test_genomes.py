@@ -489,6 +489,17 @@ def test_genome_benchmark_quick_runs_the_protocol_and_reuses_its_network(tmp_pat
     assert second["network"]["history"] == first["network"]["history"]
     assert second["settings"]["same_kind"]["mean"]["FSSD"]["auroc"] == pytest.approx(
         first["settings"]["same_kind"]["mean"]["FSSD"]["auroc"])
+
+
+@pytest.mark.slow  # a third quick run of the benchmark: kept out of the 5-minute default run
+def test_genome_benchmark_quick_both_strands_writes_its_own_file(tmp_path):
+    if not _real_debs():
+        pytest.skip("the Debian genome packages are not downloaded "
+                    "(python -m sklearn_fssd.genomes --download)")
+    from benchmarks import genome
+
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    first = genome.main(["--quick", "--out", str(out), "--cache", str(cache)])
     # every method reads both strands: the same network, a file of its own beside genome.md
     one_strand = (out / "genome.md").read_text()
     both = genome.main(["--quick", "--both-strands", "--out", str(out), "--cache", str(cache)])
