@@ -411,6 +411,12 @@ def _real_debs():
     return True
 
 
+def _skip_without_real_debs():
+    if not _real_debs():
+        pytest.skip("the Debian genome packages are not downloaded "
+                    "(python -m sklearn_fssd.genomes --download)")
+
+
 @pytest.mark.skipif(not _real_debs(), reason="the Debian genome packages are not downloaded "
                     "(python -m sklearn_fssd.genomes --download)")
 def test_real_packages_match_the_manifest(tmp_path):
@@ -447,9 +453,7 @@ def test_fssd_taps_every_genome_lstm_layer_and_perturbs_embeddings(conv_channels
 
 
 def test_genome_benchmark_quick_runs_the_protocol_and_reuses_its_network(tmp_path):
-    if not _real_debs():
-        pytest.skip("the Debian genome packages are not downloaded "
-                    "(python -m sklearn_fssd.genomes --download)")
+    _skip_without_real_debs()
     from benchmarks import genome, protocol
 
     out, cache = tmp_path / "out", tmp_path / "cache"
@@ -493,9 +497,7 @@ def test_genome_benchmark_quick_runs_the_protocol_and_reuses_its_network(tmp_pat
 
 @pytest.mark.slow  # a third quick run of the benchmark: kept out of the 5-minute default run
 def test_genome_benchmark_quick_both_strands_writes_its_own_file(tmp_path):
-    if not _real_debs():
-        pytest.skip("the Debian genome packages are not downloaded "
-                    "(python -m sklearn_fssd.genomes --download)")
+    _skip_without_real_debs()
     from benchmarks import genome
 
     out, cache = tmp_path / "out", tmp_path / "cache"
