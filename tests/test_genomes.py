@@ -411,14 +411,12 @@ def _real_debs():
     return True
 
 
-def _skip_without_real_debs():
-    if not _real_debs():
-        pytest.skip("the Debian genome packages are not downloaded "
-                    "(python -m sklearn_fssd.genomes --download)")
+# the packages are read once, at collection, for every test that needs them
+needs_real_debs = pytest.mark.skipif(not _real_debs(), reason="the Debian genome packages are not "
+                                     "downloaded (python -m sklearn_fssd.genomes --download)")
 
 
-@pytest.mark.skipif(not _real_debs(), reason="the Debian genome packages are not downloaded "
-                    "(python -m sklearn_fssd.genomes --download)")
+@needs_real_debs
 def test_real_packages_match_the_manifest(tmp_path):
     data = load_genome_ood(n_train=20, n_val=5, n_test=5, cache_dir=tmp_path)
     assert len(data.classes) == 10 and len(data.ood_classes) == 5
@@ -452,8 +450,8 @@ def test_fssd_taps_every_genome_lstm_layer_and_perturbs_embeddings(conv_channels
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
 
 
+@needs_real_debs
 def test_genome_benchmark_quick_runs_the_protocol_and_reuses_its_network(tmp_path):
-    _skip_without_real_debs()
     from benchmarks import genome, protocol
 
     out, cache = tmp_path / "out", tmp_path / "cache"
@@ -496,8 +494,8 @@ def test_genome_benchmark_quick_runs_the_protocol_and_reuses_its_network(tmp_pat
 
 
 @pytest.mark.slow  # a third quick run of the benchmark: kept out of the 5-minute default run
+@needs_real_debs
 def test_genome_benchmark_quick_both_strands_writes_its_own_file(tmp_path):
-    _skip_without_real_debs()
     from benchmarks import genome
 
     out, cache = tmp_path / "out", tmp_path / "cache"
