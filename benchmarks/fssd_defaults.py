@@ -56,8 +56,8 @@ Rules measured, every one fitted on ``n_fit`` training samples with epsilon 0 (n
   genome case also each stack fitted on random sequences themselves (the paper's same-kind
   setting), which bounds how many of them a stack over the BiLSTM's layers can flag;
 - the noise behind ``F*`` on the genome cases: class_typical without OoD data with its tokens
-  drawn with the in-distribution tokens' frequencies (the default) and uniformly over the
-  vocabulary (:class:`UniformTokenNoise`, the noise before);
+  drawn uniformly over the vocabulary (the default) and with the in-distribution tokens'
+  frequencies (:class:`FrequencyTokenNoise`, the noise before);
 - LeNet's layers (:data:`LENET_LAYER_SETS`): class_typical, typical and the two guarded stacks
   on the paper's four layers and on every stage of the forward pass, on the image cases; the
   BiLSTM's (:data:`GENOME_LAYER_SETS`), the same rules without and with its pooled sequence
@@ -81,6 +81,7 @@ from benchmarks._provenance import provenance, provenance_line
 from benchmarks.protocol import Kind, Method
 from sklearn_fssd import FSSDDetector
 from sklearn_fssd.models import LeNet
+from sklearn_fssd.singularity import random_tokens
 
 
 NO_OOD_RULES = ["class_typical", "typical", "stack", "mean"]
@@ -167,26 +168,26 @@ class ArgmaxClassTypical(FSSDDetector):
         return distances, None if probabilities is None else probabilities.argmax(axis=1)
 
 
-#: ``class_typical`` with ``F*`` from token ids drawn uniformly over the vocabulary, the noise
-#: before it drew the in-distribution tokens' frequencies (sequence cases only)
-UNIFORM_TOKENS_RULE = "FSSD class_typical (uniform token ids)"
-#: The noises behind ``F*`` compared on the sequence cases: name -> the row measured with it
-TOKEN_NOISES = {"in-distribution token frequencies": "FSSD class_typical",
-                "uniform token ids": UNIFORM_TOKENS_RULE}
+#: ``class_typical`` with ``F*`` from token ids drawn with the in-distribution tokens'
+#: frequencies, the noise before it drew them uniformly (sequence cases only)
+FREQUENCY_TOKENS_RULE = "FSSD class_typical (in-distribution token frequencies)"
+#: The noises behind ``F*`` compared on the sequence cases: name -> the row measured with it,
+#: the default first
+TOKEN_NOISES = {"uniform token ids": "FSSD class_typical",
+                "in-distribution token frequencies": FREQUENCY_TOKENS_RULE}
 
 
-class UniformTokenNoise(FSSDDetector):
-    """``F*`` from random sequences of token ids drawn uniformly over the whole vocabulary, as
-    before the noise kept to the in-distribution tokens' frequencies (``noise_tokens_``): with
-    DNA's unknown base ``N`` in a fifth of every noise sequence. Measured beside the default
-    noise to record that choice."""
+class FrequencyTokenNoise(FSSDDetector):
+    """``F*`` from random sequences whose tokens are drawn with the in-distribution tokens'
+    frequencies (``noise_tokens_``), as before the noise drew token ids uniformly over the
+    vocabulary: DNA's unknown base ``N``, which the training fragments never hold, never enters
+    ``F*``. Measured beside the default noise to record that choice."""
 
-    def _singularities(self, network, low, high, seed):
-        kept, self.noise_tokens_ = self.noise_tokens_, None
-        try:
-            return super()._singularities(network, low, high, seed)
-        finally:
-            self.noise_tokens_ = kept
+    def _singularity_noise(self, low, high, generator):
+        if not self.tokens_:
+            return super()._singularity_noise(low, high, generator)
+        return random_tokens(self.n_noise, self.input_shape_[0], self.vocab_size_,
+                             generator=generator, frequencies=self.noise_tokens_).numpy()
 
 
 def config(quick, epochs=None):
@@ -328,7 +329,8 @@ def methods(net, cfg, seed, layer_sets=None, tokens=False):
     made = {f"FSSD {rule}": fssd_no_ood({"combine": rule}) for rule in NO_OOD_RULES}
     made[ARGMAX_RULE] = fssd_no_ood({"combine": "class_typical"}, ArgmaxClassTypical)
     if tokens:
-        made[UNIFORM_TOKENS_RULE] = fssd_no_ood({"combine": "class_typical"}, UniformTokenNoise)
+        made[FREQUENCY_TOKENS_RULE] = fssd_no_ood({"combine": "class_typical"},
+                                                  FrequencyTokenNoise)
     made.update({
         "MSP": Method(lambda seen: (MSPDetector(net).fit(seen.X_train[rows(seen)]), {}),
                       uses_ood=False),
@@ -481,8 +483,8 @@ def tuned_gap(summary_):
 
 def token_noise_summary(results):
     """On the genome cases without OoD data: class_typical's mean AUROC over each case's kinds
-    with ``F*`` from each noise (the default: the in-distribution tokens' frequencies; uniform
-    token ids), and the mean over those cases."""
+    with ``F*`` from each noise (the default first: uniform token ids; the in-distribution
+    tokens' frequencies), and the mean over those cases."""
     cases_ = cases_of(results, GENOME_SET)
     if not _measures_token_noise(results, cases_):
         return {}

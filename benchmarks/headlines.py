@@ -422,8 +422,9 @@ def _token_noise_sentences(noise):
         return []
     (default, row), (other, before) = noise["auroc"].items()
     return [f"On the {len(noise['cases'])} genome cases, without OoD data, class_typical reaches "
-            f"mean AUROC {row['mean over genome cases']:.2f} % with F* from noise of the "
-            f"{default} against {before['mean over genome cases']:.2f} % from {other}."]
+            f"mean AUROC {row['mean over genome cases']:.2f} % with F* from noise of {default} "
+            f"(the default) against {before['mean over genome cases']:.2f} % from noise of "
+            f"{other}."]
 
 
 def _leave_one_out_sentences(loo):

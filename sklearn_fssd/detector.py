@@ -120,11 +120,11 @@ class FSSDDetector(BaseTorchDetector):
         training inputs, per column for 2-D tables, one range for the whole
         input for images (per-pixel ranges collapse on MNIST's black border);
         constant columns get the overall range.
-        For token inputs the noise is random sequences whose tokens are
-        drawn on their own with the frequencies of the ID training tokens
-        (``noise_tokens_``): the ID data's tokens without their order, so a
-        token id the ID data never holds (DNA's unknown base ``N``, say) never
-        enters ``F*``.
+        For token inputs the noise is random sequences of token ids drawn
+        uniformly over the vocabulary (a token id the ID data never holds, such
+        as DNA's unknown base ``N``, included); the synthetic outliers of the
+        stacks draw theirs with the ID training tokens' frequencies
+        (``noise_tokens_``).
     pooling : {"flatten", "avg"}, default="flatten"
         ``"flatten"`` uses the whole feature map (the paper's code);
         ``"avg"`` averages over spatial positions / time steps.
@@ -198,8 +198,8 @@ class FSSDDetector(BaseTorchDetector):
         such list per network.
     noise_tokens_ : ndarray of shape (vocab_size,) or None
         Token inputs: the share of each token id in the ID training inputs,
-        with which the noise behind ``F*`` (and the synthetic outliers) draws
-        its tokens; ``None`` for other inputs.
+        with which the synthetic outliers of the stacks draw their tokens (the
+        noise behind ``F*`` draws them uniformly); ``None`` for other inputs.
     combine_ : str
         The combination rule used (``combine`` with "auto" resolved).
     guard_ : str
@@ -417,13 +417,7 @@ class FSSDDetector(BaseTorchDetector):
     def _singularities(self, network, low, high, seed):
         """F*_k of one network: mean features of noise (or of the given OoD samples)."""
         if isinstance(self.singularity, str):
-            generator = torch.Generator().manual_seed(seed)
-            if self.tokens_:
-                source = random_tokens(self.n_noise, self.input_shape_[0], self.vocab_size_,
-                                       generator=generator, frequencies=self.noise_tokens_)
-            else:
-                source = uniform_noise(self.n_noise, low, high, generator=generator)
-            source = source.numpy()
+            source = self._singularity_noise(low, high, torch.Generator().manual_seed(seed))
         else:
             source = self._validate_X(self.singularity, reset=False, name="singularity")
         tap = self._tap(network)
@@ -433,6 +427,16 @@ class FSSDDetector(BaseTorchDetector):
                 for mean, feats in zip(means, tap(to_tensor(source[sl], self.device_))):
                     mean.update(feats)
         return [m.mean().to(device=self.device_, dtype=torch.float32) for m in means]
+
+    def _singularity_noise(self, low, high, generator):
+        """The noise behind ``F*``: ``n_noise`` inputs uniform over ``[low, high]``, or for token
+        inputs sequences of token ids uniform over the vocabulary."""
+        if self.tokens_:
+            noise = random_tokens(self.n_noise, self.input_shape_[0], self.vocab_size_,
+                                  generator=generator)
+        else:
+            noise = uniform_noise(self.n_noise, low, high, generator=generator)
+        return noise.numpy()
 
     def _extra_outliers(self, X_id, y_id, low, high, rng):
         """Synthetic OoD inputs the layer stack is trained against.

@@ -329,26 +329,26 @@ def test_fssd_defaults_compares_the_token_noise_on_the_genome_cases_only():
     from benchmarks import fssd_defaults
     from benchmarks.headlines import _token_noise_sentences
 
-    def case(default, uniform=None):
+    def case(default, frequencies=None):
         mean = {"FSSD class_typical": {"auroc": default}}
-        if uniform is not None:
-            mean[fssd_defaults.UNIFORM_TOKENS_RULE] = {"auroc": uniform}
+        if frequencies is not None:
+            mean[fssd_defaults.FREQUENCY_TOKENS_RULE] = {"auroc": frequencies}
         return {"settings": {"no_ood": {"mean": mean}}}
 
     nets = [fssd_defaults.genome_case_name(s, (0, 1)) for s in (0, 1)]
     results = {"MNIST": case(99.0), nets[0]: case(68.0, 66.0), nets[1]: case(70.0, 67.0)}
     noise = fssd_defaults.token_noise_summary(results)
     assert noise["cases"] == nets
-    assert noise["auroc"]["in-distribution token frequencies"]["mean over genome cases"] == 69.0
-    assert noise["auroc"]["uniform token ids"] == {nets[0]: 66.0, nets[1]: 67.0,
-                                                   "mean over genome cases": 66.5}
+    assert noise["auroc"]["uniform token ids"]["mean over genome cases"] == 69.0
+    assert noise["auroc"]["in-distribution token frequencies"] == {
+        nets[0]: 66.0, nets[1]: 67.0, "mean over genome cases": 66.5}
     (sentence,) = _token_noise_sentences(noise)
     assert sentence == ("On the 2 genome cases, without OoD data, class_typical reaches mean AUROC "
-                        "69.00 % with F* from noise of the in-distribution token frequencies "
-                        "against 66.50 % from uniform token ids.")
-    assert "| uniform token ids | 66.00 | 67.00 | 66.50 |" in fssd_defaults.token_noise_markdown(
-        noise)
-    # a results file without the uniform row (older runs) reports nothing
+                        "69.00 % with F* from noise of uniform token ids (the default) against "
+                        "66.50 % from noise of in-distribution token frequencies.")
+    table = fssd_defaults.token_noise_markdown(noise)
+    assert "| in-distribution token frequencies | 66.00 | 67.00 | 66.50 |" in table
+    # a results file without the row of the other noise (older runs) reports nothing
     assert fssd_defaults.token_noise_summary({nets[0]: case(68.0)}) == {}
     assert _token_noise_sentences({}) == [] and fssd_defaults.token_noise_markdown({}) == []
 

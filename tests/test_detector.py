@@ -589,9 +589,10 @@ def test_a_detector_pickled_before_both_strands_existed_reads_one_strand():
     np.testing.assert_array_equal(loaded.score_samples(X), det.score_samples(X))
 
 
-def test_token_noise_keeps_to_the_tokens_of_the_in_distribution_data():
-    # id 4 (an unknown base, say) is in the vocabulary but never in X: the noise behind F* and
-    # the synthetic outliers must not hold it, so what the network does with it changes nothing
+def test_token_noise_behind_fstar_draws_every_token_id_of_the_vocabulary():
+    # id 4 (DNA's unknown base N, say) is in the vocabulary but never in X. The noise behind F*
+    # draws token ids uniformly (benchmarks/results/fssd_defaults.md), so id 4 fills about a fifth
+    # of it and moving its embedding moves F*; the stacks' synthetic outliers keep to X's tokens
     torch.manual_seed(0)
     module = TinyLSTM(vocab=5)
     X = np.random.RandomState(0).randint(0, 4, size=(60, 12))
@@ -602,9 +603,11 @@ def test_token_noise_keeps_to_the_tokens_of_the_in_distribution_data():
     with torch.no_grad():
         other.embedding.weight[4] += 5.0
     moved = FSSDDetector(other, combine="typical_stack", random_state=0).fit(X)
-    for a, b in zip(det.singularities_, moved.singularities_):
-        torch.testing.assert_close(a, b)
-    np.testing.assert_allclose(moved.score_samples(X[:10]), det.score_samples(X[:10]), rtol=1e-6)
+    assert det.layers_[0] == "embedding"
+    shift = (moved.singularities_[0] - det.singularities_[0]).mean().item()
+    assert shift == pytest.approx(5.0 / 5, abs=0.2)
+    for a, b in zip(det.singularities_[1:], moved.singularities_[1:]):
+        assert not torch.allclose(a, b)
 
 
 # ------------------------------------------------- clone, pickle, search
