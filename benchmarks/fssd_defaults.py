@@ -169,7 +169,7 @@ class ArgmaxClassTypical(FSSDDetector):
 
 
 #: ``class_typical`` with ``F*`` from token ids drawn with the in-distribution tokens'
-#: frequencies, the noise before it drew them uniformly (sequence cases only)
+#: frequencies, the default noise until 12a17de made it uniform token ids (sequence cases only)
 FREQUENCY_TOKENS_RULE = "FSSD class_typical (in-distribution token frequencies)"
 #: The noises behind ``F*`` compared on the sequence cases: name -> the row measured with it,
 #: the default first
@@ -179,8 +179,8 @@ TOKEN_NOISES = {"uniform token ids": "FSSD class_typical",
 
 class FrequencyTokenNoise(FSSDDetector):
     """``F*`` from random sequences whose tokens are drawn with the in-distribution tokens'
-    frequencies (``noise_tokens_``), as before the noise drew token ids uniformly over the
-    vocabulary: DNA's unknown base ``N``, which the training fragments never hold, never enters
+    frequencies (``noise_tokens_``), the default until 12a17de made the noise uniform token
+    ids: DNA's unknown base ``N``, which the training fragments never hold, never enters
     ``F*``. Measured beside the default noise to record that choice."""
 
     def _singularity_noise(self, low, high, generator):

@@ -122,7 +122,8 @@ class FSSDDetector(BaseTorchDetector):
         constant columns get the overall range.
         For token inputs the noise is random sequences of token ids drawn
         uniformly over the vocabulary (a token id the ID data never holds, such
-        as DNA's unknown base ``N``, included); the synthetic outliers of the
+        as DNA's unknown base ``N``, or a padding id, included; chosen on DNA,
+        ``benchmarks/results/fssd_defaults.md``); the synthetic outliers of the
         stacks draw theirs with the ID training tokens' frequencies
         (``noise_tokens_``).
     pooling : {"flatten", "avg"}, default="flatten"

@@ -599,6 +599,9 @@ def test_token_noise_behind_fstar_draws_every_token_id_of_the_vocabulary():
     det = FSSDDetector(module, combine="typical_stack", random_state=0).fit(X)
     np.testing.assert_allclose(det.noise_tokens_[:4].sum(), 1.0)
     assert det.noise_tokens_[4] == 0
+    outliers = det._extra_outliers(X, np.zeros(len(X), dtype=int), det.noise_low_,
+                                   det.noise_high_, np.random.RandomState(0))
+    assert len(outliers) and outliers.max() < 4
     other = copy.deepcopy(module)
     with torch.no_grad():
         other.embedding.weight[4] += 5.0
