@@ -81,7 +81,6 @@ from benchmarks._provenance import provenance, provenance_line
 from benchmarks.protocol import Kind, Method
 from sklearn_fssd import FSSDDetector
 from sklearn_fssd.models import LeNet
-from sklearn_fssd.singularity import random_tokens
 
 
 NO_OOD_RULES = ["class_typical", "typical", "stack", "mean"]
@@ -183,11 +182,8 @@ class FrequencyTokenNoise(FSSDDetector):
     ids: DNA's unknown base ``N``, which the training fragments never hold, never enters
     ``F*``. Measured beside the default noise to record that choice."""
 
-    def _singularity_noise(self, low, high, generator):
-        if not self.tokens_:
-            return super()._singularity_noise(low, high, generator)
-        return random_tokens(self.n_noise, self.input_shape_[0], self.vocab_size_,
-                             generator=generator, frequencies=self.noise_tokens_).numpy()
+    def _singularity_noise(self, low, high, generator, token_frequencies=None):
+        return super()._singularity_noise(low, high, generator, self.noise_tokens_)
 
 
 def config(quick, epochs=None):

@@ -429,12 +429,13 @@ class FSSDDetector(BaseTorchDetector):
                     mean.update(feats)
         return [m.mean().to(device=self.device_, dtype=torch.float32) for m in means]
 
-    def _singularity_noise(self, low, high, generator):
+    def _singularity_noise(self, low, high, generator, token_frequencies=None):
         """The noise behind ``F*``: ``n_noise`` inputs uniform over ``[low, high]``, or for token
-        inputs sequences of token ids uniform over the vocabulary."""
+        inputs sequences of token ids uniform over the vocabulary (with ``token_frequencies``,
+        drawn with those shares instead)."""
         if self.tokens_:
             noise = random_tokens(self.n_noise, self.input_shape_[0], self.vocab_size_,
-                                  generator=generator)
+                                  generator=generator, frequencies=token_frequencies)
         else:
             noise = uniform_noise(self.n_noise, low, high, generator=generator)
         return noise.numpy()
