@@ -5,6 +5,8 @@
     python -m benchmarks genome --seed 1   # another network and draw: genome_seed1.{md,json}
     python -m benchmarks genome --both-strands  # every method reads both strands:
                                                 # genome_both_strands.{md,json}
+    python -m benchmarks genome --n-ensemble 3  # + Deep Ensemble and the FSSD network
+                                                # ensemble of 3 BiLSTMs: genome_ensemble
 
 The reported run is seed 0 (``genome.md``); a run with another ``--seed`` trains its own
 BiLSTM, draws its own fragments and writes ``genome_seed<N>.md`` beside it, so the spread over
@@ -42,8 +44,11 @@ the other-kind setting is the one that corresponds to the paper here. Epsilon is
 embedding space, where token inputs are perturbed, and the papers' pixel grids mean nothing:
 FSSD, ODIN and Mahalanobis search 0, 0.005, 0.01, 0.02, 0.05, 0.1; ODIN's temperature its
 paper's grid (1 to 1000). MC Dropout samples the network's own dropout rate ``n_passes`` times,
-in every setting. Deep Ensemble is left out: five networks would take about five times the
-training budget of this benchmark.
+in every setting. Deep Ensemble is left out by default: five networks would take about five
+times the training budget of this benchmark. ``--n-ensemble N`` trains N - 1 more BiLSTMs on
+the same fragments (other initialisations, cached as ``..._s<seed>-m<i>.pt``) and adds Deep
+Ensemble and the FSSD network ensemble (the paper's Fig. 7) over the N networks, written to
+``genome_ensemble.{md,json}`` (with ``--both-strands``: ``genome_both_strands_ensemble``).
 
 ``--both-strands`` gives every method ``both_strands=True``: each fragment is read as given and
 as its reverse complement, the same molecule, and each method averages what it reads from a
@@ -95,9 +100,10 @@ DEVIATIONS = [
     "5 epochs (skorch's default patience) after the loss on the in-distribution validation "
     "fragments last fell, and rolled back to that epoch's weights (the curve is in the results); "
     "the paper's network and training budget are not reproduced.",
-    "Methods: Deep Ensemble is left out (five networks, five times the training budget); the "
-    "epsilon of FSSD, ODIN and Mahalanobis is a step in the embedding space, on the grid 0 to "
-    "0.1, since pixel grids mean nothing for tokens.",
+    "Methods: Deep Ensemble is left out (five networks, five times the training budget; "
+    "`--n-ensemble` adds it, with the FSSD network ensemble).",
+    "The epsilon of FSSD, ODIN and Mahalanobis is a step in the embedding space, on the grid 0 "
+    "to 0.1, since pixel grids mean nothing for tokens.",
     "The paper's setting (tuned on the test species) is reported for Klebsiella only.",
 ]
 
@@ -105,7 +111,7 @@ DEVIATIONS = [
 FAMILIES = {"kpneumoniae_HS11286": "Enterobacterales", "baphidicola_LL01": "Enterobacterales"}
 
 
-def config(quick, epochs=None, device="cpu", n_jobs=None, both_strands=False):
+def config(quick, epochs=None, device="cpu", n_jobs=None, both_strands=False, n_ensemble=1):
     """Sizes of the run: the full benchmark, or tiny ones for --quick."""
     if quick:
         eps = [0.0, 0.01]
@@ -123,6 +129,7 @@ def config(quick, epochs=None, device="cpu", n_jobs=None, both_strands=False):
     cfg["device"] = device
     cfg["n_jobs"] = n_jobs
     cfg["both_strands"] = both_strands
+    cfg["n_ensemble"] = n_ensemble
     return cfg
 
 
@@ -179,10 +186,14 @@ def load_case(cfg, seed, cache):
     return case, dropped, d.classes
 
 
-def network(case, cfg, seed, cache, log):
+def network(case, cfg, seed, cache, log, member=0):
     """The BiLSTM, from the cache or trained through skorch (and then cached): at most
     ``cfg["epochs"]`` epochs, stopped ``cfg["patience"]`` epochs after the loss on the
-    in-distribution validation fragments last fell, with the weights of that best epoch."""
+    in-distribution validation fragments last fell, with the weights of that best epoch.
+
+    ``member`` > 0 is another network of the ensemble of the run of ``seed``: the same
+    fragments, its own initialisation and batch order (``random_state`` ``seed + 1000 *
+    member``), cached as ``..._s<seed>-m<member>.pt``."""
     from skorch.callbacks import EarlyStopping
     from skorch.dataset import Dataset
     from skorch.helper import predefined_split
@@ -192,11 +203,12 @@ def network(case, cfg, seed, cache, log):
 
     arch = "-".join(f"{k}{v}" for k, v in sorted(cfg["net"].items()))
     name = (f"genome-lstm_{arch}_e{cfg['epochs']}_es{cfg['patience']}_n{len(case.X_train)}"
-            f"_s{seed}.pt")
+            f"_s{seed}" + (f"-m{member}" if member else "") + ".pt")
 
     def train():
         return train_genome_lstm(
-            case.X_train, case.y_train, max_epochs=cfg["epochs"], random_state=seed,
+            case.X_train, case.y_train, max_epochs=cfg["epochs"],
+            random_state=seed + 1000 * member,
             verbose=True, device=cfg["device"],
             train_split=predefined_split(Dataset(case.X_val, case.y_val)),
             callbacks=[EarlyStopping(patience=cfg["patience"], load_best=True, sink=tqdm.write)],
@@ -206,14 +218,18 @@ def network(case, cfg, seed, cache, log):
 
 
 def run(args):
-    cfg = config(args.quick, args.epochs, args.device, args.n_jobs, args.both_strands)
+    cfg = config(args.quick, args.epochs, args.device, args.n_jobs, args.both_strands,
+                 args.n_ensemble)
     seed, started = args.seed, time.perf_counter()
     case, dropped, classes = load_case(cfg, seed, args.cache)
     log = {"trained": [], "loaded": [], "train_s": {}}
-    net = network(case, cfg, seed, args.cache, log)
+    nets = [network(case, cfg, seed, args.cache, log, member=m)
+            for m in range(cfg["n_ensemble"])]
+    net, ensemble = nets[0], (nets if len(nets) > 1 else None)
     accuracy = ood.accuracy(net, case.X_test, case.y_test, n_chunks=20)
 
-    ev = protocol.evaluate(case, ood_methods(net, cfg, seed), transfer=args.transfer)
+    ev = protocol.evaluate(case, ood_methods(net, cfg, seed, ensemble=ensemble),
+                           transfer=args.transfer)
     fssd = ev.detectors["FSSD", None]  # fitted on training fragments only
     layers = {kind: ood.layer_reports(fssd, case.X_test, k.test) for kind, k in case.kinds.items()}
     return {
@@ -226,10 +242,12 @@ def run(args):
         "classes": classes,
         "kinds": {k: {"family": v.family, "note": v.note} for k, v in case.kinds.items()},
         "network": log, "test_accuracy": accuracy,
+        "ensemble_test_accuracy": [ood.accuracy(n, case.X_test, case.y_test, n_chunks=20)
+                                   for n in nets[1:]],
         **ev.results,
         "fssd_layers": layers,
         "paper_fssd_auroc": PAPER_FSSD_AUROC,
-        "deviations": DEVIATIONS,
+        "deviations": deviations(cfg),
     }
 
 
@@ -245,7 +263,7 @@ def markdown(res):
         f"Network trained this run: {res['network']['trained'] or 'none'} ({train_s:.0f} s); "
         f"loaded from cache: {res['network']['loaded'] or 'none'}. In-distribution test "
         f"accuracy {100 * res['test_accuracy']:.1f} % over {len(res['classes'])} species."
-        + training_curve(res["network"]), "",
+        + training_curve(res["network"]) + ensemble_line(res), "",
         "In-distribution: " + "; ".join(res["classes"]) + ".",
         "OoD kinds: " + "; ".join(
             f"**{k}** ({v['note']}" + (f"; family {v['family']})" if v["family"] else ")")
@@ -257,7 +275,7 @@ def markdown(res):
         "## FSSD per single layer, no OoD data (raw FSSD_k, AUROC %)", "",
         *ood.layer_table(res["fssd_layers"]), "",
         "## Deviations from the paper's genome experiment", "",
-        *(f"- {d}" for d in DEVIATIONS), "", *protocol.details(res),
+        *(f"- {d}" for d in res["deviations"]), "", *protocol.details(res),
     ]
     return "\n".join(lines) + "\n"
 
@@ -285,8 +303,32 @@ def training_curve(log):
             + ", ".join(f"{h['valid_loss']:.3f}" for h in history) + ".")
 
 
+def ensemble_line(res):
+    """A sentence on the other networks of the ensemble (none without ``--n-ensemble``)."""
+    accuracies = res.get("ensemble_test_accuracy") or []
+    if not accuracies:
+        return ""
+    return (f" Deep Ensemble and the FSSD network ensemble read {len(accuracies) + 1} BiLSTMs: "
+            "this one and " + str(len(accuracies)) + " more trained on the same fragments from "
+            "other initialisations (test accuracy "
+            + ", ".join(f"{100 * a:.1f} %" for a in accuracies) + ").")
+
+
+def deviations(cfg):
+    """:data:`DEVIATIONS`, without the one on Deep Ensemble when the run has an ensemble."""
+    if cfg.get("n_ensemble", 1) > 1:
+        return [d for d in DEVIATIONS if not d.startswith("Methods: Deep Ensemble is left out")]
+    return DEVIATIONS
+
+
+def stem_of(cfg):
+    """``genome``, with ``_both_strands`` and ``_ensemble`` for the runs that have them."""
+    return ("genome" + ("_both_strands" if cfg["both_strands"] else "")
+            + ("_ensemble" if cfg.get("n_ensemble", 1) > 1 else ""))
+
+
 def write(res, out):
-    stem = "genome_both_strands" if res["config"]["both_strands"] else "genome"
+    stem = stem_of(res["config"])
     return ood.write(res, out, ood.seeded_stem(stem, res["seed"]), markdown(res))
 
 
@@ -304,6 +346,9 @@ def main(argv=None):
     parser.add_argument("--both-strands", action="store_true",
                         help="every method reads each fragment on both strands (both_strands="
                         "True): genome_both_strands.{md,json}")
+    parser.add_argument("--n-ensemble", type=int, default=1,
+                        help="BiLSTMs for Deep Ensemble and the FSSD network ensemble (default 1: "
+                        "neither; more: genome_ensemble.{md,json})")
     args = ood.parse_benchmark_args(parser, argv)
     res = run(args)
     tqdm.write(write(res, args.out))

@@ -349,7 +349,23 @@ def genome(res):
         f"{100 * res['test_accuracy']:.1f} % test accuracy.",
         f"The paper reports AUROC {res['paper_fssd_auroc']:.1f} for FSSD on its own genome "
         f"data.",
+        *_network_ensemble_sentences(f, res.get("ensemble_test_accuracy")),
     ]
+
+
+def _network_ensemble_sentences(f, member_accuracies):
+    """genome --n-ensemble: the FSSD network ensemble against every baseline, Deep Ensemble
+    (the same networks) among them, in both settings; nothing for a single-network run."""
+    name = "FSSD network ensemble"
+    if name not in f.none["mean"]:
+        return []
+    n = len(member_accuracies) + 1
+    none, tuned = f.mean(f.none, name), f.mean(f.other, name)
+    return [
+        f"The FSSD network ensemble of {n} BiLSTMs reaches mean AUROC {none:.1f} % without OoD "
+        "data, where " + _standing("it", none, f.base) + " (Deep Ensemble of the same networks "
+        f"{f.base['Deep Ensemble']:.1f}), and {tuned:.1f} % tuned on one other species, where "
+        + _standing("it", tuned, f.tuned) + "."]
 
 
 NAMES = {"Maha": "Mahalanobis"}

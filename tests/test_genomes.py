@@ -510,6 +510,29 @@ def test_genome_benchmark_quick_both_strands_writes_its_own_file(tmp_path):
         first["settings"]["no_ood"]["mean"]["FSSD"]["auroc"])
 
 
+@pytest.mark.slow  # another quick run of the benchmark, with a second network
+@needs_real_debs
+def test_genome_benchmark_quick_ensemble_adds_deep_ensemble_and_fssd_network_ensemble(tmp_path):
+    from benchmarks import genome
+
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    res = genome.main(["--quick", "--n-ensemble", "2", "--out", str(out), "--cache", str(cache)])
+    # the member network is trained on the run's fragments and cached beside the first
+    assert [n.endswith(("_s0.pt", "_s0-m1.pt")) for n in res["network"]["trained"]] == [True] * 2
+    assert res["network"]["trained"][0] != res["network"]["trained"][1]
+    for block in res["settings"].values():
+        assert {"DE", "FSSD network ensemble"} <= set(block["mean"])
+    # Deep Ensemble needs no OoD data: one fit serves every setting (same columns, same mean)
+    assert (res["settings"]["no_ood"]["mean"]["DE"]["auroc"]
+            == res["settings"]["other_kind"]["mean"]["DE"]["auroc"])
+    text = (out / "genome_ensemble.md").read_text()
+    assert "read 2 BiLSTMs" in text and "Deep Ensemble is left out" not in text
+    assert not (out / "genome.md").exists()  # the single-network file is another run's
+    again = genome.main(["--quick", "--n-ensemble", "2", "--out", str(out), "--cache",
+                         str(cache)])
+    assert len(again["network"]["loaded"]) == 2 and not again["network"]["trained"]
+
+
 def test_reverse_complement_of_arrays_and_tensors():
     from sklearn_fssd.genomes import encode_dna, reverse_complement
 
