@@ -350,6 +350,9 @@ def main(argv=None):
                         help="BiLSTMs for Deep Ensemble and the FSSD network ensemble (default 1: "
                         "neither; more: genome_ensemble.{md,json})")
     args = ood.parse_benchmark_args(parser, argv)
+    if args.n_ensemble < 1:
+        parser.error(f"--n-ensemble must be at least 1 (the run's own BiLSTM), got "
+                     f"{args.n_ensemble}")
     res = run(args)
     tqdm.write(write(res, args.out))
     return res

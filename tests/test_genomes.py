@@ -533,6 +533,14 @@ def test_genome_benchmark_quick_ensemble_adds_deep_ensemble_and_fssd_network_ens
     assert len(again["network"]["loaded"]) == 2 and not again["network"]["trained"]
 
 
+def test_genome_benchmark_refuses_an_ensemble_of_no_networks(capsys):
+    from benchmarks import genome
+
+    with pytest.raises(SystemExit):
+        genome.main(["--quick", "--n-ensemble", "0"])
+    assert "--n-ensemble must be at least 1" in capsys.readouterr().err
+
+
 def test_reverse_complement_of_arrays_and_tensors():
     from sklearn_fssd.genomes import encode_dna, reverse_complement
 
