@@ -7,6 +7,8 @@
                                                 # genome_both_strands.{md,json}
     python -m benchmarks genome --n-ensemble 3  # + Deep Ensemble and the FSSD network
                                                 # ensemble of 3 BiLSTMs: genome_ensemble
+    python -m benchmarks genome --n-train 12000  # a BiLSTM trained on 12,000 fragments per
+                                                 # species: genome_n12000.{md,json}
 
 The reported run is seed 0 (``genome.md``); a run with another ``--seed`` trains its own
 BiLSTM, draws its own fragments and writes ``genome_seed<N>.md`` beside it, so the spread over
@@ -50,6 +52,12 @@ the same fragments (other initialisations, cached as ``..._s<seed>-m<i>.pt``) an
 Ensemble and the FSSD network ensemble (the paper's Fig. 7) over the N networks, written to
 ``genome_ensemble.{md,json}`` (with ``--both-strands``: ``genome_both_strands_ensemble``).
 
+``--n-train N`` draws N training fragments per in-distribution species instead of 4,000 (Ren et
+al. train on 100,000 per class) and trains its own BiLSTM on them (cached by its training size);
+the validation and test fragments are drawn after the training ones from one random stream, so
+they differ from the default run's too. Its results go to ``genome_n<N>`` (with the other
+options' parts after it: ``genome_n12000_both_strands``).
+
 ``--both-strands`` gives every method ``both_strands=True``: each fragment is read as given and
 as its reverse complement, the same molecule, and each method averages what it reads from a
 batch over the two (FSSD each layer's score and the class probabilities, before its rule; the
@@ -91,8 +99,8 @@ DEVIATIONS = [
     "The packages hold 5 OoD species, so each column is tuned on one other held-out species "
     "(Klebsiella, or Mycolicibacterium for the Enterobacterales columns): two tuning species in "
     "all.",
-    "Size: 4,000 training fragments of 250 bp per species, 100 validation and 500 test; Ren et "
-    "al.'s set has 100,000 training fragments per class. Fragments are drawn from disjoint "
+    "Size: {n_train:,} training fragments of 250 bp per species, 100 validation and 500 test; "
+    "Ren et al.'s set has 100,000 training fragments per class. Fragments are drawn from disjoint "
     "blocks of each genome (80/10/10 for training, validation, test), on both strands, and "
     "copies of earlier pools on either strand are dropped.",
     "Network: a BiLSTM with a convolutional stem (embedding 32, Conv1d of 64 channels, max-pool "
@@ -111,19 +119,26 @@ DEVIATIONS = [
 FAMILIES = {"kpneumoniae_HS11286": "Enterobacterales", "baphidicola_LL01": "Enterobacterales"}
 
 
-def config(quick, epochs=None, device="cpu", n_jobs=None, both_strands=False, n_ensemble=1):
-    """Sizes of the run: the full benchmark, or tiny ones for --quick."""
+#: Training fragments per in-distribution species of the full run and of --quick.
+N_TRAIN = {False: 4000, True: 60}
+
+
+def config(quick, epochs=None, device="cpu", n_jobs=None, both_strands=False, n_ensemble=1,
+           n_train=None):
+    """Sizes of the run: the full benchmark, or tiny ones for --quick; ``n_train`` (training
+    fragments per in-distribution species) replaces the size of :data:`N_TRAIN`."""
     if quick:
         eps = [0.0, 0.01]
-        cfg = dict(n_train=60, n_val=10, n_test=20, n_fit=300, epochs=1, patience=1,
+        cfg = dict(n_val=10, n_test=20, n_fit=300, epochs=1, patience=1,
                    net=dict(embedding_dim=8, hidden_size=16, conv_channels=16, dropout=0.2),
                    temperatures=[1, 1000], n_passes=4, cv=2)
     else:
         eps = [0.0, 0.005, 0.01, 0.02, 0.05, 0.1]
-        cfg = dict(n_train=4000, n_val=100, n_test=500, n_fit=2000, epochs=20, patience=5,
+        cfg = dict(n_val=100, n_test=500, n_fit=2000, epochs=20, patience=5,
                    net=dict(embedding_dim=32, hidden_size=64, conv_channels=64, dropout=0.2),
                    temperatures=ODIN_TEMPERATURES, n_passes=16, cv=3)
-    cfg.update(fssd_eps=eps, odin_eps=eps, maha_eps=eps, dropout_rates=[])
+    cfg.update(fssd_eps=eps, odin_eps=eps, maha_eps=eps, dropout_rates=[], quick=quick,
+               n_train=N_TRAIN[quick] if n_train is None else n_train)
     if epochs is not None:
         cfg["epochs"] = epochs
     cfg["device"] = device
@@ -219,7 +234,7 @@ def network(case, cfg, seed, cache, log, member=0):
 
 def run(args):
     cfg = config(args.quick, args.epochs, args.device, args.n_jobs, args.both_strands,
-                 args.n_ensemble)
+                 args.n_ensemble, args.n_train)
     seed, started = args.seed, time.perf_counter()
     case, dropped, classes = load_case(cfg, seed, args.cache)
     log = {"trained": [], "loaded": [], "train_s": {}}
@@ -315,15 +330,20 @@ def ensemble_line(res):
 
 
 def deviations(cfg):
-    """:data:`DEVIATIONS`, without the one on Deep Ensemble when the run has an ensemble."""
+    """:data:`DEVIATIONS` with the run's training size, without the one on Deep Ensemble when
+    the run has an ensemble."""
+    kept = [d.replace("{n_train:,}", f"{cfg['n_train']:,}") for d in DEVIATIONS]
     if cfg.get("n_ensemble", 1) > 1:
-        return [d for d in DEVIATIONS if not d.startswith("Methods: Deep Ensemble is left out")]
-    return DEVIATIONS
+        return [d for d in kept if not d.startswith("Methods: Deep Ensemble is left out")]
+    return kept
 
 
 def stem_of(cfg):
-    """``genome``, with ``_both_strands`` and ``_ensemble`` for the runs that have them."""
-    return ("genome" + ("_both_strands" if cfg["both_strands"] else "")
+    """``genome``, with ``_n<N>`` (a training size other than :data:`N_TRAIN`'s),
+    ``_both_strands`` and ``_ensemble`` for the runs that have them."""
+    size = cfg.get("n_train", N_TRAIN[cfg.get("quick", False)])
+    return ("genome" + (f"_n{size}" if size != N_TRAIN[cfg.get("quick", False)] else "")
+            + ("_both_strands" if cfg["both_strands"] else "")
             + ("_ensemble" if cfg.get("n_ensemble", 1) > 1 else ""))
 
 
@@ -349,7 +369,12 @@ def main(argv=None):
     parser.add_argument("--n-ensemble", type=int, default=1,
                         help="BiLSTMs for Deep Ensemble and the FSSD network ensemble (default 1: "
                         "neither; more: genome_ensemble.{md,json})")
+    parser.add_argument("--n-train", type=int, default=None,
+                        help="training fragments per in-distribution species (default 4000; "
+                        "another size: genome_n<N>.{md,json})")
     args = ood.parse_benchmark_args(parser, argv)
+    if args.n_train is not None and args.n_train < 1:
+        parser.error(f"--n-train must be at least 1 fragment per species, got {args.n_train}")
     if args.n_ensemble < 1:
         parser.error(f"--n-ensemble must be at least 1 (the run's own BiLSTM), got "
                      f"{args.n_ensemble}")

@@ -328,6 +328,7 @@ def genome(res):
     names = list(next(iter(layers.values())))
     train_s = sum(res["network"]["train_s"].values())
     threads = res["machine"]["torch_threads"]
+    size = res["config"]["n_train"]
     stopped, kept = kept_epoch(res["network"]), ""
     if stopped:
         kept = (f", kept at epoch {stopped[0]['epoch']} of {len(stopped[1])} by its loss on the "
@@ -340,11 +341,12 @@ def genome(res):
         "Without OoD data, the single FSSD layers reach mean AUROC "
         + _and(f"{np.mean([layers[k][n]['auroc'] for k in layers]):.1f} % ({n})"
                for n in names) + " over the species.",
-        (f"The BiLSTM trained in {round(train_s / 60)} minutes on {threads} CPU thread"
-         f"{'s' if threads > 1 else ''}{kept}{',' if kept else ''} and classifies"
+        (f"The BiLSTM trained on {size:,} fragments per species in {round(train_s / 60)} "
+         f"minutes on {threads} CPU thread{'s' if threads > 1 else ''}{kept}"
+         f"{',' if kept else ''} and classifies"
          if res["network"]["trained"] else
-         f"The BiLSTM, trained with this recipe before the run and loaded from the cache{kept}, "
-         "classifies")
+         f"The BiLSTM, trained on {size:,} fragments per species with this recipe before the "
+         f"run and loaded from the cache{kept}, classifies")
         + f" the {len(res['classes'])} in-distribution species with "
         f"{100 * res['test_accuracy']:.1f} % test accuracy.",
         f"The paper reports AUROC {res['paper_fssd_auroc']:.1f} for FSSD on its own genome "

@@ -539,6 +539,26 @@ def test_genome_benchmark_refuses_an_ensemble_of_no_networks(capsys):
     with pytest.raises(SystemExit):
         genome.main(["--quick", "--n-ensemble", "0"])
     assert "--n-ensemble must be at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        genome.main(["--quick", "--n-train", "0"])
+    assert "--n-train must be at least 1 fragment per species" in capsys.readouterr().err
+
+
+def test_genome_benchmark_training_size_names_its_own_file_and_deviation():
+    from benchmarks import genome
+
+    default, larger = genome.config(False), genome.config(False, n_train=12000)
+    assert default["n_train"] == 4000 and larger["n_train"] == 12000
+    # a run on another training size writes beside the reported one, never over it
+    assert genome.stem_of(default) == "genome"
+    assert genome.stem_of(larger) == "genome_n12000"
+    assert genome.stem_of(genome.config(False, n_train=12000, both_strands=True,
+                                        n_ensemble=3)) == "genome_n12000_both_strands_ensemble"
+    assert genome.stem_of(genome.config(True)) == "genome"  # --quick's own size
+    # the results say how many fragments the network trained on
+    size = [d for d in genome.deviations(larger) if d.startswith("Size:")]
+    assert size and size[0].startswith("Size: 12,000 training fragments")
+    assert [d for d in genome.deviations(default) if d.startswith("Size: 4,000 ")]
 
 
 def test_reverse_complement_of_arrays_and_tensors():
