@@ -329,7 +329,9 @@ def genome(res):
     train_s = sum(res["network"]["train_s"].values())
     threads = res["machine"]["torch_threads"]
     size = res["config"]["n_train"]
-    stopped, kept = kept_epoch(res["network"]), ""
+    stopped, kept, spent = kept_epoch(res["network"]), "", ""
+    if stopped and all("dur" in h for h in stopped[1]):  # the epochs' seconds, from its history
+        spent = f" ({round(sum(h['dur'] for h in stopped[1]) / 60)} minutes of epochs)"
     if stopped:
         kept = (f", kept at epoch {stopped[0]['epoch']} of {len(stopped[1])} by its loss on the "
                 "in-distribution validation fragments")
@@ -346,7 +348,7 @@ def genome(res):
          f"{',' if kept else ''} and classifies"
          if res["network"]["trained"] else
          f"The BiLSTM, trained on {size:,} fragments per species with this recipe before the "
-         f"run and loaded from the cache{kept}, classifies")
+         f"run{spent} and loaded from the cache{kept}, classifies")
         + f" the {len(res['classes'])} in-distribution species with "
         f"{100 * res['test_accuracy']:.1f} % test accuracy.",
         f"The paper reports AUROC {res['paper_fssd_auroc']:.1f} for FSSD on its own genome "
@@ -507,6 +509,7 @@ SENTENCES = {
     "genome": genome,
     "genome_both_strands": genome,
     "genome_ensemble": genome,  # so far genome_ensemble_seed1 only
+    "genome_n12000": genome,  # so far seeds 1 and 2 only
     "fmnist_mnist": fmnist_mnist,
     "fssd_defaults": fssd_defaults,
 }
