@@ -99,7 +99,8 @@ DEVIATIONS = [
     "The packages hold 5 OoD species, so each column is tuned on one other held-out species "
     "(Klebsiella, or Mycolicibacterium for the Enterobacterales columns): two tuning species in "
     "all.",
-    "Size: {n_train:,} training fragments of 250 bp per species, 100 validation and 500 test; "
+    "Size: {n_train:,} training fragments of 250 bp per species, {n_val:,} validation and "
+    "{n_test:,} test; "
     "Ren et al.'s set has 100,000 training fragments per class. Fragments are drawn from disjoint "
     "blocks of each genome (80/10/10 for training, validation, test), on both strands, and "
     "copies of earlier pools on either strand are dropped.",
@@ -232,9 +233,14 @@ def network(case, cfg, seed, cache, log, member=0):
     return ood.cached_network(cache, name, lambda: GenomeLSTM(**cfg["net"]), train, log)
 
 
+def config_of(args):
+    """:func:`config` of the parsed command line ``args``."""
+    return config(args.quick, args.epochs, args.device, args.n_jobs, args.both_strands,
+                  args.n_ensemble, args.n_train)
+
+
 def run(args):
-    cfg = config(args.quick, args.epochs, args.device, args.n_jobs, args.both_strands,
-                 args.n_ensemble, args.n_train)
+    cfg = config_of(args)
     seed, started = args.seed, time.perf_counter()
     case, dropped, classes = load_case(cfg, seed, args.cache)
     log = {"trained": [], "loaded": [], "train_s": {}}
@@ -330,9 +336,9 @@ def ensemble_line(res):
 
 
 def deviations(cfg):
-    """:data:`DEVIATIONS` with the run's training size, without the one on Deep Ensemble when
-    the run has an ensemble."""
-    kept = [d.replace("{n_train:,}", f"{cfg['n_train']:,}") for d in DEVIATIONS]
+    """:data:`DEVIATIONS` with the run's sizes, without the one on Deep Ensemble when the run
+    has an ensemble."""
+    kept = [d.format(**cfg) for d in DEVIATIONS]
     if cfg.get("n_ensemble", 1) > 1:
         return [d for d in kept if not d.startswith("Methods: Deep Ensemble is left out")]
     return kept
@@ -341,8 +347,9 @@ def deviations(cfg):
 def stem_of(cfg):
     """``genome``, with ``_n<N>`` (a training size other than :data:`N_TRAIN`'s),
     ``_both_strands`` and ``_ensemble`` for the runs that have them."""
-    size = cfg.get("n_train", N_TRAIN[cfg.get("quick", False)])
-    return ("genome" + (f"_n{size}" if size != N_TRAIN[cfg.get("quick", False)] else "")
+    default = N_TRAIN[cfg.get("quick", False)]
+    size = cfg.get("n_train", default)
+    return ("genome" + (f"_n{size}" if size != default else "")
             + ("_both_strands" if cfg["both_strands"] else "")
             + ("_ensemble" if cfg.get("n_ensemble", 1) > 1 else ""))
 
@@ -352,7 +359,9 @@ def write(res, out):
     return ood.write(res, out, ood.seeded_stem(stem, res["seed"]), markdown(res))
 
 
-def main(argv=None):
+def parse_args(argv=None):
+    """The command line ``argv`` (``sys.argv[1:]`` when None), checked: a parser error names a
+    bad option."""
     parser = ood.benchmark_parser("genome", __doc__, "genome", "tiny subsets, 1 epoch",
                                   "folder for the fragments .npz and the network weights")
     parser.add_argument("--epochs", type=int, default=None,
@@ -378,6 +387,11 @@ def main(argv=None):
     if args.n_ensemble < 1:
         parser.error(f"--n-ensemble must be at least 1 (the run's own BiLSTM), got "
                      f"{args.n_ensemble}")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
     res = run(args)
     tqdm.write(write(res, args.out))
     return res

@@ -509,18 +509,25 @@ SENTENCES = {
     "genome": genome,
     "genome_both_strands": genome,
     "genome_ensemble": genome,  # so far genome_ensemble_seed1 only
-    "genome_n12000": genome,  # so far seeds 1 and 2 only
     "fmnist_mnist": fmnist_mnist,
     "fssd_defaults": fssd_defaults,
 }
 
 
-def headline_function(stem):
-    """The function of :data:`SENTENCES` that reads ``<stem>.json``: its own, or for a run with
-    another seed (``genome_seed1``) that of the benchmark (``genome``); None if there is none."""
+def benchmark_of(stem):
+    """The stem of the benchmark run a results file's ``stem`` varies: without the seed of a run
+    with another seed (``genome_seed1`` -> ``genome``) and the training size of a genome run
+    with another (``genome_n12000_both_strands`` -> ``genome_both_strands``)."""
     from benchmarks._ood import unseeded_stem
 
-    return SENTENCES.get(stem) or SENTENCES.get(unseeded_stem(stem))
+    return re.sub(r"^genome_n\d+", "genome", unseeded_stem(stem))
+
+
+def headline_function(stem):
+    """The function of :data:`SENTENCES` that reads ``<stem>.json``: its own, or for a run with
+    another seed or training size that of the benchmark (:func:`benchmark_of`); None if there is
+    none."""
+    return SENTENCES.get(stem) or SENTENCES.get(benchmark_of(stem))
 
 
 def stems_written(results_dir=RESULTS):

@@ -276,12 +276,11 @@ def test_every_figure_quoted_from_a_benchmark_is_a_sentence_of_its_results_file(
 
 
 def test_every_headline_function_reads_its_results_file():
-    from benchmarks._ood import unseeded_stem
-    from benchmarks.headlines import SENTENCES, sentences, stems_written
+    from benchmarks.headlines import SENTENCES, benchmark_of, sentences, stems_written
 
     written = stems_written()
     # each benchmark has a file: the reported seed, or (genome_ensemble) another seed only
-    assert set(SENTENCES) == {unseeded_stem(stem) for stem in written}
+    assert set(SENTENCES) == {benchmark_of(stem) for stem in written}
     for stem in written:
         said = sentences(stem)
         assert said and all(isinstance(s, str) and s.strip() for s in said), stem
@@ -294,6 +293,11 @@ def test_runs_with_other_seeds_are_read_by_their_benchmark_headlines():
     assert seeded_stem("genome", 0) == "genome" and seeded_stem("genome", 3) == "genome_seed3"
     assert headline_function("genome_seed3") is SENTENCES["genome"]
     assert headline_function("genome_seed") is None and headline_function("nothing") is None
+    # a genome run on another training size is read like the run it varies
+    assert headline_function("genome_n30") is SENTENCES["genome"]
+    assert (headline_function("genome_n12000_both_strands_seed2")
+            is SENTENCES["genome_both_strands"])
+    assert headline_function("genome_n") is None
     for path in RESULTS.glob("*_seed*.json"):  # every such file has sentences the docs can quote
         assert headline_function(path.stem) is not None, path.name
 

@@ -516,39 +516,47 @@ def test_genome_benchmark_quick_ensemble_adds_deep_ensemble_and_fssd_network_ens
     from benchmarks import genome
 
     out, cache = tmp_path / "out", tmp_path / "cache"
-    res = genome.main(["--quick", "--n-ensemble", "2", "--out", str(out), "--cache", str(cache)])
-    # the member network is trained on the run's fragments and cached beside the first
-    assert [n.endswith(("_s0.pt", "_s0-m1.pt")) for n in res["network"]["trained"]] == [True] * 2
+    res = genome.main(["--quick", "--n-ensemble", "2", "--n-train", "30", "--out", str(out),
+                       "--cache", str(cache)])
+    # the member network is trained on the run's fragments (30 of each of the 10 species) and
+    # cached beside the first
+    assert res["sizes"]["train"] == 300
+    assert [n.endswith(("_n300_s0.pt", "_n300_s0-m1.pt"))
+            for n in res["network"]["trained"]] == [True] * 2
     assert res["network"]["trained"][0] != res["network"]["trained"][1]
     for block in res["settings"].values():
         assert {"DE", "FSSD network ensemble"} <= set(block["mean"])
     # Deep Ensemble needs no OoD data: one fit serves every setting (same columns, same mean)
     assert (res["settings"]["no_ood"]["mean"]["DE"]["auroc"]
             == res["settings"]["other_kind"]["mean"]["DE"]["auroc"])
-    text = (out / "genome_ensemble.md").read_text()
+    text = (out / "genome_n30_ensemble.md").read_text()
     assert "read 2 BiLSTMs" in text and "Deep Ensemble is left out" not in text
+    assert "Size: 30 training fragments" in text
     assert not (out / "genome.md").exists()  # the single-network file is another run's
-    again = genome.main(["--quick", "--n-ensemble", "2", "--out", str(out), "--cache",
-                         str(cache)])
+    again = genome.main(["--quick", "--n-ensemble", "2", "--n-train", "30", "--out", str(out),
+                         "--cache", str(cache)])
     assert len(again["network"]["loaded"]) == 2 and not again["network"]["trained"]
 
 
-def test_genome_benchmark_refuses_an_ensemble_of_no_networks(capsys):
+@pytest.mark.parametrize("option, message", [
+    ("--n-ensemble", "--n-ensemble must be at least 1"),
+    ("--n-train", "--n-train must be at least 1 fragment per species"),
+])
+def test_genome_benchmark_refuses_sizes_below_one(capsys, option, message):
     from benchmarks import genome
 
     with pytest.raises(SystemExit):
-        genome.main(["--quick", "--n-ensemble", "0"])
-    assert "--n-ensemble must be at least 1" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        genome.main(["--quick", "--n-train", "0"])
-    assert "--n-train must be at least 1 fragment per species" in capsys.readouterr().err
+        genome.main(["--quick", option, "0"])
+    assert message in capsys.readouterr().err
 
 
 def test_genome_benchmark_training_size_names_its_own_file_and_deviation():
     from benchmarks import genome
 
-    default, larger = genome.config(False), genome.config(False, n_train=12000)
+    default = genome.config_of(genome.parse_args([]))
+    larger = genome.config_of(genome.parse_args(["--n-train", "12000"]))
     assert default["n_train"] == 4000 and larger["n_train"] == 12000
+    assert genome.config_of(genome.parse_args(["--quick", "--n-train", "30"]))["n_train"] == 30
     # a run on another training size writes beside the reported one, never over it
     assert genome.stem_of(default) == "genome"
     assert genome.stem_of(larger) == "genome_n12000"
