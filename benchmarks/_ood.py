@@ -11,6 +11,24 @@ import numpy as np
 #: Where the benchmarks write their results and cache trained networks.
 RESULTS = Path(__file__).resolve().parent / "results"
 CACHE = Path(__file__).resolve().parent / "cache"
+#: Where a --quick run writes without --out (git-ignored): never over a reported results file.
+QUICK_RESULTS = RESULTS / "quick"
+
+
+def add_out_option(parser, what):
+    """``--out``: the folder for ``what`` (a benchmark's results files); resolved by
+    :func:`out_dir` once the arguments are parsed."""
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"folder for {what} (default benchmarks/results; with --quick "
+                        "benchmarks/results/quick, so a quick run never replaces a reported file)")
+
+
+def out_dir(args):
+    """The folder a run writes to: ``--out`` if given, else :data:`QUICK_RESULTS` for a
+    ``--quick`` run and :data:`RESULTS` for a full one."""
+    if args.out is not None:
+        return Path(args.out)
+    return QUICK_RESULTS if getattr(args, "quick", False) else RESULTS
 
 
 def search(estimator, grid, X_val, y_val, *, cv, seed, n_jobs=None, refit_on=None,
@@ -94,7 +112,7 @@ def benchmark_parser(command, doc, stem, quick_help,
                                      description=doc.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=quick_help)
     parser.add_argument("--cache", type=Path, default=CACHE, help=cache_help)
-    parser.add_argument("--out", type=Path, default=RESULTS, help=f"folder for {stem}.{{md,json}}")
+    add_out_option(parser, f"{stem}.{{md,json}}")
     return parser
 
 
@@ -107,6 +125,7 @@ def parse_benchmark_args(parser, argv):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     args.argv = argv
+    args.out = out_dir(args)
     return args
 
 

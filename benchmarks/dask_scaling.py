@@ -27,13 +27,12 @@ import json
 import os
 import pickle
 import time
-from pathlib import Path
 from statistics import median
 
 import numpy as np
 import torch
 
-from benchmarks._ood import RESULTS
+from benchmarks._ood import add_out_option, out_dir
 from benchmarks._provenance import provenance
 from sklearn_fssd import FSSDDetector
 from sklearn_fssd.models import LeNet
@@ -232,11 +231,12 @@ def write(results, out_dir, command):
 def main(argv=None):
     parser = argparse.ArgumentParser(description="score_dask scaling over worker processes")
     parser.add_argument("--quick", action="store_true", help="small sizes, for the test suite")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    add_out_option(parser, "dask_scaling.{md,json}")
     parser.add_argument("--scheduler", default=None,
                         help="address of a running cluster with enough workers; default: a "
                              "LocalCluster started (and stopped) here")
     args = parser.parse_args(argv)
+    args.out = out_dir(args)
     import dask
     import distributed
 

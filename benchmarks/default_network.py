@@ -26,7 +26,6 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from sklearn.ensemble import IsolationForest
@@ -35,7 +34,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_fssd import FSSDDetector
-from benchmarks._ood import RESULTS
+from benchmarks._ood import add_out_option, out_dir
 from benchmarks._provenance import provenance
 from sklearn_fssd.datasets import (
     DatasetNotFoundError,
@@ -154,8 +153,9 @@ def main(argv=None):
     parser.add_argument("--collection", choices=["adbench", "odds"], default="adbench")
     parser.add_argument("--datasets", nargs="*", default=None)
     parser.add_argument("--splits", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    add_out_option(parser, "default_network.{md,json}")
     args = parser.parse_args(argv)
+    args.out = out_dir(args)
     started = time.perf_counter()
     if args.collection == "odds":
         names, load = args.datasets or list_odds_datasets(), load_odds

@@ -14,7 +14,6 @@ import argparse
 import json
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
@@ -24,7 +23,7 @@ from scipy.stats import rankdata
 from tqdm.auto import tqdm
 
 # imported at the start of a run, so that the results name the commit the run began at
-from benchmarks._ood import RESULTS
+from benchmarks._ood import add_out_option, out_dir
 from benchmarks._provenance import provenance, provenance_line
 
 QUICK_DATASETS = ["wbc", "vertebral"]
@@ -198,8 +197,9 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--splits", type=int, default=5)
     parser.add_argument("--datasets", nargs="*")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    add_out_option(parser, "odds.{md,json}")
     args = parser.parse_args(argv)
+    args.out = out_dir(args)
     from sklearn_fssd.datasets import list_odds_datasets
 
     names = args.datasets or (QUICK_DATASETS if args.quick else list_odds_datasets())

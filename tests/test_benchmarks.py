@@ -48,7 +48,13 @@ def test_odds_quick_ranks_fssd_against_pyod(tmp_path, monkeypatch):
     if root is None or not (Path(root) / "odds" / "mat" / "wbc.mat").exists():
         pytest.skip(reason=f"ODDS data not found at {root or DATA}; set SKLEARN_FSSD_DATA")
     monkeypatch.setenv("SKLEARN_FSSD_DATA", root)
-    ranks = odds.main(["--quick", "--out", str(tmp_path)])
+    # without --out a quick run writes to its own folder, never over the reported results file
+    from benchmarks import _ood
+
+    monkeypatch.setattr(_ood, "QUICK_RESULTS", tmp_path)
+    reported = (_ood.RESULTS / "odds.json").read_bytes()
+    ranks = odds.main(["--quick"])
+    assert (_ood.RESULTS / "odds.json").read_bytes() == reported
     assert set(ranks) == {"FSSD", "IForest", "KNN"}
     rows = json.loads((tmp_path / "odds.json").read_text())["rows"]
     roc = {(r["dataset"], r["detector"]): r["roc_auc"] for r in rows}

@@ -557,6 +557,12 @@ def test_genome_benchmark_training_size_names_its_own_file_and_deviation():
     larger = genome.config_of(genome.parse_args(["--n-train", "12000"]))
     assert default["n_train"] == 4000 and larger["n_train"] == 12000
     assert genome.config_of(genome.parse_args(["--quick", "--n-train", "30"]))["n_train"] == 30
+    # a quick run writes beside, not over, the reported files unless --out says where
+    from benchmarks._ood import QUICK_RESULTS, RESULTS
+
+    assert genome.parse_args([]).out == RESULTS
+    assert genome.parse_args(["--quick"]).out == QUICK_RESULTS != RESULTS
+    assert str(genome.parse_args(["--quick", "--out", "elsewhere"]).out) == "elsewhere"
     # a run on another training size writes beside the reported one, never over it
     assert genome.stem_of(default) == "genome"
     assert genome.stem_of(larger) == "genome_n12000"
