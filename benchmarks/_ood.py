@@ -3,6 +3,7 @@
 The evaluation itself (settings, OoD kinds, leakage audit) is :mod:`benchmarks.protocol`.
 """
 
+import argparse
 import re
 from pathlib import Path
 
@@ -15,20 +16,23 @@ CACHE = Path(__file__).resolve().parent / "cache"
 QUICK_RESULTS = RESULTS / "quick"
 
 
-def add_out_option(parser, what):
-    """``--out``: the folder for ``what`` (a benchmark's results files); resolved by
-    :func:`out_dir` once the arguments are parsed."""
-    parser.add_argument("--out", type=Path, default=None,
-                        help=f"folder for {what} (default benchmarks/results; with --quick "
-                        "benchmarks/results/quick, so a quick run never replaces a reported file)")
+class ResultsParser(argparse.ArgumentParser):
+    """A benchmark's command line, with ``--out``, the folder for ``what`` (its results files):
+    parsed, ``args.out`` is ``--out`` if given, else :data:`QUICK_RESULTS` for a ``--quick``
+    run and :data:`RESULTS` for a full one."""
 
+    def __init__(self, what, **kwargs):
+        super().__init__(**kwargs)
+        self.add_argument("--out", type=Path, default=None,
+                          help=f"folder for {what} (default benchmarks/results; with --quick "
+                          "benchmarks/results/quick, so a quick run never replaces a reported "
+                          "file)")
 
-def out_dir(args):
-    """The folder a run writes to: ``--out`` if given, else :data:`QUICK_RESULTS` for a
-    ``--quick`` run and :data:`RESULTS` for a full one."""
-    if args.out is not None:
-        return Path(args.out)
-    return QUICK_RESULTS if getattr(args, "quick", False) else RESULTS
+    def parse_known_args(self, args=None, namespace=None):
+        parsed, rest = super().parse_known_args(args, namespace)
+        if parsed.out is None:
+            parsed.out = QUICK_RESULTS if getattr(parsed, "quick", False) else RESULTS
+        return parsed, rest
 
 
 def search(estimator, grid, X_val, y_val, *, cv, seed, n_jobs=None, refit_on=None,
@@ -106,13 +110,10 @@ def benchmark_parser(command, doc, stem, quick_help,
                      cache_help="folder of cached network weights (default benchmarks/cache)"):
     """The options every OoD benchmark has: ``--quick``, ``--cache``, ``--out`` (``--seed`` is
     added last by :func:`parse_benchmark_args`)."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog=f"python -m benchmarks {command}",
-                                     description=doc.splitlines()[0])
+    parser = ResultsParser(f"{stem}.{{md,json}}", prog=f"python -m benchmarks {command}",
+                           description=doc.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=quick_help)
     parser.add_argument("--cache", type=Path, default=CACHE, help=cache_help)
-    add_out_option(parser, f"{stem}.{{md,json}}")
     return parser
 
 
@@ -125,7 +126,6 @@ def parse_benchmark_args(parser, argv):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     args.argv = argv
-    args.out = out_dir(args)
     return args
 
 

@@ -22,7 +22,6 @@ On a machine with fewer cores than workers the curve flattens at the core count:
 records what it measures, with the machine's core count and load.
 """
 
-import argparse
 import json
 import os
 import pickle
@@ -32,7 +31,7 @@ from statistics import median
 import numpy as np
 import torch
 
-from benchmarks._ood import add_out_option, out_dir
+from benchmarks._ood import ResultsParser
 from benchmarks._provenance import provenance
 from sklearn_fssd import FSSDDetector
 from sklearn_fssd.models import LeNet
@@ -229,14 +228,13 @@ def write(results, out_dir, command):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="score_dask scaling over worker processes")
+    parser = ResultsParser("dask_scaling.{md,json}",
+                           description="score_dask scaling over worker processes")
     parser.add_argument("--quick", action="store_true", help="small sizes, for the test suite")
-    add_out_option(parser, "dask_scaling.{md,json}")
     parser.add_argument("--scheduler", default=None,
                         help="address of a running cluster with enough workers; default: a "
                              "LocalCluster started (and stopped) here")
     args = parser.parse_args(argv)
-    args.out = out_dir(args)
     import dask
     import distributed
 

@@ -22,7 +22,6 @@ being ODDS's lympho and wbc data under other names. ``--collection odds`` measur
 instead (what this benchmark did before; not a fair basis for a default reported on ODDS).
 """
 
-import argparse
 import json
 import sys
 import time
@@ -34,7 +33,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_fssd import FSSDDetector
-from benchmarks._ood import add_out_option, out_dir
+from benchmarks._ood import ResultsParser
 from benchmarks._provenance import provenance
 from sklearn_fssd.datasets import (
     DatasetNotFoundError,
@@ -149,13 +148,11 @@ def write(rows, out, meta):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ResultsParser("default_network.{md,json}", description=__doc__.splitlines()[0])
     parser.add_argument("--collection", choices=["adbench", "odds"], default="adbench")
     parser.add_argument("--datasets", nargs="*", default=None)
     parser.add_argument("--splits", type=int, default=1)
-    add_out_option(parser, "default_network.{md,json}")
     args = parser.parse_args(argv)
-    args.out = out_dir(args)
     started = time.perf_counter()
     if args.collection == "odds":
         names, load = args.datasets or list_odds_datasets(), load_odds

@@ -100,10 +100,9 @@ DEVIATIONS = [
     "(Klebsiella, or Mycolicibacterium for the Enterobacterales columns): two tuning species in "
     "all.",
     "Size: {n_train:,} training fragments of 250 bp per species, {n_val:,} validation and "
-    "{n_test:,} test; "
-    "Ren et al.'s set has 100,000 training fragments per class. Fragments are drawn from disjoint "
-    "blocks of each genome (80/10/10 for training, validation, test), on both strands, and "
-    "copies of earlier pools on either strand are dropped.",
+    "{n_test:,} test; Ren et al.'s set has 100,000 training fragments per class. Fragments are "
+    "drawn from disjoint blocks of each genome (80/10/10 for training, validation, test), on "
+    "both strands, and copies of earlier pools on either strand are dropped.",
     "Network: a BiLSTM with a convolutional stem (embedding 32, Conv1d of 64 channels, max-pool "
     "by 5, two bidirectional LSTMs of 64 units), Adam on CPU for at most 20 epochs, stopped "
     "5 epochs (skorch's default patience) after the loss on the in-distribution validation "
@@ -347,9 +346,8 @@ def deviations(cfg):
 def stem_of(cfg):
     """``genome``, with ``_n<N>`` (a training size other than :data:`N_TRAIN`'s),
     ``_both_strands`` and ``_ensemble`` for the runs that have them."""
-    default = N_TRAIN[cfg.get("quick", False)]
-    size = cfg.get("n_train", default)
-    return ("genome" + (f"_n{size}" if size != default else "")
+    size = cfg["n_train"]
+    return ("genome" + (f"_n{size}" if size != N_TRAIN[cfg["quick"]] else "")
             + ("_both_strands" if cfg["both_strands"] else "")
             + ("_ensemble" if cfg.get("n_ensemble", 1) > 1 else ""))
 

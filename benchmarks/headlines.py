@@ -330,11 +330,12 @@ def genome(res):
     threads = res["machine"]["torch_threads"]
     size = res["config"]["n_train"]
     stopped, kept, spent = kept_epoch(res["network"]), "", ""
-    if stopped and all("dur" in h for h in stopped[1]):  # the epochs' seconds, from its history
-        spent = f" ({round(sum(h['dur'] for h in stopped[1]) / 60)} minutes of epochs)"
     if stopped:
-        kept = (f", kept at epoch {stopped[0]['epoch']} of {len(stopped[1])} by its loss on the "
+        best, history = stopped
+        kept = (f", kept at epoch {best['epoch']} of {len(history)} by its loss on the "
                 "in-distribution validation fragments")
+        if all("dur" in h for h in history):  # the epochs' seconds, from its history
+            spent = f" ({round(sum(h['dur'] for h in history) / 60)} minutes of epochs)"
     return [
         said["no_ood"], said["tuned"], said["guarded"],
         f"In the paper's setting (tuned and tested on {f.reference}) FSSD reaches AUROC "

@@ -10,7 +10,6 @@ and precision @ n (n = number of test outliers), and fit and score times. Every 
 the same process on the same splits; the average rank is over data sets (1 = best).
 """
 
-import argparse
 import json
 import time
 import warnings
@@ -23,7 +22,7 @@ from scipy.stats import rankdata
 from tqdm.auto import tqdm
 
 # imported at the start of a run, so that the results name the commit the run began at
-from benchmarks._ood import add_out_option, out_dir
+from benchmarks._ood import ResultsParser
 from benchmarks._provenance import provenance, provenance_line
 
 QUICK_DATASETS = ["wbc", "vertebral"]
@@ -193,13 +192,11 @@ def markdown(res):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ResultsParser("odds.{md,json}", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--splits", type=int, default=5)
     parser.add_argument("--datasets", nargs="*")
-    add_out_option(parser, "odds.{md,json}")
     args = parser.parse_args(argv)
-    args.out = out_dir(args)
     from sklearn_fssd.datasets import list_odds_datasets
 
     names = args.datasets or (QUICK_DATASETS if args.quick else list_odds_datasets())

@@ -12,7 +12,6 @@ load average before and after, and ``tests/test_docs.py`` checks every figure th
 the docs quote against this file.
 """
 
-import argparse
 import os
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks._ood import add_out_option, command, out_dir, write
+from benchmarks._ood import ResultsParser, command, write
 from benchmarks._provenance import provenance
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,11 +96,9 @@ def markdown(res):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ResultsParser("promises.{md,json}", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the demo and one example only")
-    add_out_option(parser, "promises.{md,json}")
     args = parser.parse_args(argv)
-    args.out = out_dir(args)
     started = time.perf_counter()
     res = run(args.quick)
     res = {**provenance(command("promises", argv), started=started), **res}

@@ -25,7 +25,6 @@ subprocess (ru_maxrss after scoring minus ru_maxrss before it, with X already in
 Streaming means it stays flat in n.
 """
 
-import argparse
 import copy
 import json
 import resource
@@ -37,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks._ood import add_out_option, out_dir
+from benchmarks._ood import ResultsParser
 from benchmarks._provenance import provenance
 from sklearn_fssd import FSSDDetector
 from sklearn_fssd._utils import iter_batches, to_tensor
@@ -514,14 +513,13 @@ def joint_decision(summary):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = argparse.ArgumentParser(description="FSSDDetector speed and memory benchmark")
+    parser = ResultsParser("speed.{md,json,png}",
+                           description="FSSDDetector speed and memory benchmark")
     parser.add_argument("--quick", action="store_true", help="small sizes, for the test suite")
-    add_out_option(parser, "speed.{md,json,png}")
     parser.add_argument("--device", default="cpu",
                         help="where the network runs: cpu (the full benchmark) or cuda (the "
                         "throughput and minimum only, written to speed_cuda.{md,json})")
     args = parser.parse_args(argv)
-    args.out = out_dir(args)
     if args.device != "cpu":
         return cuda_main(args)
     started = time.perf_counter()
