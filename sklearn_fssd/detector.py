@@ -35,6 +35,7 @@ from .ensemble import GUARDED_RULES, STACK_RULES, LayerCombiner
 from .features import FeatureTap, _first_tensor, resolve_layers
 from ._stats import RunningMoments
 from .singularity import (
+    channel_distances,
     distance_workspace,
     fssd_distance,
     input_range,
@@ -129,6 +130,16 @@ class FSSDDetector(BaseTorchDetector):
     pooling : {"flatten", "avg"}, default="flatten"
         ``"flatten"`` uses the whole feature map (the paper's code);
         ``"avg"`` averages over spatial positions / time steps.
+    distances : {"layer", "channel"}, default="layer"
+        ``"layer"``: one FSSD per layer, ``||F_k(x) - F*_k||`` (the paper's).
+        ``"channel"``: its parts, one distance per channel of each layer over
+        that channel's positions (``sum_c FSSD_kc**2 = FSSD_k**2``), which the
+        rules combine with diagonal Gaussians (see
+        :class:`~sklearn_fssd.ensemble.LayerCombiner`'s ``covariance``). One
+        distance per layer sums away which channels sit near ``F*``; on DNA
+        fragments the channels' distances separate held-out species better,
+        on images about as well (``benchmarks/results/fssd_defaults.md``).
+        ``layer_scores`` stays one FSSD per layer either way.
     combine : {"auto", "typical_stack", "guarded_stack", "stack", "class_typical", "typical", \
 "mean"}, default="auto"
         How layers are combined (see :mod:`sklearn_fssd.ensemble`). Without
@@ -214,8 +225,8 @@ class FSSDDetector(BaseTorchDetector):
         The fitted layer combination.
     offset_ : float
         ``decision_function = score_samples - offset_``.
-    epsilon_, perturb_, pooling_ : float, str, str
-        ``epsilon``, ``perturb`` and ``pooling`` as they were at ``fit``. Scoring uses
+    epsilon_, perturb_, pooling_, distances_ : float, str, str, str
+        ``epsilon``, ``perturb``, ``pooling`` and ``distances`` as they were at ``fit``. Scoring uses
         these, as the combination and ``offset_`` were fitted with them: a
         parameter changed by ``set_params`` takes effect at the next ``fit``.
     device_ : torch.device
@@ -242,7 +253,7 @@ class FSSDDetector(BaseTorchDetector):
     [1, -1]
     """
 
-    _scoring_params = ("epsilon", "perturb", "pooling")
+    _scoring_params = ("epsilon", "perturb", "pooling", "distances")
 
     _parameter_constraints = {
         **BaseTorchDetector._parameter_constraints,
@@ -254,6 +265,7 @@ class FSSDDetector(BaseTorchDetector):
         "n_noise": [Interval(Integral, 1, None, closed="left")],
         "noise_range": [StrOptions({"auto"}), tuple, list],
         "pooling": [StrOptions({"flatten", "avg"})],
+        "distances": [StrOptions({"layer", "channel"})],
         "combine": [StrOptions({"auto", "stack", "guarded_stack", "typical_stack", "typical",
                                 "class_typical", "mean"})],
         "far_outliers": ["boolean"],
@@ -265,7 +277,7 @@ class FSSDDetector(BaseTorchDetector):
 
     def __init__(self, model=None, *, layers="auto", epsilon=0.0, perturb="per_layer",
                  singularity="noise", n_noise=100, noise_range="auto", pooling="flatten",
-                 combine="auto", far_outliers=True, contamination="auto", max_epochs=30,
+                 distances="layer", combine="auto", far_outliers=True, contamination="auto", max_epochs=30,
                  batch_size=256, device="cpu", random_state=None, verbose=False,
                  both_strands=False):
         _store_params(self, locals())
@@ -317,6 +329,7 @@ class FSSDDetector(BaseTorchDetector):
         self.noise_tokens_ = token_frequencies(X_id, self.vocab_size_) if self.tokens_ else None
         singularities = [self._singularities(net, low, high, seed) for net in networks]
         self.singularities_ = singularities if isinstance(self.model_, list) else singularities[0]
+        self.channels_ = self._channels(singularities)
 
         columns = self._columns(X)
         check_finite_fit(columns, type(self).__name__)
@@ -332,6 +345,7 @@ class FSSDDetector(BaseTorchDetector):
             quadratic=self.far_outliers and not self.tokens_,
             guard=self.guard_,
             random_state=seed,
+            covariance="diagonal" if self.distances_ == "channel" else "shrunk",
         )
         fit_distances, fit_groups = self._split_columns(fit_columns)
         self.combiner_.fit(fit_distances, fit_labels, groups=fit_groups)
@@ -349,6 +363,20 @@ class FSSDDetector(BaseTorchDetector):
             "one architecture, or layers=[...] with names valid in every network."
         ))
         return names[0]
+
+    def _channels(self, singularities):
+        """The distance columns of each layer: 1, or with ``distances="channel"`` its channels
+        (the same in every network)."""
+        if self.distances_ == "layer":
+            return [1] * len(self.layers_)
+        widths = [[int(centre.shape[-1]) for centre in centres] for centres in singularities]
+        _check_networks_agree(widths, lambda first, other, index: (
+            f"The layers of the networks of model have different channels: {first} in network "
+            f"0 but {other} in network {index}. distances='channel' averages each channel's "
+            "distance over the networks; pass networks of one architecture, or "
+            "distances='layer'."
+        ))
+        return widths[0]
 
     def _per_network(self):
         """Pairs (network, singularities of its layers)."""
@@ -475,8 +503,8 @@ class FSSDDetector(BaseTorchDetector):
     def _tap(self, network, classes=False):
         # "" is the whole network: its output gives the class probabilities
         layers = self.layers_ + ([""] if classes else [])
-        return FeatureTap(network, layers, pooling=self.pooling_,
-                          perturb_at=self._perturb_at)
+        return FeatureTap(network, layers, pooling=self.pooling_, perturb_at=self._perturb_at,
+                          keep_channels=getattr(self, "distances_", "layer") == "channel")
 
     def _grouped(self):
         """Whether scoring needs the network's class probabilities (``"class_typical"``)."""
@@ -486,14 +514,17 @@ class FSSDDetector(BaseTorchDetector):
         return rule == "class_typical"
 
     def _batch_distances(self, tap, centres, x, workspace, classes):
-        """FSSD of each layer of one network for one batch: tensor (batch, n_layers); with
+        """FSSD of each layer of one network for one batch: tensor (batch, n_layers), or with
+        ``distances="channel"`` of each channel of each layer, (batch, sum(channels_)); with
         ``classes``, followed by the network's class probabilities (batch, n_classes), read in
         the first forward pass, on the input itself."""
         n_layers = len(self.layers_)
 
         def reduce(k, feats):
-            if k == n_layers:  # the network's output
-                return _class_probabilities(feats)
+            if k == n_layers:  # the network's output ((batch, 1, n_classes) by channel)
+                return _class_probabilities(feats.flatten(start_dim=1))
+            if tap.keep_channels:
+                return channel_distances(feats, centres[k])
             if k not in workspace:
                 workspace[k] = distance_workspace(feats)
             return fssd_distance(feats, centres[k], workspace=workspace[k])
@@ -502,7 +533,7 @@ class FSSDDetector(BaseTorchDetector):
         columns = self._layer_scores(tap, x, reduce, self._step_objective(centres),
                                      only=range(n_layers), joint=self.perturb_ == "joint",
                                      read=[n_layers] if classes else [])
-        distances = torch.stack(columns[:n_layers], dim=1)
+        distances = torch.cat([c.reshape(len(c), -1) for c in columns[:n_layers]], dim=1)
         if not classes:
             return distances
         return torch.cat([distances, columns[n_layers].to(distances.dtype)], dim=1)
@@ -510,14 +541,18 @@ class FSSDDetector(BaseTorchDetector):
     def _step_objective(self, centres):
         """``objective(k, features)``: what the pre-processing step increases, layer ``k``'s
         FSSD."""
-        return lambda k, feats: fssd_distance(feats, centres[k])
+        return lambda k, feats: fssd_distance(feats.flatten(start_dim=1), centres[k].flatten())
+
+    def _n_distances(self):
+        """Distance columns of :meth:`_columns`: one per layer, or one per channel."""
+        return sum(getattr(self, "channels_", [1] * len(self.layers_)))
 
     def _split_columns(self, columns):
         """``(distances, class probabilities or None)`` of :meth:`_columns`' output."""
-        n_layers = len(self.layers_)
-        if columns.shape[1] == n_layers:
+        width = self._n_distances()
+        if columns.shape[1] == width:
             return columns, None
-        return columns[:, :n_layers], columns[:, n_layers:]
+        return columns[:, :width], columns[:, width:]
 
     def _combine(self, columns):
         """The combined score of :meth:`_columns`' output; NaN where it overflowed."""
@@ -530,9 +565,16 @@ class FSSDDetector(BaseTorchDetector):
     def _distances(self, X):
         """Per-layer FSSD of validated inputs, streamed in batches: (n, n_layers).
 
-        For a list of networks, each layer's FSSD averaged over the networks.
+        For a list of networks, each layer's FSSD averaged over the networks (with
+        ``distances="channel"``, the layer's FSSD of the channels' averaged distances).
         """
-        return self._columns(X, classes=False)
+        columns = self._columns(X, classes=False)
+        channels = getattr(self, "channels_", [1] * len(self.layers_))
+        if len(channels) == columns.shape[1]:
+            return columns
+        ends = np.cumsum(channels)
+        return np.stack([np.sqrt(np.sum(columns[:, end - c:end] ** 2, axis=1))
+                         for c, end in zip(channels, ends)], axis=1)
 
     def _columns(self, X, classes=None):
         """:meth:`_distances`, followed, where the combination needs the class probabilities
@@ -550,7 +592,7 @@ class FSSDDetector(BaseTorchDetector):
                 return per_network[0]
             return torch.stack(per_network).mean(dim=0)
 
-        width = len(self.layers_) + (self.n_classes_ if classes else 0)
+        width = self._n_distances() + (self.n_classes_ if classes else 0)
         return self._map_batches(X, batch_distances, desc="FSSD").reshape(len(X), width)
 
     @fill_doc(scoring_x=SCORING_X)

@@ -136,15 +136,24 @@ def _first_tensor(output):
     return output
 
 
-def _pool(tensor, pooling, layout):
+def _pool(tensor, pooling, layout, keep_channels=False):
+    """A layer's features, one row per sample: ``(N, n_features)``, or with ``keep_channels``
+    ``(N, positions, channels)`` (``(N, 1, channels)`` for 2-D outputs and for ``"avg"``)."""
     if layout == "time_first" and tensor.dim() == 3:
         tensor = tensor.transpose(0, 1)  # (L, N, H) -> (N, L, H): one row per sample
-    if pooling == "flatten" or tensor.dim() <= 2:
+    if tensor.dim() <= 2:
+        flat = tensor.flatten(start_dim=1)
+        return flat.unsqueeze(1) if keep_channels else flat
+    if pooling == "flatten" and not keep_channels:
         return tensor.flatten(start_dim=1)
-    # "avg": average over positions, keep channels
     if layout == "channels_first":  # (N, C, *positions)
-        return tensor.flatten(start_dim=2).mean(dim=2)
-    return tensor.flatten(start_dim=1, end_dim=-2).mean(dim=1)  # (N, *positions, C)
+        by_channel = tensor.flatten(start_dim=2).transpose(1, 2)
+    else:  # (N, *positions, C)
+        by_channel = tensor.flatten(start_dim=1, end_dim=-2)
+    if pooling == "avg":  # average over positions, keep channels
+        by_channel = by_channel.mean(dim=1, keepdim=True)
+        return by_channel if keep_channels else by_channel[:, 0]
+    return by_channel
 
 
 # norms that act on their trailing normalized_shape axes (nn.RMSNorm exists from torch 2.4 on)
@@ -198,6 +207,11 @@ class FeatureTap:
     stop_early : bool, default=True
         Stop the forward pass once every tapped layer has fired, so tapping
         only early layers does not pay for the rest of the network.
+    keep_channels : bool, default=False
+        Return each layer's features as ``(batch, positions, channels)``
+        (``positions`` 1 for ``"avg"`` and for layers without positions)
+        instead of one flat row per sample, so distances can be taken per
+        channel.
 
     Examples
     --------
@@ -209,12 +223,14 @@ class FeatureTap:
     [torch.Size([5, 4]), torch.Size([5, 2])]
     """
 
-    def __init__(self, module, layers, pooling="flatten", perturb_at=None, stop_early=True):
+    def __init__(self, module, layers, pooling="flatten", perturb_at=None, stop_early=True,
+                 keep_channels=False):
         self.module = module
         self.layers = list(layers)
         self.pooling = pooling
         self.perturb_at = perturb_at
         self.stop_early = stop_early
+        self.keep_channels = keep_channels
         modules = dict(module.named_modules())
         self._targets = [modules[name] for name in self.layers]
         self._layouts = [_layout(target) for target in self._targets]  # fixed per module
@@ -256,8 +272,9 @@ class FeatureTap:
 
         Returns
         -------
-        list of Tensor of shape (batch, n_features_k) (or of what ``reduce``
-        returns), in the order of ``layers`` (or of ``only``).
+        list of Tensor of shape (batch, n_features_k) (``keep_channels``: (batch,
+        positions_k, channels_k); or of what ``reduce`` returns), in the order of
+        ``layers`` (or of ``only``).
         """
         wanted = list(range(len(self.layers))) if only is None else list(only)
         captured = {}
@@ -272,7 +289,8 @@ class FeatureTap:
                     return
                 if index in captured:  # a module called twice: keep the first call
                     return
-                features = _pool(self._tensor_of(index, output), self.pooling, layout)
+                features = _pool(self._tensor_of(index, output), self.pooling, layout,
+                                 self.keep_channels)
                 captured[index] = features if reduce is None else reduce(index, features)
                 if self.stop_early and all(i in captured for i in wanted):
                     raise _StopForward

@@ -10,7 +10,9 @@ Notation (Huang et al., Sec. 3): for a layer ``k`` with feature map ``F_k``,
   ``S`` uniform-noise inputs (:func:`running_centre` accumulates it batch by
   batch);
 * ``FSSD_k(x) = ||F_k(x) - F*_k||_2`` (:func:`fssd_distance`); larger means
-  more in-distribution.
+  more in-distribution;
+* its parts by channel, ``FSSD_kc(x) = ||F_kc(x) - F*_kc||_2`` over the positions of
+  channel ``c`` (:func:`channel_distances`), with ``sum_c FSSD_kc**2 = FSSD_k**2``.
 """
 
 import numpy as np
@@ -20,6 +22,7 @@ import torch
 # blocks FSSDDetector draws its noise with (input_range, uniform_noise,
 # random_tokens, distance_workspace) stay importable from here but are not API.
 __all__ = [
+    "channel_distances",
     "fssd_distance",
     "shuffle_within_rows",
     "synthetic_outliers",
@@ -246,6 +249,38 @@ def fssd_distance(features, centre, workspace=None):
         diff = torch.sub(block, centre, out=workspace[: block.shape[0]])
         torch.linalg.vector_norm(diff, ord=2, dim=1, out=distances[start : start + rows])
     return distances
+
+
+def channel_distances(features, centre):
+    """FSSD of each channel of one layer: the distance to ``F*`` over that channel's positions.
+
+    The layer's FSSD splits into these parts, ``||F - F*||**2 = sum_c ||F_c -
+    F*_c||**2``, so the channels keep what the layer's one distance sums away:
+    which of them sit near their singularity.
+
+    Parameters
+    ----------
+    features : Tensor of shape (n_samples, n_positions, n_channels)
+        Feature maps of one layer, channels last (one position for a layer
+        without positions, or for channel means).
+    centre : Tensor of shape (n_positions, n_channels)
+        The singularity ``F*`` of that layer, shaped the same way.
+
+    Returns
+    -------
+    Tensor of shape (n_samples, n_channels)
+        Larger = further from the singularity.
+
+    Examples
+    --------
+    >>> import torch
+    >>> F = torch.tensor([[[3.0, 1.0], [4.0, 1.0]]])  # 1 sample, 2 positions, 2 channels
+    >>> channel_distances(F, torch.zeros(2, 2))
+    tensor([[5.0000, 1.4142]])
+    >>> float(channel_distances(F, torch.zeros(2, 2)).norm())  # the layer's FSSD
+    5.196152210235596
+    """
+    return torch.linalg.vector_norm(features - centre, ord=2, dim=1)
 
 
 def shuffle_within_rows(X, rng):
