@@ -42,15 +42,17 @@ Rules measured, every one fitted on ``n_fit`` training samples with epsilon 0 (n
 - without OoD data (the protocol's first setting): FSSD with ``combine`` = ``class_typical``,
   ``typical``, ``stack`` (synthetic outliers), ``mean``, and ``class_typical`` as it was before
   the network's class probabilities weighted the classes (:class:`ArgmaxClassTypical`, the most
-  probable class's Gaussian alone), and the two guarded stacks fitted against synthetic
-  outliers (:data:`NO_OOD_STACKS`); MSP, Energy and Mahalanobis (class Gaussians on the same
+  probable class's Gaussian alone), ``class_typical`` on one distance per channel
+  (``distances="channel"``, :data:`CHANNEL_RULE`), and the two guarded stacks fitted against
+  synthetic outliers (:data:`NO_OOD_STACKS`); MSP, Energy and Mahalanobis (class Gaussians on the same
   images with their classes) for reference;
 - with OoD data of one kind (the protocol's second setting, each column tuned on another
   kind): the paper's plain stack (``combine="stack", far_outliers=False``, on the paper's
   layers where the network has them: ``LeNet.paper_layers``), the stack with far
   synthetic outliers and squared terms (``"stack"``), the stack guarded by the rule
   without OoD data (``"guarded_stack"``) and that rule with its layers' atypicality weighted
-  non-negatively on the OoD kind, guarded the same way (``"typical_stack"``), with the share of
+  non-negatively on the OoD kind, guarded the same way (``"typical_stack"``), that stack on one
+  distance per channel, with the share of
   uniform noise and far-out inputs each flags at its own threshold, and the gap between the
   best of them and the best rule without OoD data on the kinds the stacks never saw; in the
   genome case also each stack fitted on random sequences themselves (the paper's same-kind
@@ -89,8 +91,10 @@ NO_OOD_RULES = ["class_typical", "typical", "stack", "mean"]
 NO_OOD_STACKS = ["FSSD guarded stack", "FSSD typical stack"]
 #: ``class_typical`` with the most probable class alone, the rule before the weighting
 ARGMAX_RULE = "FSSD class_typical (argmax class)"
+#: ``class_typical`` on one distance per channel (``distances="channel"``)
+CHANNEL_RULE = "FSSD class_typical per channel"
 #: The FSSD rules without OoD data among which the default is chosen
-NO_OOD_FSSD = [f"FSSD {r}" for r in NO_OOD_RULES] + [ARGMAX_RULE, *NO_OOD_STACKS]
+NO_OOD_FSSD = [f"FSSD {r}" for r in NO_OOD_RULES] + [ARGMAX_RULE, CHANNEL_RULE, *NO_OOD_STACKS]
 #: The kinds on which a stack tuned on real OoD data must keep the method's premise: noise
 #: (images: uniform pixels; sequences: uniform bases) and inputs far outside the training range.
 NOISE_KINDS = ("uniform noise", "random sequences", "far out")
@@ -100,6 +104,7 @@ STACKS = {
     "FSSD stack (far outliers, squares)": {"combine": "stack"},
     "FSSD guarded stack": {"combine": "guarded_stack"},
     "FSSD typical stack": {"combine": "typical_stack"},
+    "FSSD typical stack per channel": {"combine": "typical_stack", "distances": "channel"},
 }
 #: The BiLSTMs of the genome set: the seeds the genome benchmark reports.
 GENOME_SEEDS = (0, 1, 2)
@@ -324,6 +329,7 @@ def methods(net, cfg, seed, layer_sets=None, tokens=False):
 
     made = {f"FSSD {rule}": fssd_no_ood({"combine": rule}) for rule in NO_OOD_RULES}
     made[ARGMAX_RULE] = fssd_no_ood({"combine": "class_typical"}, ArgmaxClassTypical)
+    made[CHANNEL_RULE] = fssd_no_ood({"combine": "class_typical", "distances": "channel"})
     if tokens:
         made[FREQUENCY_TOKENS_RULE] = fssd_no_ood({"combine": "class_typical"},
                                                   FrequencyTokenNoise)

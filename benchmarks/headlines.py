@@ -309,6 +309,7 @@ def fmnist_mnist(res):
         f"{reference}.",
         f"The run took {res['wall_s'] / 60:.0f} minutes on {res['machine']['cpus']} CPU cores, "
         f"with {len(res['networks']['loaded'])} trained networks loaded from the cache.",
+        *_per_channel_sentences(f, "OoD kind"),
         "Fitted without OoD data, the single layers reach AUROC "
         + _and(f"{r['auroc']:.1f} % ({layer})" for layer, r in
                res["fssd_layers"][reference].items())
@@ -355,22 +356,35 @@ def genome(res):
         f"The paper reports AUROC {res['paper_fssd_auroc']:.1f} for FSSD on its own genome "
         f"data.",
         *_network_ensemble_sentences(f, res.get("ensemble_test_accuracy")),
+        *_per_channel_sentences(f, "species"),
     ]
+
+
+def _row_in_both_settings(f, name, lead, other_kind):
+    """``lead`` (what the row ``name`` is) with its mean AUROC without OoD data and tuned on one
+    other kind, each against that setting's baselines; nothing for a results file without the
+    row (a run that did not measure it)."""
+    if name not in f.none["mean"]:
+        return []
+    none, tuned = f.mean(f.none, name), f.mean(f.other, name)
+    return [
+        f"{lead} reaches mean AUROC {none:.1f} % without OoD data, where "
+        + _standing("it", none, f.base) + f", and {tuned:.1f} % tuned on one other {other_kind}, "
+        "where " + _standing("it", tuned, f.tuned) + "."]
 
 
 def _network_ensemble_sentences(f, member_accuracies):
     """genome --n-ensemble: the FSSD network ensemble against every baseline, Deep Ensemble
     (the same networks) among them, in both settings; nothing for a single-network run."""
-    name = "FSSD network ensemble"
-    if name not in f.none["mean"]:
-        return []
-    n = len(member_accuracies) + 1
-    none, tuned = f.mean(f.none, name), f.mean(f.other, name)
-    return [
-        f"The FSSD network ensemble of {n} BiLSTMs (the networks Deep Ensemble reads) reaches "
-        f"mean AUROC {none:.1f} % without OoD data, where " + _standing("it", none, f.base)
-        + f", and {tuned:.1f} % tuned on one other species, where "
-        + _standing("it", tuned, f.tuned) + "."]
+    n = len(member_accuracies or []) + 1
+    return _row_in_both_settings(f, "FSSD network ensemble", f"The FSSD network ensemble of {n} "
+                                 "BiLSTMs (the networks Deep Ensemble reads)", "species")
+
+
+def _per_channel_sentences(f, other_kind):
+    """FSSD with one distance per channel against every baseline, in both settings."""
+    return _row_in_both_settings(f, "FSSD per channel (eps=0)", "With one distance per channel "
+                                 '(distances="channel", epsilon 0), FSSD', other_kind)
 
 
 NAMES = {"Maha": "Mahalanobis"}

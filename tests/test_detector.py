@@ -1131,3 +1131,84 @@ def test_layer_scores_need_no_class_and_stop_at_the_last_tapped_layer(trained_cn
         assert calls  # the score needs the predicted class: the whole network runs
     finally:
         handle.remove()
+
+
+# ------------------------------------------------------- distances per channel
+
+
+@pytest.fixture(scope="module")
+def channel_detector(trained_cnn, digits):
+    X_train, _, _, _ = digits
+    return FSSDDetector(trained_cnn, distances="channel", random_state=0).fit(X_train)
+
+
+def test_channel_distances_split_each_layer_fssd_into_its_channels(channel_detector,
+                                                                   image_detector, digits):
+    _, _, X_test, _ = digits
+    # one column per channel of conv1 (8), conv2 (16) and per unit of fc1 (32), fc2 (10)
+    assert channel_detector.channels_ == [8, 16, 32, 10]
+    assert channel_detector.combiner_.covariance == "diagonal"
+    columns = channel_detector._distances(X_test[:20])
+    assert columns.shape == (20, 4)  # layer_scores: still one FSSD per layer...
+    np.testing.assert_allclose(channel_detector.layer_scores(X_test[:20]),
+                               image_detector.layer_scores(X_test[:20]), rtol=1e-4)
+    # ...whose squares the channels' distances sum to
+    parts = channel_detector._columns(X_test[:20], classes=False)
+    assert parts.shape == (20, 66)
+    np.testing.assert_allclose(np.sqrt((parts[:, 24:56] ** 2).sum(axis=1)), columns[:, 2],
+                               rtol=1e-5)
+
+
+def test_channel_distances_flag_noise_and_shuffled_digits(channel_detector, digits, digits_ood):
+    _, _, X_test, _ = digits
+    assert auroc(channel_detector.score_samples(X_test),
+                 channel_detector.score_samples(digits_ood)) > 0.9
+    noise = np.random.RandomState(1).uniform(0, 1, size=(100, *X_test.shape[1:]))
+    assert (channel_detector.predict(noise.astype(np.float32)) == -1).mean() >= 0.99
+
+
+def test_channel_distances_of_a_token_model_with_a_guarded_stack():
+    torch.manual_seed(0)
+    module = TinyLSTM()
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 4, size=(120, 12))
+    det = FSSDDetector(module, distances="channel", random_state=0).fit(X)
+    # embedding (6), lstm (2 directions x 8), fc (2 classes), each channel over its positions
+    assert det.channels_ == [6, 16, 2] and det.combine_ == "class_typical"
+    y = np.r_[np.ones(100, int), -np.ones(20, int)]
+    X_ood = X.copy()
+    X_ood[100:] = 3  # one repeated base: a kind of its own
+    stacked = FSSDDetector(module, distances="channel", random_state=0).fit(X_ood, y)
+    assert stacked.combine_ == "typical_stack"
+    assert stacked.score_samples(X_ood[100:]).max() < np.median(stacked.score_samples(X[:100]))
+
+
+@pytest.mark.parametrize("perturb", ["per_layer", "joint"])
+def test_channel_distances_take_the_step_of_the_layer_fssd(perturb):
+    # the pre-processing step climbs each layer's FSSD whatever the columns the rules read
+    torch.manual_seed(0)
+    module = TinyLSTM()
+    X = np.random.RandomState(0).randint(0, 4, size=(60, 12))
+    params = dict(epsilon=0.05, perturb=perturb, random_state=0)
+    by_channel = FSSDDetector(module, distances="channel", **params).fit(X)
+    by_layer = FSSDDetector(module, **params).fit(X)
+    np.testing.assert_allclose(by_channel.layer_scores(X[:10]), by_layer.layer_scores(X[:10]),
+                               rtol=1e-5)
+    plain = FSSDDetector(module, distances="channel", random_state=0).fit(X)
+    assert (by_channel.layer_scores(X[:10]) > plain.layer_scores(X[:10]) + 1e-6).any()
+
+
+def test_channel_distances_of_networks_that_disagree_on_channels_are_refused(digits):
+    X_train, _, _, _ = digits
+    small, wide = SmallCNN(), SmallCNN()
+    wide.fc1 = nn.Linear(wide.fc1.in_features, 33)
+    wide.fc2 = nn.Linear(33, 10)
+    with pytest.raises(ValueError, match="different channels.*distances='layer'"):
+        FSSDDetector([small, wide], distances="channel", random_state=0).fit(X_train[:50])
+
+
+def test_unknown_distances_name_the_valid_ones(table):
+    X_train, _ = table
+    with pytest.raises(ValueError, match=r"'distances' parameter.*'channel'.*'layer'|"
+                                         r"'distances' parameter.*'layer'.*'channel'"):
+        FSSDDetector(distances="position").fit(X_train)

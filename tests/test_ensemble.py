@@ -416,6 +416,8 @@ def test_a_refit_with_another_rule_keeps_nothing_of_the_first():
 @pytest.mark.parametrize("params, message", [
     ({"combine": "bogus"}, r"combine='bogus' is not a rule; valid: \['class_typical'"),
     ({"combine": "guarded_stack", "guard": "typo"}, r"guard='typo' is not a rule without OoD"),
+    ({"combine": "typical", "covariance": "full"},
+     r"covariance='full' is not a covariance; valid: 'shrunk' \(Ledoit-Wolf\) or 'diagonal'"),
     ({"combine": "typical_stack", "guard": "mean"},
      r"guard='mean' is not a rule without OoD data whose layers' atypicality a stack can "
      r"weigh for combine='typical_stack'; valid: \['-mean', 'class_typical', 'typical'\]"),
@@ -424,3 +426,34 @@ def test_unknown_rules_are_named(params, message):
     D, y = _separable()
     with pytest.raises(ValueError, match=message):
         LayerCombiner(**params).fit(D, y)
+
+
+def test_diagonal_class_typical_is_the_squared_standardised_deviation_by_hand():
+    D, groups = _two_classes()
+    comb = LayerCombiner(combine="class_typical", covariance="diagonal").fit(
+        D, np.ones(len(D)), groups=groups)
+    z = comb._z(D)
+    zc, n = z[groups == 1], (groups == 1).sum()
+    # class 1's variances, shrunk toward all classes' as if 10 more rows had them
+    variance = (n * zc.var(axis=0) + 10 * z.var(axis=0)) / (n + 10)
+    expected = -np.sqrt((((z[-5:] - zc.mean(axis=0)) ** 2) / variance).sum(axis=1))
+    np.testing.assert_allclose(comb.decision_function(D[-5:], groups=np.ones(5, int)), expected)
+
+
+def test_diagonal_class_typical_survives_a_column_one_class_never_moves():
+    rng = np.random.RandomState(0)
+    # 60 columns (channels), 40 rows per class: too few for a full covariance per class
+    D = np.exp(rng.normal(size=(80, 60)))
+    groups = np.repeat([0, 1], 40)
+    D[groups == 0, 5] = 1.0  # a channel class 0 never uses
+    comb = LayerCombiner(combine="class_typical", covariance="diagonal").fit(
+        D, np.ones(80), groups=groups)
+    assert set(comb.class_covariances_) == {0, 1}  # two rows per class are enough
+    fresh = np.exp(rng.normal(size=(40, 60)))
+    shifted = np.exp(rng.normal(size=(40, 60)) + 2.0)
+    scores = comb.decision_function(fresh, groups=np.zeros(40, int))
+    # class 0's dead channel counts against fresh rows, but finitely: shifted rows score lower
+    assert np.isfinite(scores).all()
+    assert roc_auc_score(np.r_[np.ones(40), np.zeros(40)],
+                         np.r_[scores, comb.decision_function(shifted, groups=np.zeros(40, int))]
+                         ) > 0.95

@@ -194,6 +194,26 @@ def test_feature_tap_shapes_flatten_and_avg():
     torch.testing.assert_close(avg[4], flat[4])
 
 
+def test_feature_tap_keeps_channels_last_whatever_the_layout():
+    _seed()
+    net = TinyLeNet().eval()
+    x = torch.randn(5, 1, 8, 8)
+    layers = ["conv1", "fc2"]
+    conv1, fc2 = FeatureTap(net, layers, keep_channels=True)(x)
+    # conv1 is (N, 2, 8, 8): 64 positions of 2 channels; fc2 one position of its 2 units
+    assert tuple(conv1.shape) == (5, 64, 2) and tuple(fc2.shape) == (5, 1, 2)
+    torch.testing.assert_close(conv1[:, :, 1], net.conv1(x)[:, 1].flatten(1))
+    torch.testing.assert_close(fc2[:, 0], net(x))
+    (avg,) = FeatureTap(net, ["conv1"], pooling="avg", keep_channels=True)(x)
+    torch.testing.assert_close(avg[:, 0], net.conv1(x).mean(dim=(2, 3)))
+    # recurrent outputs, time first: (L, N, H) becomes (N, L, H)
+    rnn = Recurrent(batch_first=False).eval()
+    seq = torch.randn(5, 6, 3)
+    out, _ = rnn.rnn(seq.transpose(0, 1))
+    (kept,) = FeatureTap(rnn, ["rnn"], keep_channels=True)(seq)
+    torch.testing.assert_close(kept, out.transpose(0, 1))
+
+
 def test_feature_tap_values_equal_the_layer_outputs():
     _seed()
     net = TinyLeNet().eval()

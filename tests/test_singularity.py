@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from sklearn_fssd.singularity import (
+    channel_distances,
     distance_workspace,
     fssd_distance,
     input_range,
@@ -363,3 +364,15 @@ def test_synthetic_token_outliers_reproducible_and_X_untouched():
     b = synthetic_token_outliers(X, 7, 9, random_state=1)
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(X, before)
+
+
+def test_channel_distances_are_the_parts_of_the_layer_distance():
+    rng = torch.Generator().manual_seed(0)
+    features = torch.randn(7, 5, 3, generator=rng)  # 7 samples, 5 positions, 3 channels
+    centre = torch.randn(5, 3, generator=rng)
+    parts = channel_distances(features, centre)
+    assert parts.shape == (7, 3)
+    np.testing.assert_allclose(parts[:, 1], (features[:, :, 1] - centre[:, 1]).norm(dim=1),
+                               rtol=1e-6)
+    whole = fssd_distance(features.flatten(1), centre.flatten())
+    np.testing.assert_allclose(parts.norm(dim=1), whole, rtol=1e-6)
