@@ -367,10 +367,14 @@ def _row_in_both_settings(f, name, lead, other_kind):
     if name not in f.none["mean"]:
         return []
     none, tuned = f.mean(f.none, name), f.mean(f.other, name)
+
+    def standing(value, others):  # no list of the baselines precedes: name what it is ahead of
+        return _standing("it", value, others).replace("every one of them", "every baseline")
+
     return [
         f"{lead} reaches mean AUROC {none:.1f} % without OoD data, where "
-        + _standing("it", none, f.base) + f", and {tuned:.1f} % tuned on one other {other_kind}, "
-        "where " + _standing("it", tuned, f.tuned) + "."]
+        + standing(none, f.base) + f", and {tuned:.1f} % tuned on one other {other_kind}, "
+        "where " + standing(tuned, f.tuned) + "."]
 
 
 def _network_ensemble_sentences(f, member_accuracies):

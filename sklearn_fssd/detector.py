@@ -136,12 +136,12 @@ class FSSDDetector(BaseTorchDetector):
         that channel's positions (``sum_c FSSD_kc**2 = FSSD_k**2``), which the
         rules combine with diagonal Gaussians (see
         :class:`~sklearn_fssd.ensemble.LayerCombiner`'s ``covariance``). One
-        distance per layer sums away which channels sit near ``F*``. On the
-        genome benchmark's validation fragments the channels' distances
-        separated held-out species better, on Fashion-MNIST's kinds about as
-        well; the benchmarks report it as the row "FSSD per channel (eps=0)"
-        (see the user guide). ``layer_scores`` stays one FSSD per layer
-        either way.
+        distance per layer sums away which channels sit near ``F*``. Channels
+        are found as ``pooling="avg"`` finds them (the second axis of
+        convolutions, the last of embeddings, linear, recurrent and attention
+        layers; a unit of a 2-D output is a channel with one position). The
+        benchmarks report it as the row "FSSD per channel (eps=0)" (see the
+        user guide). ``layer_scores`` stays one FSSD per layer either way.
     combine : {"auto", "typical_stack", "guarded_stack", "stack", "class_typical", "typical", \
 "mean"}, default="auto"
         How layers are combined (see :mod:`sklearn_fssd.ensemble`). Without
@@ -208,8 +208,12 @@ class FSSDDetector(BaseTorchDetector):
     layers_ : list of str
         The tapped layers.
     singularities_ : list of Tensor, or list of lists of Tensor
-        ``F*_k`` for each layer, on ``device_``; for a list of networks, one
-        such list per network.
+        ``F*_k`` for each layer, on ``device_`` (flat, or with
+        ``distances="channel"`` shaped (positions, channels)); for a list of
+        networks, one such list per network.
+    channels_ : list of int
+        The distance columns of each layer: 1, or with ``distances="channel"``
+        its channels.
     noise_tokens_ : ndarray of shape (vocab_size,) or None
         Token inputs: the share of each token id in the ID training inputs,
         with which the synthetic outliers of the stacks draw their tokens (the
@@ -366,6 +370,14 @@ class FSSDDetector(BaseTorchDetector):
         ))
         return names[0]
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # detectors pickled before distances existed read one distance per layer
+        if "distances" not in self.__dict__:
+            self.distances = "layer"
+            if hasattr(self, "offset_"):
+                self.distances_, self.channels_ = "layer", [1] * len(self.layers_)
+
     def _channels(self, singularities):
         """The distance columns of each layer: 1, or with ``distances="channel"`` its channels
         (the same in every network)."""
@@ -506,7 +518,7 @@ class FSSDDetector(BaseTorchDetector):
         # "" is the whole network: its output gives the class probabilities
         layers = self.layers_ + ([""] if classes else [])
         return FeatureTap(network, layers, pooling=self.pooling_, perturb_at=self._perturb_at,
-                          keep_channels=getattr(self, "distances_", "layer") == "channel")
+                          keep_channels=self.distances_ == "channel")
 
     def _grouped(self):
         """Whether scoring needs the network's class probabilities (``"class_typical"``)."""
@@ -547,7 +559,16 @@ class FSSDDetector(BaseTorchDetector):
 
     def _n_distances(self):
         """Distance columns of :meth:`_columns`: one per layer, or one per channel."""
-        return sum(getattr(self, "channels_", [1] * len(self.layers_)))
+        return sum(self.channels_)
+
+    def _layer_fssd(self, distances):
+        """Each layer's FSSD from the distances of its channels (the root of their sum of
+        squares); the distances themselves where they are one per layer."""
+        if len(self.channels_) == distances.shape[1]:
+            return distances
+        ends = np.cumsum(self.channels_).tolist()
+        return torch.stack([distances[:, end - width:end].norm(dim=1)
+                            for width, end in zip(self.channels_, ends)], dim=1)
 
     def _split_columns(self, columns):
         """``(distances, class probabilities or None)`` of :meth:`_columns`' output."""
@@ -567,22 +588,17 @@ class FSSDDetector(BaseTorchDetector):
     def _distances(self, X):
         """Per-layer FSSD of validated inputs, streamed in batches: (n, n_layers).
 
-        For a list of networks, each layer's FSSD averaged over the networks (with
-        ``distances="channel"``, the layer's FSSD of the channels' averaged distances).
+        For a list of networks (or both strands), each layer's FSSD averaged over the networks
+        (the strands), with ``distances="channel"`` as with ``"layer"``.
         """
-        columns = self._columns(X, classes=False)
-        channels = getattr(self, "channels_", [1] * len(self.layers_))
-        if len(channels) == columns.shape[1]:
-            return columns
-        ends = np.cumsum(channels)
-        return np.stack([np.sqrt(np.sum(columns[:, end - c:end] ** 2, axis=1))
-                         for c, end in zip(channels, ends)], axis=1)
+        return self._columns(X, classes=False, per_layer=True)
 
-    def _columns(self, X, classes=None):
-        """:meth:`_distances`, followed, where the combination needs the class probabilities
-        (``classes=None``: for ``"class_typical"``), by the network's softmax (averaged over
-        a list of networks). Without it the forward pass stops
-        at the last tapped layer."""
+    def _columns(self, X, classes=None, per_layer=False):
+        """The distances the combination reads (one per layer, or one per channel; with
+        ``per_layer``, each layer's FSSD whatever ``distances``), followed, where the
+        combination needs the class probabilities (``classes=None``: for
+        ``"class_typical"``), by the network's softmax (averaged over a list of networks).
+        Without it the forward pass stops at the last tapped layer."""
         classes = self._grouped() if classes is None else classes
         # per network: its tap, its singularities and memory for feature
         # differences, reused by every batch
@@ -590,11 +606,14 @@ class FSSDDetector(BaseTorchDetector):
 
         def batch_distances(x):
             per_network = [self._batch_distances(tap, c, x, ws, classes) for tap, c, ws in parts]
+            if per_layer:  # each network's (and strand's) layer FSSD, then their mean
+                per_network = [self._layer_fssd(d) for d in per_network]
             if len(per_network) == 1:
                 return per_network[0]
             return torch.stack(per_network).mean(dim=0)
 
-        width = self._n_distances() + (self.n_classes_ if classes else 0)
+        width = ((len(self.layers_) if per_layer else self._n_distances())
+                 + (self.n_classes_ if classes else 0))
         return self._map_batches(X, batch_distances, desc="FSSD").reshape(len(X), width)
 
     @fill_doc(scoring_x=SCORING_X)

@@ -1,7 +1,9 @@
 """Combining per-layer FSSD scores into one in-distribution score.
 
 The input is a matrix ``D`` of shape (n_samples, n_layers) of FSSD distances
-(higher = further from the singularity). The rules:
+(higher = further from the singularity), or (n_samples, n_channels) of the
+distances of each layer's channels (``FSSDDetector(distances="channel")``); a
+"layer" below is then a channel. The rules:
 
 ``"stack"`` (the paper's FSSD-Ensem)
     A logistic regression over the layers, fitted on in-distribution rows
@@ -106,8 +108,13 @@ __all__ = ["LayerCombiner", "NonNegativeLogistic"]
 
 _TINY = 1e-12
 #: Pseudo-rows of all classes' variance added to each class's (covariance="diagonal"); chosen
-#: on validation fragments of the genome benchmark and Fashion-MNIST among 0, 10 and 100.
+#: among 0, 10 and 100 on validation fragments of the genome benchmark (two BiLSTMs) and on
+#: Fashion-MNIST's validation kinds, in runs outside the benchmarks (issue 14's notes).
 _PRIOR_ROWS = 10
+#: The least variance of a standardised column (covariance="diagonal"): a column constant on the
+#: fit rows (a channel they never use) would otherwise make any row that moves it infinitely
+#: atypical.
+_LEAST_VARIANCE = 1e-2
 #: The rules guarded by a rule without OoD data, and every rule that fits a regression on OoD rows.
 GUARDED_RULES = ("guarded_stack", "typical_stack")
 STACK_RULES = ("stack",) + GUARDED_RULES
@@ -180,6 +187,13 @@ def _class_weights(groups, classes):
             if isinstance(c, (int, np.integer)) and 0 <= c < shares.shape[1]}
 
 
+def _variances(gaussian):
+    """The diagonal of a fitted Gaussian's covariance."""
+    if isinstance(gaussian, _DiagonalGaussian):
+        return gaussian.variance_
+    return np.diag(gaussian.covariance_)
+
+
 def _log_atypicality(per_layer, whole):
     """``"typical_stack"``'s features: ``log1p`` of the per-layer squared deviations beside that
     of the whole squared Mahalanobis distance."""
@@ -189,8 +203,10 @@ def _log_atypicality(per_layer, whole):
 class _DiagonalGaussian:
     """A Gaussian with a diagonal covariance, with the parts of
     :class:`~sklearn.covariance.LedoitWolf` the combiner reads (``location_``,
-    ``covariance_``, ``mahalanobis``); ``fit(Z, prior=v)`` shrinks the variances
-    toward ``v`` as if ``_PRIOR_ROWS`` more rows had it."""
+    ``covariance_``, ``mahalanobis``) and its ``variance_``; ``fit(Z, prior=v)``
+    shrinks the variances toward ``v`` as if ``_PRIOR_ROWS`` more rows had it.
+    Columns are standardised ``z`` (variance 1 over all ID rows), and no
+    variance falls below ``_LEAST_VARIANCE``."""
 
     def fit(self, Z, prior=None):
         n = len(Z)
@@ -198,7 +214,7 @@ class _DiagonalGaussian:
         variance = Z.var(axis=0)
         if prior is not None:
             variance = (n * variance + _PRIOR_ROWS * prior) / (n + _PRIOR_ROWS)
-        self.variance_ = np.maximum(variance, 1e-6)
+        self.variance_ = np.maximum(variance, _LEAST_VARIANCE)
         return self
 
     @property
@@ -325,7 +341,7 @@ default="stack"
         they are).
     cv : int, default=5
         Folds of the inner cross-validation that picks the regularisation of ``"stack"`` and
-        ``"guarded_stack"``; ``"typical_stack"`` has a fixed one (its few non-negative
+        ``"guarded_stack"``; ``"typical_stack"`` has a fixed one (its non-negative
         weights need no search) and ignores ``cv`` and ``random_state``.
     random_state : int or None
     covariance : {"shrunk", "diagonal"}, default="shrunk"
@@ -369,6 +385,11 @@ default="stack"
         self.cv = cv
         self.random_state = random_state
         self.covariance = covariance
+
+    def __setstate__(self, state):
+        # a combiner pickled before covariance existed used Ledoit-Wolf
+        state.setdefault("covariance", "shrunk")
+        super().__setstate__(state)
 
     def _z(self, D):
         return (log_distances(D) - self.centre_) / self.scale_
@@ -546,7 +567,7 @@ default="stack"
         z = self._z(D)
         per_layer = self._over_classes(
             z, groups, lambda gaussian, z: (z - gaussian.location_) ** 2
-            / np.maximum(np.diag(gaussian.covariance_), _TINY))
+            / np.maximum(_variances(gaussian), _TINY))
         whole = self._over_classes(z, groups, lambda gaussian, z: gaussian.mahalanobis(z))
         return per_layer, whole
 

@@ -263,6 +263,13 @@ class FSSD(PyODDetector):
 
     __init__.__signature__ = _face_signature(FSSDDetector)
 
+    def __setstate__(self, state):
+        # a face pickled before a parameter of FSSDDetector existed takes its default
+        for name, param in type(self).__init__.__signature__.parameters.items():
+            if param.default is not inspect.Parameter.empty:
+                state.setdefault(name, param.default)
+        self.__dict__.update(state)
+
     @property
     def estimator(self):
         """The :class:`~sklearn_fssd.FSSDDetector` these parameters describe."""

@@ -1198,6 +1198,47 @@ def test_channel_distances_take_the_step_of_the_layer_fssd(perturb):
     assert (by_channel.layer_scores(X[:10]) > plain.layer_scores(X[:10]) + 1e-6).any()
 
 
+@pytest.mark.parametrize("setting", ["two networks", "both strands"])
+def test_channel_distances_keep_layer_scores_of_averaged_networks_and_strands(setting):
+    # each network's (strand's) layer FSSD is averaged, not the layer FSSD of averaged channels
+    torch.manual_seed(0)
+    module = TinyLSTM(vocab=5, n_classes=3)
+    other = copy.deepcopy(module)
+    with torch.no_grad():
+        for p in other.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    X = np.random.RandomState(0).randint(0, 5, size=(60, 12))
+    params = ({"model": [module, other]} if setting == "two networks"
+              else {"model": module, "both_strands": True})
+    by_channel = FSSDDetector(**params, distances="channel", random_state=0).fit(X)
+    by_layer = FSSDDetector(**params, random_state=0).fit(X)
+    np.testing.assert_allclose(by_channel.layer_scores(X), by_layer.layer_scores(X), rtol=1e-5)
+
+
+def test_a_detector_pickled_before_distances_existed_reads_one_per_layer(trained_cnn, digits):
+    from sklearn_fssd.pyod import FSSD
+
+    X_train, _, X_test, _ = digits
+    det = FSSDDetector(trained_cnn, random_state=0).fit(X_train[:200])
+    old = torch.load(io.BytesIO(det.__getstate__()["_torch_state"]), weights_only=False)
+    del old["distances"], old["distances_"], old["channels_"]
+    del old["combiner_"].__dict__["covariance"]
+    old["combiner_"] = pickle.loads(pickle.dumps(old["combiner_"]))
+    loaded = FSSDDetector.__new__(FSSDDetector)
+    loaded.__setstate__(old)
+    assert loaded.get_params()["distances"] == "layer" and loaded.combiner_.covariance == "shrunk"
+    np.testing.assert_array_equal(loaded.score_samples(X_test[:20]), det.score_samples(X_test[:20]))
+    refit = clone(loaded).set_params(distances="channel").fit(X_train[:200])
+    assert refit.channels_ == [8, 16, 32, 10]
+    # the PyOD face of before takes the new parameter's default too
+    face = FSSD(model=trained_cnn, random_state=0)
+    state = dict(face.__dict__)
+    del state["distances"]
+    old_face = FSSD.__new__(FSSD)
+    old_face.__setstate__(state)
+    assert old_face.get_params()["distances"] == "layer"
+
+
 def test_channel_distances_of_networks_that_disagree_on_channels_are_refused(digits):
     X_train, _, _, _ = digits
     small, wide = SmallCNN(), SmallCNN()

@@ -457,3 +457,17 @@ def test_diagonal_class_typical_survives_a_column_one_class_never_moves():
     assert roc_auc_score(np.r_[np.ones(40), np.zeros(40)],
                          np.r_[scores, comb.decision_function(shifted, groups=np.zeros(40, int))]
                          ) > 0.95
+
+
+def test_diagonal_typicality_of_a_column_constant_on_the_fit_rows_is_not_a_hair_trigger():
+    rng = np.random.RandomState(0)
+    D = np.exp(rng.normal(size=(200, 5)))
+    D[:, 2] = 1.0  # a channel the fit rows never move
+    comb = LayerCombiner(combine="typical", covariance="diagonal").fit(D, np.ones(200))
+    nudged = D[:20].copy()
+    nudged[:, 2] = 1.001  # a row that barely moves it
+    drop = comb.decision_function(D[:20]) - comb.decision_function(nudged)
+    assert drop.max() < 0.01  # with a variance floor of 1e-6 it would fall by about a quarter
+    moved = D[:20].copy()
+    moved[:, 2] = np.e  # a row that moves it by one unit of log distance
+    assert (comb.decision_function(moved) < comb.decision_function(D[:20]) - 5).all()

@@ -212,6 +212,13 @@ def test_feature_tap_keeps_channels_last_whatever_the_layout():
     out, _ = rnn.rnn(seq.transpose(0, 1))
     (kept,) = FeatureTap(rnn, ["rnn"], keep_channels=True)(seq)
     torch.testing.assert_close(kept, out.transpose(0, 1))
+    # channels last already (an embedding, a batch-first LSTM): (N, L, D) as it is
+    emb = nn.Sequential(nn.Embedding(4, 3), nn.LSTM(3, 2, batch_first=True))
+    tokens = torch.randint(0, 4, (5, 7), generator=torch.Generator().manual_seed(0))
+    embedded, (lstm_out, _) = emb[0](tokens), emb[1](emb[0](tokens))
+    kept_emb, kept_lstm = FeatureTap(emb, ["0", "1"], keep_channels=True)(tokens)
+    torch.testing.assert_close(kept_emb, embedded)
+    torch.testing.assert_close(kept_lstm, lstm_out)
 
 
 def test_feature_tap_values_equal_the_layer_outputs():
