@@ -44,8 +44,8 @@ Rules measured, every one fitted on ``n_fit`` training samples with epsilon 0 (n
   the network's class probabilities weighted the classes (:class:`ArgmaxClassTypical`, the most
   probable class's Gaussian alone), ``class_typical`` on one distance per channel
   (``distances="channel"``, :data:`CHANNEL_RULE`), and the two guarded stacks fitted against
-  synthetic outliers (:data:`NO_OOD_STACKS`); MSP, Energy and Mahalanobis (class Gaussians on the same
-  images with their classes) for reference;
+  synthetic outliers (:data:`NO_OOD_STACKS`); MSP, Energy and Mahalanobis (class Gaussians on
+  the same images with their classes) for reference;
 - with OoD data of one kind (the protocol's second setting, each column tuned on another
   kind): the paper's plain stack (``combine="stack", far_outliers=False``, on the paper's
   layers where the network has them: ``LeNet.paper_layers``), the stack with far

@@ -232,8 +232,8 @@ class FSSDDetector(BaseTorchDetector):
     offset_ : float
         ``decision_function = score_samples - offset_``.
     epsilon_, perturb_, pooling_, distances_ : float, str, str, str
-        ``epsilon``, ``perturb``, ``pooling`` and ``distances`` as they were at ``fit``. Scoring uses
-        these, as the combination and ``offset_`` were fitted with them: a
+        ``epsilon``, ``perturb``, ``pooling`` and ``distances`` as they were at ``fit``.
+        Scoring uses these, as the combination and ``offset_`` were fitted with them: a
         parameter changed by ``set_params`` takes effect at the next ``fit``.
     device_ : torch.device
     both_strands_ : bool
@@ -283,8 +283,8 @@ class FSSDDetector(BaseTorchDetector):
 
     def __init__(self, model=None, *, layers="auto", epsilon=0.0, perturb="per_layer",
                  singularity="noise", n_noise=100, noise_range="auto", pooling="flatten",
-                 distances="layer", combine="auto", far_outliers=True, contamination="auto", max_epochs=30,
-                 batch_size=256, device="cpu", random_state=None, verbose=False,
+                 distances="layer", combine="auto", far_outliers=True, contamination="auto",
+                 max_epochs=30, batch_size=256, device="cpu", random_state=None, verbose=False,
                  both_strands=False):
         _store_params(self, locals())
 

@@ -455,20 +455,17 @@ default="stack"
         return self
 
     def _fit_typical(self, Z, groups):
-        diagonal = self.covariance == "diagonal"
-        self.covariance_ = (_DiagonalGaussian() if diagonal else LedoitWolf()).fit(Z)
+        if self.covariance == "diagonal":
+            self.covariance_ = _DiagonalGaussian().fit(Z)
+            # a class's variances are shrunk toward all classes': 2 rows are enough
+            prior = self.covariance_.variance_
+            fit_class, enough = lambda Zc: _DiagonalGaussian().fit(Zc, prior=prior), 2
+        else:
+            self.covariance_ = LedoitWolf().fit(Z)
+            fit_class, enough = lambda Zc: LedoitWolf().fit(Zc), 2 * Z.shape[1] + 2
         if self._typical_rule() == "class_typical":
-            if diagonal:  # shrunk toward all classes' variances: 2 rows are enough
-                self.class_covariances_ = {
-                    c: _DiagonalGaussian().fit(Z[groups == c], prior=self.covariance_.variance_)
-                    for c in np.unique(groups) if (groups == c).sum() >= 2
-                }
-                return
-            enough = 2 * Z.shape[1] + 2
-            self.class_covariances_ = {
-                c: LedoitWolf().fit(Z[groups == c]) for c in np.unique(groups)
-                if (groups == c).sum() >= enough
-            }
+            self.class_covariances_ = {c: fit_class(Z[groups == c]) for c in np.unique(groups)
+                                       if (groups == c).sum() >= enough}
 
     def _fit_stack(self, D, y, groups):
         n_minority = int(min((y == 1).sum(), (y == -1).sum()))
