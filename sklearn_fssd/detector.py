@@ -135,7 +135,9 @@ class FSSDDetector(BaseTorchDetector):
         ``"channel"``: its parts, one distance per channel of each layer over
         that channel's positions (``sum_c FSSD_kc**2 = FSSD_k**2``), which the
         rules combine with diagonal Gaussians (see
-        :class:`~sklearn_fssd.ensemble.LayerCombiner`'s ``covariance``). One
+        :class:`~sklearn_fssd.ensemble.LayerCombiner`'s ``covariance``; the
+        typical stack weighs each layer's atypicality, the sum over its
+        channels, as ``layer_widths`` does). One
         distance per layer sums away which channels sit near ``F*``. Channels
         are found as ``pooling="avg"`` finds them (the second axis of
         convolutions, the last of embeddings, linear, recurrent and attention
@@ -352,6 +354,7 @@ class FSSDDetector(BaseTorchDetector):
             guard=self.guard_,
             random_state=seed,
             covariance="diagonal" if self.distances_ == "channel" else "shrunk",
+            layer_widths=self.channels_ if self.distances_ == "channel" else None,
         )
         fit_distances, fit_groups = self._split_columns(fit_columns)
         self.combiner_.fit(fit_distances, fit_labels, groups=fit_groups)

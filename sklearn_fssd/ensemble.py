@@ -348,6 +348,12 @@ default="stack"
         The typicality rules' Gaussians: Ledoit-Wolf shrunk full covariances, or
         diagonal ones whose per-class variances are shrunk toward all classes'
         (for many columns, such as one distance per channel).
+    layer_widths : list of int or None, default=None
+        How many columns of ``D`` each layer holds, in order (its channels, for
+        ``FSSDDetector(distances="channel")``); None: one column per layer.
+        ``"typical_stack"`` then weighs each layer's atypicality, the sum of its
+        columns' (with the guard ``"-mean"``: the mean of their ``z``), so one
+        OoD kind fits one weight per layer, not one per channel.
 
     Attributes
     ----------
@@ -378,17 +384,20 @@ default="stack"
     """
 
     def __init__(self, combine="stack", quadratic=True, guard="typical", cv=5,
-                 random_state=None, covariance="shrunk"):
+                 random_state=None, covariance="shrunk", layer_widths=None):
         self.combine = combine
         self.quadratic = quadratic
         self.guard = guard
         self.cv = cv
         self.random_state = random_state
         self.covariance = covariance
+        self.layer_widths = layer_widths
 
     def __setstate__(self, state):
-        # a combiner pickled before covariance existed used Ledoit-Wolf
+        # a combiner pickled before covariance (layer_widths) existed used Ledoit-Wolf (one
+        # column per layer)
         state.setdefault("covariance", "shrunk")
+        state.setdefault("layer_widths", None)
         super().__setstate__(state)
 
     def _z(self, D):
@@ -428,6 +437,7 @@ default="stack"
         D = np.asarray(D, dtype=np.float64)
         y = np.asarray(y)
         self._check_rules()
+        self._check_layer_widths(D)
         groups = self._check_groups(D, groups)
         # a refit starts afresh: nothing of an earlier fit with other rules is kept
         for name in ("covariance_", "class_covariances_", "regression_", "stack_reference_",
@@ -510,6 +520,26 @@ default="stack"
                                 if self.combine == "typical_stack" else "")
                              + f"for combine={self.combine!r}; valid: {sorted(guards)}.")
 
+    def _check_layer_widths(self, D):
+        if self.layer_widths is None:
+            return
+        widths = np.asarray(self.layer_widths)
+        if (widths.ndim != 1 or len(widths) == 0 or not np.issubdtype(widths.dtype, np.integer)
+                or widths.min() < 1 or widths.sum() != D.shape[1]):
+            raise ValueError(
+                f"layer_widths must be positive whole numbers of columns, one per layer, that "
+                f"add up to the {D.shape[1]} columns of D; got {self.layer_widths!r}. Pass the "
+                "detector's channels_, or None for one column per layer.")
+
+    def _per_layer(self, columns, mean=False):
+        """``columns`` (n_samples, n_columns) summed (``mean``: averaged) within each layer of
+        ``layer_widths``; unchanged without them."""
+        if self.layer_widths is None:
+            return columns
+        widths = np.asarray(self.layer_widths)
+        summed = np.add.reduceat(columns, np.r_[0, np.cumsum(widths)[:-1]], axis=1)
+        return summed / widths if mean else summed
+
     def _check_groups(self, D, groups):
         if self._typical_rule() != "class_typical":
             return None
@@ -558,15 +588,16 @@ default="stack"
                                            lambda gaussian, z: gaussian.mahalanobis(z)))
 
     def _squared_deviations(self, D, groups):
-        """Each layer's squared standardised deviation of ``z`` from the guard's Gaussian(s),
-        shape (n_samples, n_layers), and the whole squared Mahalanobis distance, (n_samples,);
-        averaged over the classes as ``"class_typical"`` averages."""
+        """Each layer's squared standardised deviation of ``z`` from the guard's Gaussian(s)
+        (with ``layer_widths``, summed over the layer's columns), shape (n_samples, n_layers),
+        and the whole squared Mahalanobis distance, (n_samples,); averaged over the classes as
+        ``"class_typical"`` averages."""
         z = self._z(D)
         per_layer = self._over_classes(
             z, groups, lambda gaussian, z: (z - gaussian.location_) ** 2
             / np.maximum(_variances(gaussian), _TINY))
         whole = self._over_classes(z, groups, lambda gaussian, z: gaussian.mahalanobis(z))
-        return per_layer, whole
+        return self._per_layer(per_layer), whole
 
     def _atypicality(self, D, groups):
         """``"typical_stack"``'s features: ``log1p`` of :meth:`_squared_deviations`, shape
@@ -574,7 +605,7 @@ default="stack"
         that grow for OoD inputs, the Mahalanobis detector's), the standardised log distances
         ``z`` themselves."""
         if self.guard == "-mean":
-            return self._z(D)
+            return self._per_layer(self._z(D), mean=True)
         return _log_atypicality(*self._squared_deviations(D, groups))
 
     def _rule_score(self, rule, D, groups):

@@ -1180,6 +1180,9 @@ def test_channel_distances_of_a_token_model_with_a_guarded_stack():
     X_ood[100:] = 3  # one repeated base: a kind of its own
     stacked = FSSDDetector(module, distances="channel", random_state=0).fit(X_ood, y)
     assert stacked.combine_ == "typical_stack"
+    # the stack weighs the three layers (and the whole vector), not the 24 channels
+    assert stacked.combiner_.layer_widths == [6, 16, 2]
+    assert stacked.combiner_.regression_.coef_.shape == (4,)
     assert stacked.score_samples(X_ood[100:]).max() < np.median(stacked.score_samples(X[:100]))
 
 
@@ -1222,11 +1225,12 @@ def test_a_detector_pickled_before_distances_existed_reads_one_per_layer(trained
     det = FSSDDetector(trained_cnn, random_state=0).fit(X_train[:200])
     old = torch.load(io.BytesIO(det.__getstate__()["_torch_state"]), weights_only=False)
     del old["distances"], old["distances_"], old["channels_"]
-    del old["combiner_"].__dict__["covariance"]
+    del old["combiner_"].__dict__["covariance"], old["combiner_"].__dict__["layer_widths"]
     old["combiner_"] = pickle.loads(pickle.dumps(old["combiner_"]))
     loaded = FSSDDetector.__new__(FSSDDetector)
     loaded.__setstate__(old)
     assert loaded.get_params()["distances"] == "layer" and loaded.combiner_.covariance == "shrunk"
+    assert loaded.combiner_.layer_widths is None
     np.testing.assert_array_equal(loaded.score_samples(X_test[:20]), det.score_samples(X_test[:20]))
     refit = clone(loaded).set_params(distances="channel").fit(X_train[:200])
     assert refit.channels_ == [8, 16, 32, 10]

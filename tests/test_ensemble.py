@@ -471,3 +471,44 @@ def test_diagonal_typicality_of_a_column_constant_on_the_fit_rows_is_not_a_hair_
     moved = D[:20].copy()
     moved[:, 2] = np.e  # a row that moves it by one unit of log distance
     assert (comb.decision_function(moved) < comb.decision_function(D[:20]) - 5).all()
+
+
+def _channels_of_three_layers(seed=0):
+    """60 ID rows and 30 OoD rows of 2 + 5 + 3 channel columns; the OoD rows move layer 1."""
+    rng = np.random.RandomState(seed)
+    D = np.exp(rng.normal(size=(90, 10)))
+    D[60:, 2:7] *= np.e ** 2
+    return D, np.r_[np.ones(60), -np.ones(30)]
+
+
+def test_typical_stack_with_layer_widths_weighs_each_layer_not_each_channel():
+    D, y = _channels_of_three_layers()
+    comb = LayerCombiner(combine="typical_stack", covariance="diagonal",
+                         layer_widths=[2, 5, 3]).fit(D, y)
+    # one weight per layer and one for the whole vector, not one per channel
+    assert comb.regression_.coef_.shape == (4,)
+    z = comb._z(D)
+    squared = (z - comb.covariance_.location_) ** 2 / comb.covariance_.variance_
+    by_layer = np.c_[squared[:, :2].sum(1), squared[:, 2:7].sum(1), squared[:, 7:].sum(1)]
+    np.testing.assert_allclose(comb._atypicality(D, None),
+                               np.log1p(np.c_[by_layer, squared.sum(1)]))
+    # the layer the OoD rows moved is the one the stack weighs most
+    assert np.argmax(comb.regression_.coef_[:3]) == 1
+    assert roc_auc_score(y, comb.decision_function(D)) > 0.95
+
+
+def test_layer_widths_of_one_column_each_change_nothing():
+    D, y = _channels_of_three_layers()
+    for guard in ("typical", "-mean"):
+        params = dict(combine="typical_stack", guard=guard, covariance="diagonal")
+        np.testing.assert_allclose(
+            LayerCombiner(layer_widths=[1] * 10, **params).fit(D, y).decision_function(D),
+            LayerCombiner(**params).fit(D, y).decision_function(D))
+
+
+@pytest.mark.parametrize("widths", [[2, 5], [2, 5, 3, 0], [2.0, 5.0, 3.0], []])
+def test_layer_widths_that_do_not_cover_the_columns_are_refused(widths):
+    D, y = _channels_of_three_layers()
+    with pytest.raises(ValueError, match="layer_widths must be positive whole numbers of "
+                                         "columns, one per layer, that add up to the 10"):
+        LayerCombiner(combine="typical_stack", layer_widths=widths).fit(D, y)
