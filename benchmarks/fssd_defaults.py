@@ -106,6 +106,13 @@ STACKS = {
     "FSSD typical stack": {"combine": "typical_stack"},
     "FSSD typical stack per channel": {"combine": "typical_stack", "distances": "channel"},
 }
+#: One distance per layer or per channel (``distances``): setting -> the row measuring each;
+#: chosen per family of cases (:func:`family_of`), since a network's channels differ in kind
+#: between a LeNet's feature maps and a BiLSTM's sequence features.
+DISTANCE_ROWS = {"no_ood": {"layer": "FSSD class_typical", "channel": CHANNEL_RULE},
+                 "other_kind": {"layer": "FSSD typical stack",
+                                "channel": "FSSD typical stack per channel"}}
+SETTING_WORDS = {"no_ood": "without OoD data", "other_kind": "tuned on one other kind"}
 #: The BiLSTMs of the genome set: the seeds the genome benchmark reports.
 GENOME_SEEDS = (0, 1, 2)
 #: The set a case belongs to: each genome network is a case of the one genome set.
@@ -498,8 +505,7 @@ def token_noise_summary(results):
 def _measures_token_noise(results, cases_):
     """Whether every one of ``cases_`` (at least one) measured each noise of
     :data:`TOKEN_NOISES`."""
-    return bool(cases_) and all(rule in results[c]["settings"]["no_ood"]["mean"]
-                                for c in cases_ for rule in TOKEN_NOISES.values())
+    return _measures_rows(results, cases_, "no_ood", TOKEN_NOISES.values())
 
 
 def token_noise_markdown(noise):
@@ -569,7 +575,9 @@ def _kind_mean(results, setting, rows, left_out=None):
 def choices(results):
     """Every choice this benchmark makes: ``name -> (setting, {candidate: {case: row}})``. The
     rules without OoD data and tuned on another kind (every case), each rule's layer set (the
-    cases of the layer sets' network) and the noise behind ``F*`` (the genome cases)."""
+    cases of the layer sets' network), one distance per layer or per channel in each setting
+    (the cases of each family, where they measured both: :data:`DISTANCE_ROWS`) and the noise
+    behind ``F*`` (the genome cases)."""
     every = list(results)
     made = {"rule without OoD data": ("no_ood", {r: dict.fromkeys(every, r) for r in NO_OOD_FSSD}),
             "rule tuned on one other kind": ("other_kind",
@@ -579,11 +587,22 @@ def choices(results):
         for rule in LAYER_SET_RULES if cases_ else ():
             made[f"layers {network} taps for {rule}"] = (layer_set_setting(rule), {
                 ls: layer_set_rows(results, cases_, rule, ls, sets) for ls in sets})
+        for setting, rows in DISTANCE_ROWS.items():
+            if _measures_rows(results, cases_, setting, rows.values()):
+                made[f"distances of {family} cases, {SETTING_WORDS[setting]}"] = (setting, {
+                    distances: dict.fromkeys(cases_, row) for distances, row in rows.items()})
     genome = cases_of(results, GENOME_SET)
     if _measures_token_noise(results, genome):
         made["noise behind F* of sequence models"] = ("no_ood", {
             noise: dict.fromkeys(genome, rule) for noise, rule in TOKEN_NOISES.items()})
     return made
+
+
+def _measures_rows(results, cases_, setting, rows):
+    """Whether every one of ``cases_`` (at least one) measured each of ``rows`` in ``setting``
+    (a results file from before a row was added lacks it)."""
+    return bool(cases_) and all(row in results[c]["settings"][setting]["mean"]
+                                for c in cases_ for row in rows)
 
 
 def leave_one_out(results, made=None):

@@ -69,7 +69,9 @@ distances of each layer's channels (``FSSDDetector(distances="channel")``); a
     layer's atypicality counts against the kind it saw, never that being
     unusual is in-distribution, so an input atypical in the layers the
     stack trusts is flagged whatever its kind; and the stack is guarded as
-    ``"guarded_stack"`` is (the smaller ID percentile of the two). Measured
+    ``"guarded_stack"`` is (the smaller ID percentile of the two). With
+    ``layer_widths`` (one distance per channel), a layer's atypicality is the
+    sum of its channels': one weight per layer, not per channel. Measured
     on OoD kinds the stack never saw, it stays close to the rule without
     OoD data on Fashion-MNIST and MNIST digits 0-4, where the signed stack of
     ``"guarded_stack"`` falls further behind; on MNIST the guarded stack does

@@ -429,3 +429,35 @@ def test_per_channel_sentence_stands_it_against_the_baselines_in_both_settings()
         _per_channel_sentences(f, "species")[0])
     # results written before the row existed say nothing of it
     assert _per_channel_sentences(SimpleNamespace(none=block({}), other=block({})), "species") == []
+
+
+def test_fssd_defaults_chooses_the_distances_per_family_in_each_setting():
+    from benchmarks import fssd_defaults
+
+    nets = [fssd_defaults.genome_case_name(s, (0, 1)) for s in (0, 1)]
+    rows = fssd_defaults.DISTANCE_ROWS
+    # per layer wins on the image set, per channel on the genome networks' mean
+    figures = {"no_ood": {"MNIST": {"k": {rows["no_ood"]["layer"]: 99.0,
+                                          rows["no_ood"]["channel"]: 98.5}},
+                          **{net: {"Klebsiella": {rows["no_ood"]["layer"]: 60.0,
+                                                  rows["no_ood"]["channel"]: c}}
+                             for net, c in zip(nets, (70.0, 58.0))}},
+               "other_kind": {case: {"k": {rows["other_kind"]["layer"]: 80.0}}
+                              for case in ["MNIST", *nets]}}
+    results = _kind_figures(figures["no_ood"])
+    for case, setting in _kind_figures(figures["other_kind"], "other_kind").items():
+        results[case]["settings"].update(setting["settings"])
+    for setting, per_case in figures.items():  # the rows each case measured
+        for case, kinds in per_case.items():
+            results[case]["settings"][setting]["mean"] = dict.fromkeys(*kinds.values())
+    made = fssd_defaults.choices(results)
+    image = made["distances of image cases, without OoD data"]
+    assert image == ("no_ood", {"layer": {"MNIST": "FSSD class_typical"},
+                                "channel": {"MNIST": fssd_defaults.CHANNEL_RULE}})
+    loo = fssd_defaults.leave_one_out(results, {k: made[k] for k in made if "distances" in k})
+    assert loo["distances of image cases, without OoD data"]["winner"] == "layer"
+    genome = loo["distances of genome cases, without OoD data"]
+    assert genome["winner"] == "channel" and genome["lead"] == pytest.approx(4.0)
+    assert genome["sets"] == ["genome"]
+    # the tuned setting measured no per-channel stack: no choice is made there
+    assert not [k for k in made if k.startswith("distances") and "tuned" in k]
