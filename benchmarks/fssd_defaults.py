@@ -307,9 +307,14 @@ def methods(net, cfg, seed, layer_sets=None, tokens=False):
     def rows(seen):
         return np.random.RandomState(seed).permutation(len(seen.X_train))[: cfg["n_fit"]]
 
+    def fssd(params, detector=FSSDDetector):
+        """The detector of a row: one distance per layer unless ``params`` name the distances,
+        so each row measures what it names whatever ``distances="auto"`` picks."""
+        return detector(net, random_state=seed, **{"distances": "layer", **params})
+
     def fssd_no_ood(params, detector=FSSDDetector):
-        return Method(lambda seen: (detector(net, random_state=seed, **params).fit(
-            seen.X_train[rows(seen)]), params), uses_ood=False)
+        return Method(lambda seen: (fssd(params, detector).fit(seen.X_train[rows(seen)]),
+                                    params), uses_ood=False)
 
     def stack(params):
         def make(seen):
@@ -317,7 +322,7 @@ def methods(net, cfg, seed, layer_sets=None, tokens=False):
                 X, y = seen.X_train[rows(seen)], None
             else:
                 X, y = seen.training_against_ood(rows(seen))[:2]
-            return FSSDDetector(net, random_state=seed, **params).fit(X, y), params
+            return fssd(params).fit(X, y), params
         return Method(make)
 
     def paper_stack(params):

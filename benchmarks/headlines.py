@@ -309,7 +309,7 @@ def fmnist_mnist(res):
         f"{reference}.",
         f"The run took {res['wall_s'] / 60:.0f} minutes on {res['machine']['cpus']} CPU cores, "
         f"with {len(res['networks']['loaded'])} trained networks loaded from the cache.",
-        *_per_channel_sentences(f, "OoD kind"),
+        *_distance_sentences(f, "OoD kind"),
         "Fitted without OoD data, the single layers reach AUROC "
         + _and(f"{r['auroc']:.1f} % ({layer})" for layer, r in
                res["fssd_layers"][reference].items())
@@ -356,7 +356,7 @@ def genome(res):
         f"The paper reports AUROC {res['paper_fssd_auroc']:.1f} for FSSD on its own genome "
         f"data.",
         *_network_ensemble_sentences(f, res.get("ensemble_test_accuracy")),
-        *_per_channel_sentences(f, "species"),
+        *_distance_sentences(f, "species"),
     ]
 
 
@@ -385,10 +385,12 @@ def _network_ensemble_sentences(f, member_accuracies):
                                  "BiLSTMs (the networks Deep Ensemble reads)", "species")
 
 
-def _per_channel_sentences(f, other_kind):
-    """FSSD with one distance per channel against every baseline, in both settings."""
-    return _row_in_both_settings(f, "FSSD per channel (eps=0)", "With one distance per channel "
-                                 '(distances="channel", epsilon 0), FSSD', other_kind)
+def _distance_sentences(f, other_kind):
+    """FSSD with one distance per layer and per channel (the rows a file measured) against
+    every baseline, in both settings."""
+    return [sentence for d in ("layer", "channel") for sentence in _row_in_both_settings(
+        f, f"FSSD per {d} (eps=0)", f'With one distance per {d} (distances="{d}", epsilon 0), '
+        "FSSD", other_kind)]
 
 
 NAMES = {"Maha": "Mahalanobis"}
@@ -439,8 +441,33 @@ def fssd_defaults(res):
         *_layer_sentences(s.get("layers")),
         *_layer_sentences(s.get("genome_layers")),
         *_token_noise_sentences(s.get("token_noise")),
+        *_distances_choice_sentences(s.get("leave_one_out")),
         *_leave_one_out_sentences(s.get("leave_one_out")),
     ]
+
+
+def _distances_choice_sentences(loo):
+    """fssd_defaults: one distance per layer or per channel, chosen per family of cases in each
+    setting (the choices :func:`benchmarks.fssd_defaults.choices` names ``distances of ...``);
+    nothing for a file from before that choice."""
+    from benchmarks.fssd_defaults import SETTING_WORDS
+
+    made = {name: c for name, c in (loo or {}).items() if name.startswith("distances of ")}
+    if not made:
+        return []
+    families = list(dict.fromkeys(name.split(", ")[0][len("distances of "):] for name in made))
+
+    def choice(family):
+        picks = [(words, made[f"distances of {family}, {words}"])
+                 for words in SETTING_WORDS.values() if f"distances of {family}, {words}" in made]
+        winners = {c["winner"] for _, c in picks}
+        return (f"on the {family} one per {' / '.join(sorted(winners))} ("
+                + "; ".join(f"{words}: lead {c['lead']:.2f} points over one per "
+                            f"{'layer' if c['winner'] == 'channel' else 'channel'}"
+                            for words, c in picks) + ")")
+
+    return ["Chosen per family of cases, the distances FSSD reads are "
+            + _and(choice(f) for f in families) + "."]
 
 
 def _same_kind_noise_sentences(same):

@@ -25,9 +25,11 @@ estimated on as many samples as without OoD data:
   the chosen detector fitted on the training rows against the validation OoD samples; FSSD
   (eps=0) the same without pre-processing; FSSD plain stack (eps=0) the
   paper's stack (``combine="stack", far_outliers=False``) on the paper's layers
-  (:func:`benchmarks._ood.paper_layers`), on synthetic outliers without OoD data; FSSD per
-  channel (eps=0) FSSD (eps=0) with one distance per channel (``distances="channel"``); the
-  FSSD network ensemble takes the epsilon FSSD chose on the same kind.
+  (:func:`benchmarks._ood.paper_layers`, one distance per layer), on synthetic outliers without
+  OoD data; FSSD per layer (eps=0) and FSSD per channel (eps=0) FSSD (eps=0) with one distance
+  per layer and per channel (``distances``; the default, ``"auto"``, takes channels for token
+  sequences, layers otherwise); the FSSD network ensemble takes the epsilon FSSD chose on the
+  same kind.
 - MSP ("Base"), Energy, Deep Ensemble and Outlier Exposure (MSP of the OE network) use no OoD
   data: one fit serves every setting.
 """
@@ -48,8 +50,8 @@ DROPOUT_RATES = [0.1, 0.25, 0.5]
 
 def ood_methods(net, cfg, seed, *, ensemble=None, oe=None):
     """name -> :class:`~benchmarks.protocol.Method`: Base, ODIN, Maha, [DE], MCD, [OE], FSSD,
-    Energy, FSSD (eps=0), FSSD plain stack (eps=0), FSSD per channel (eps=0)[, FSSD network
-    ensemble]; DE and the FSSD
+    Energy, FSSD (eps=0), FSSD plain stack (eps=0), FSSD per layer (eps=0), FSSD per channel
+    (eps=0)[, FSSD network ensemble]; DE and the FSSD
     network ensemble with the networks of ``ensemble`` (a list whose first is ``net``), OE with
     the network ``oe``.
 
@@ -148,9 +150,9 @@ def ood_methods(net, cfg, seed, *, ensemble=None, oe=None):
                  "FSSD (eps=0)": Method(fssd_eps0),
                  "FSSD plain stack (eps=0)": Method(
                      lambda seen: fssd_eps0(seen, combine="stack", far_outliers=False,
-                                            layers=paper_layers(net))),
-                 "FSSD per channel (eps=0)": Method(
-                     lambda seen: fssd_eps0(seen, distances="channel"))})
+                                            layers=paper_layers(net), distances="layer")),
+                 **{f"FSSD per {d} (eps=0)": Method(
+                     lambda seen, d=d: fssd_eps0(seen, distances=d)) for d in ("layer", "channel")}})
     if ensemble is not None:
         made["FSSD network ensemble"] = Method(fssd_networks)
     return made

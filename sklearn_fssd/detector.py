@@ -130,7 +130,12 @@ class FSSDDetector(BaseTorchDetector):
     pooling : {"flatten", "avg"}, default="flatten"
         ``"flatten"`` uses the whole feature map (the paper's code);
         ``"avg"`` averages over spatial positions / time steps.
-    distances : {"layer", "channel"}, default="layer"
+    distances : {"auto", "layer", "channel"}, default="auto"
+        ``"auto"``: ``"channel"`` for token-id inputs (sequence models with an
+        embedding), ``"layer"`` for everything else, as chosen by
+        ``python -m benchmarks fssd-defaults`` (one distance per channel leads
+        on the genome set by several points and trails on the image sets by a
+        few tenths; tables were not measured and keep the paper's).
         ``"layer"``: one FSSD per layer, ``||F_k(x) - F*_k||`` (the paper's).
         ``"channel"``: its parts, one distance per channel of each layer over
         that channel's positions (``sum_c FSSD_kc**2 = FSSD_k**2``), which the
@@ -234,7 +239,8 @@ class FSSDDetector(BaseTorchDetector):
     offset_ : float
         ``decision_function = score_samples - offset_``.
     epsilon_, perturb_, pooling_, distances_ : float, str, str, str
-        ``epsilon``, ``perturb``, ``pooling`` and ``distances`` as they were at ``fit``.
+        ``epsilon``, ``perturb``, ``pooling`` and ``distances`` as they were at ``fit``
+        (``distances="auto"`` resolved).
         Scoring uses these, as the combination and ``offset_`` were fitted with them: a
         parameter changed by ``set_params`` takes effect at the next ``fit``.
     device_ : torch.device
@@ -273,7 +279,7 @@ class FSSDDetector(BaseTorchDetector):
         "n_noise": [Interval(Integral, 1, None, closed="left")],
         "noise_range": [StrOptions({"auto"}), tuple, list],
         "pooling": [StrOptions({"flatten", "avg"})],
-        "distances": [StrOptions({"layer", "channel"})],
+        "distances": [StrOptions({"auto", "layer", "channel"})],
         "combine": [StrOptions({"auto", "stack", "guarded_stack", "typical_stack", "typical",
                                 "class_typical", "mean"})],
         "far_outliers": ["boolean"],
@@ -285,7 +291,7 @@ class FSSDDetector(BaseTorchDetector):
 
     def __init__(self, model=None, *, layers="auto", epsilon=0.0, perturb="per_layer",
                  singularity="noise", n_noise=100, noise_range="auto", pooling="flatten",
-                 distances="layer", combine="auto", far_outliers=True, contamination="auto",
+                 distances="auto", combine="auto", far_outliers=True, contamination="auto",
                  max_epochs=30, batch_size=256, device="cpu", random_state=None, verbose=False,
                  both_strands=False):
         _store_params(self, locals())
@@ -326,6 +332,8 @@ class FSSDDetector(BaseTorchDetector):
         if self.model is None:
             self.model_ = self._train_default_model(X_id, seed)
             self._setup_inputs(X)
+        if self.distances == "auto":  # measured in fssd_defaults.md: channels for sequences
+            self.distances_ = "channel" if self.tokens_ else "layer"
         networks = self._networks()
         self.layers_ = self._resolve_layers(networks)
 
@@ -373,11 +381,14 @@ class FSSDDetector(BaseTorchDetector):
         ))
         return names[0]
 
+    #: Parameters a pickle may predate whose default changed since: the value it behaved as
+    #: (detectors pickled before ``distances`` existed read one distance per layer)
+    _value_before = {"distances": "layer"}
+
     def __setstate__(self, state):
         super().__setstate__(state)
-        # detectors pickled before distances existed read one distance per layer
         if "distances" not in self.__dict__:
-            self.distances = "layer"
+            self.distances = self._value_before["distances"]
             if hasattr(self, "offset_"):
                 self.distances_, self.channels_ = "layer", [1] * len(self.layers_)
 

@@ -264,10 +264,11 @@ class FSSD(PyODDetector):
     __init__.__signature__ = _face_signature(FSSDDetector)
 
     def __setstate__(self, state):
-        # a face pickled before a parameter of FSSDDetector existed takes its default
+        # a face pickled before a parameter of FSSDDetector existed takes its default, or the
+        # value it behaved as where the default changed since
         for name, param in type(self).__init__.__signature__.parameters.items():
             if param.default is not inspect.Parameter.empty:
-                state.setdefault(name, param.default)
+                state.setdefault(name, FSSDDetector._value_before.get(name, param.default))
         self.__dict__.update(state)
 
     @property

@@ -408,10 +408,10 @@ def test_fssd_defaults_argmax_rule_compares_an_input_with_its_most_probable_clas
     np.testing.assert_allclose(det.score_samples(X_test[:40]), by_hand, rtol=1e-6)
 
 
-def test_per_channel_sentence_stands_it_against_the_baselines_in_both_settings():
+def test_distance_sentences_stand_each_row_against_the_baselines_in_both_settings():
     from types import SimpleNamespace
 
-    from benchmarks.headlines import _per_channel_sentences
+    from benchmarks.headlines import _distance_sentences
 
     block = lambda figures: {"mean": {m: {"auroc": v} for m, v in figures.items()}}  # noqa: E731
     f = SimpleNamespace(
@@ -419,20 +419,29 @@ def test_per_channel_sentence_stands_it_against_the_baselines_in_both_settings()
                                                                     60.0}),
         mean=lambda b, m: b["mean"][m]["auroc"], base={"MSP": 68.0, "Energy": 63.0},
         tuned={"ODIN": 64.5, "MC Dropout": 58.0})
-    (sentence,) = _per_channel_sentences(f, "species")
+    (sentence,) = _distance_sentences(f, "species")  # a file measured per channel only
     assert sentence == (
         'With one distance per channel (distances="channel", epsilon 0), FSSD reaches mean AUROC '
         "67.0 % without OoD data, where it trails MSP (68.0), and 60.0 % tuned on one other "
         "species, where it trails ODIN (64.5).")
     f.base = {"MSP": 60.0}
     assert "without OoD data, where it is ahead of every baseline, and" in (
-        _per_channel_sentences(f, "species")[0])
-    # results written before the row existed say nothing of it
-    assert _per_channel_sentences(SimpleNamespace(none=block({}), other=block({})), "species") == []
+        _distance_sentences(f, "species")[0])
+    # both rows: per layer first
+    f.none["mean"]["FSSD per layer (eps=0)"] = {"auroc": 59.0}
+    f.other["mean"]["FSSD per layer (eps=0)"] = {"auroc": 65.0}
+    layer, channel = _distance_sentences(f, "species")
+    assert layer.startswith('With one distance per layer (distances="layer", epsilon 0), FSSD '
+                            "reaches mean AUROC 59.0 % without OoD data, where it trails MSP")
+    assert "65.0 % tuned on one other species, where it is ahead of every baseline." in layer
+    assert channel.startswith("With one distance per channel")
+    # results written before the rows existed say nothing of them
+    assert _distance_sentences(SimpleNamespace(none=block({}), other=block({})), "species") == []
 
 
 def test_fssd_defaults_chooses_the_distances_per_family_in_each_setting():
     from benchmarks import fssd_defaults
+    from benchmarks.headlines import _distances_choice_sentences
 
     nets = [fssd_defaults.genome_case_name(s, (0, 1)) for s in (0, 1)]
     rows = fssd_defaults.DISTANCE_ROWS
@@ -461,3 +470,8 @@ def test_fssd_defaults_chooses_the_distances_per_family_in_each_setting():
     assert genome["sets"] == ["genome"]
     # the tuned setting measured no per-channel stack: no choice is made there
     assert not [k for k in made if k.startswith("distances") and "tuned" in k]
+    assert _distances_choice_sentences(loo) == [
+        "Chosen per family of cases, the distances FSSD reads are on the image cases one per "
+        "layer (without OoD data: lead 0.50 points over one per channel) and on the genome "
+        "cases one per channel (without OoD data: lead 4.00 points over one per layer)."]
+    assert _distances_choice_sentences({}) == []

@@ -1186,6 +1186,20 @@ def test_channel_distances_of_a_token_model_with_a_guarded_stack():
     assert stacked.score_samples(X_ood[100:]).max() < np.median(stacked.score_samples(X[:100]))
 
 
+def test_auto_distances_are_per_channel_for_token_sequences_and_per_layer_otherwise(
+        image_detector):
+    # chosen on fssd_defaults.md: per channel leads on the genome set, per layer on images
+    assert image_detector.get_params()["distances"] == "auto"
+    assert image_detector.distances_ == "layer" and image_detector.channels_ == [1, 1, 1, 1]
+    torch.manual_seed(0)
+    X = np.random.RandomState(0).randint(0, 4, size=(60, 12))
+    det = FSSDDetector(TinyLSTM(), random_state=0).fit(X)
+    assert det.distances_ == "channel" and det.channels_ == [6, 16, 2]
+    assert det.combiner_.covariance == "diagonal" and det.combiner_.layer_widths == [6, 16, 2]
+    pinned = FSSDDetector(det.model_, distances="layer", random_state=0).fit(X)
+    assert pinned.distances_ == "layer" and pinned.combiner_.layer_widths is None
+
+
 @pytest.mark.parametrize("perturb", ["per_layer", "joint"])
 def test_channel_distances_take_the_step_of_the_layer_fssd(perturb):
     # the pre-processing step climbs each layer's FSSD whatever the columns the rules read
@@ -1194,7 +1208,7 @@ def test_channel_distances_take_the_step_of_the_layer_fssd(perturb):
     X = np.random.RandomState(0).randint(0, 4, size=(60, 12))
     params = dict(epsilon=0.05, perturb=perturb, random_state=0)
     by_channel = FSSDDetector(module, distances="channel", **params).fit(X)
-    by_layer = FSSDDetector(module, **params).fit(X)
+    by_layer = FSSDDetector(module, distances="layer", **params).fit(X)
     np.testing.assert_allclose(by_channel.layer_scores(X[:10]), by_layer.layer_scores(X[:10]),
                                rtol=1e-5)
     plain = FSSDDetector(module, distances="channel", random_state=0).fit(X)
