@@ -64,6 +64,10 @@ Rules measured, every one fitted on ``n_fit`` training samples with epsilon 0 (n
   on the paper's four layers and on every stage of the forward pass, on the image cases; the
   BiLSTM's (:data:`GENOME_LAYER_SETS`), the same rules without and with its pooled sequence
   features, on the genome cases;
+- one distance per layer or per channel (``distances``), chosen per family of cases (the image
+  cases, the genome cases) in each setting from the rows that measure both
+  (:data:`DISTANCE_ROWS`); every other FSSD row reads one distance per layer, whatever
+  ``distances="auto"`` would take, so each row measures what it names;
 - every choice above made again with one set or one OoD kind left out in turn
   (:func:`leave_one_out`): the Fashion-MNIST and genome sets hold the kinds those benchmarks
   report (on other samples), so the table shows whether one of them decided a choice.
@@ -308,13 +312,17 @@ def methods(net, cfg, seed, layer_sets=None, tokens=False):
         return np.random.RandomState(seed).permutation(len(seen.X_train))[: cfg["n_fit"]]
 
     def fssd(params, detector=FSSDDetector):
-        """The detector of a row: one distance per layer unless ``params`` name the distances,
-        so each row measures what it names whatever ``distances="auto"`` picks."""
-        return detector(net, random_state=seed, **{"distances": "layer", **params})
+        """The detector of a row and the parameters its results record: one distance per layer
+        unless ``params`` name the distances, so each row measures what it names whatever
+        ``distances="auto"`` picks."""
+        params = {"distances": "layer", **params}
+        return detector(net, random_state=seed, **params), params
 
     def fssd_no_ood(params, detector=FSSDDetector):
-        return Method(lambda seen: (fssd(params, detector).fit(seen.X_train[rows(seen)]),
-                                    params), uses_ood=False)
+        def make(seen):
+            det, recorded = fssd(params, detector)
+            return det.fit(seen.X_train[rows(seen)]), recorded
+        return Method(make, uses_ood=False)
 
     def stack(params):
         def make(seen):
@@ -322,7 +330,8 @@ def methods(net, cfg, seed, layer_sets=None, tokens=False):
                 X, y = seen.X_train[rows(seen)], None
             else:
                 X, y = seen.training_against_ood(rows(seen))[:2]
-            return fssd(params).fit(X, y), params
+            det, recorded = fssd(params)
+            return det.fit(X, y), recorded
         return Method(make)
 
     def paper_stack(params):

@@ -78,9 +78,10 @@ def ood_methods(net, cfg, seed, *, ensemble=None, oe=None):
                       refit_on=refit_on, **fit_params)
 
     def with_rule(det, params):
-        """``det`` and the parameters a results file records: ``params`` and the rule its fit
-        took (``combine_``)."""
-        return det, {**params, "combine": det.combine_}
+        """``det`` and the parameters a results file records: ``params``, the rule its fit
+        took (``combine_``) and, for FSSD, the distances it read (``distances_``)."""
+        read = {"distances": det.distances_} if hasattr(det, "distances_") else {}
+        return det, {**params, "combine": det.combine_, **read}
 
     def without_ood(make_detector):
         return Method(lambda seen: (make_detector().fit(seen.X_train[fit_rows(seen)]), {}),

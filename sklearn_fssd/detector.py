@@ -132,10 +132,12 @@ class FSSDDetector(BaseTorchDetector):
         ``"avg"`` averages over spatial positions / time steps.
     distances : {"auto", "layer", "channel"}, default="auto"
         ``"auto"``: ``"channel"`` for token-id inputs (sequence models with an
-        embedding), ``"layer"`` for everything else, as chosen by
-        ``python -m benchmarks fssd-defaults`` (one distance per channel leads
-        on the genome set by several points and trails on the image sets by a
-        few tenths; tables were not measured and keep the paper's).
+        embedding) combined by ``"class_typical"`` or ``"typical_stack"``
+        (what ``combine="auto"`` takes for classifiers), ``"layer"`` for
+        everything else, as chosen by ``python -m benchmarks fssd-defaults``
+        (one distance per channel leads on the genome set by several points
+        and trails on the image sets by a few tenths; tables and the other
+        rules were not measured per channel and keep the paper's).
         ``"layer"``: one FSSD per layer, ``||F_k(x) - F*_k||`` (the paper's).
         ``"channel"``: its parts, one distance per channel of each layer over
         that channel's positions (``sum_c FSSD_kc**2 = FSSD_k**2``), which the
@@ -332,13 +334,13 @@ class FSSDDetector(BaseTorchDetector):
         if self.model is None:
             self.model_ = self._train_default_model(X_id, seed)
             self._setup_inputs(X)
-        if self.distances == "auto":  # measured in fssd_defaults.md: channels for sequences
-            self.distances_ = "channel" if self.tokens_ else "layer"
         networks = self._networks()
         self.layers_ = self._resolve_layers(networks)
 
         self.n_classes_ = self._output_classes(networks, X)
         self.combine_ = self._resolve_combine(X, y_id)
+        if self.distances == "auto":
+            self.distances_ = self._resolve_distances()
 
         low, high = self._noise_box(X_id)
         self.noise_low_, self.noise_high_ = low, high
@@ -362,7 +364,7 @@ class FSSDDetector(BaseTorchDetector):
             guard=self.guard_,
             random_state=seed,
             covariance="diagonal" if self.distances_ == "channel" else "shrunk",
-            layer_widths=self.channels_ if self.distances_ == "channel" else None,
+            layer_widths=list(self.channels_) if self.distances_ == "channel" else None,
         )
         fit_distances, fit_groups = self._split_columns(fit_columns)
         self.combiner_.fit(fit_distances, fit_labels, groups=fit_groups)
@@ -390,7 +392,7 @@ class FSSDDetector(BaseTorchDetector):
         if "distances" not in self.__dict__:
             self.distances = self._value_before["distances"]
             if hasattr(self, "offset_"):
-                self.distances_, self.channels_ = "layer", [1] * len(self.layers_)
+                self.distances_, self.channels_ = self.distances, [1] * len(self.layers_)
 
     def _channels(self, singularities):
         """The distance columns of each layer: 1, or with ``distances="channel"`` its channels
@@ -400,7 +402,8 @@ class FSSDDetector(BaseTorchDetector):
         widths = [[int(centre.shape[-1]) for centre in centres] for centres in singularities]
         _check_networks_agree(widths, lambda first, other, index: (
             f"The layers of the networks of model have different channels: {first} in network "
-            f"0 but {other} in network {index}. distances='channel' averages each channel's "
+            f"0 but {other} in network {index}. distances='channel' (which 'auto' takes for "
+            "token inputs) averages each channel's "
             "distance over the networks; pass networks of one architecture, or "
             "distances='layer'."
         ))
@@ -447,6 +450,13 @@ class FSSDDetector(BaseTorchDetector):
         # measured on classifiers of images and sequences (fssd_defaults.md); tables keep the
         # signed guarded stack, which no measurement has yet put behind
         return "typical_stack" if self.guard_ == "class_typical" else "guarded_stack"
+
+    def _resolve_distances(self):
+        """``distances="auto"``: one distance per channel for token inputs combined by a rule
+        measured that way (``fssd_defaults.md``: ``"class_typical"`` and ``"typical_stack"``,
+        what ``combine="auto"`` takes for classifiers of sequences), else one per layer."""
+        per_channel = self.tokens_ and self.combine_ in ("class_typical", "typical_stack")
+        return "channel" if per_channel else "layer"
 
     def _train_default_model(self, X_id, seed):
         """The network of ``model=None``: an MLP trained (through skorch) to tell X_id from

@@ -363,6 +363,8 @@ default="stack"
         Mean and standard deviation of the ID log distances.
     regression_ : LogisticRegressionCV or NonNegativeLogistic
         ``"stack"`` and ``"guarded_stack"``; ``"typical_stack"`` (NonNegativeLogistic).
+    layer_widths_ : list of int or None
+        ``layer_widths`` as fitted.
     stack_reference_, guard_reference_ : ndarray
         ``"guarded_stack"`` and ``"typical_stack"`` only: the sorted scores of the stack and of
         the guard on the ID rows, against which new scores become percentiles.
@@ -440,6 +442,8 @@ default="stack"
         y = np.asarray(y)
         self._check_rules()
         self._check_layer_widths(D)
+        self.layer_widths_ = (None if self.layer_widths is None
+                              else [int(width) for width in self.layer_widths])
         groups = self._check_groups(D, groups)
         # a refit starts afresh: nothing of an earlier fit with other rules is kept
         for name in ("covariance_", "class_covariances_", "regression_", "stack_reference_",
@@ -535,10 +539,11 @@ default="stack"
 
     def _per_layer(self, columns, mean=False):
         """``columns`` (n_samples, n_columns) summed (``mean``: averaged) within each layer of
-        ``layer_widths``; unchanged without them."""
-        if self.layer_widths is None:
+        ``layer_widths`` (as fitted); unchanged without them."""
+        widths = getattr(self, "layer_widths_", None)  # None too in a combiner pickled before
+        if widths is None:
             return columns
-        widths = np.asarray(self.layer_widths)
+        widths = np.asarray(widths)
         summed = np.add.reduceat(columns, np.r_[0, np.cumsum(widths)[:-1]], axis=1)
         return summed / widths if mean else summed
 

@@ -1198,6 +1198,10 @@ def test_auto_distances_are_per_channel_for_token_sequences_and_per_layer_otherw
     assert det.combiner_.covariance == "diagonal" and det.combiner_.layer_widths == [6, 16, 2]
     pinned = FSSDDetector(det.model_, distances="layer", random_state=0).fit(X)
     assert pinned.distances_ == "layer" and pinned.combiner_.layer_widths is None
+    # rules never measured per channel keep one distance per layer
+    for combine in ("stack", "guarded_stack", "typical", "mean"):
+        other = FSSDDetector(det.model_, combine=combine, random_state=0).fit(X)
+        assert other.distances_ == "layer", combine
 
 
 @pytest.mark.parametrize("perturb", ["per_layer", "joint"])
@@ -1228,7 +1232,8 @@ def test_channel_distances_keep_layer_scores_of_averaged_networks_and_strands(se
     params = ({"model": [module, other]} if setting == "two networks"
               else {"model": module, "both_strands": True})
     by_channel = FSSDDetector(**params, distances="channel", random_state=0).fit(X)
-    by_layer = FSSDDetector(**params, random_state=0).fit(X)
+    by_layer = FSSDDetector(**params, distances="layer", random_state=0).fit(X)
+    assert (by_channel.distances_, by_layer.distances_) == ("channel", "layer")
     np.testing.assert_allclose(by_channel.layer_scores(X), by_layer.layer_scores(X), rtol=1e-5)
 
 
@@ -1248,7 +1253,7 @@ def test_a_detector_pickled_before_distances_existed_reads_one_per_layer(trained
     np.testing.assert_array_equal(loaded.score_samples(X_test[:20]), det.score_samples(X_test[:20]))
     refit = clone(loaded).set_params(distances="channel").fit(X_train[:200])
     assert refit.channels_ == [8, 16, 32, 10]
-    # the PyOD face of before takes the new parameter's default too
+    # the PyOD face of before reads one distance per layer too (not today's default, "auto")
     face = FSSD(model=trained_cnn, random_state=0)
     state = dict(face.__dict__)
     del state["distances"]

@@ -495,6 +495,15 @@ def test_typical_stack_with_layer_widths_weighs_each_layer_not_each_channel():
     # the layer the OoD rows moved is the one the stack weighs most
     assert np.argmax(comb.regression_.coef_[:3]) == 1
     assert roc_auc_score(y, comb.decision_function(D)) > 0.95
+    # with the guard "-mean" (distances that grow for OoD inputs) each layer's mean z
+    minus_mean = LayerCombiner(combine="typical_stack", guard="-mean",
+                               layer_widths=[2, 5, 3]).fit(D, y)
+    np.testing.assert_allclose(minus_mean._atypicality(D, None),
+                               np.c_[z[:, :2].mean(1), z[:, 2:7].mean(1), z[:, 7:].mean(1)])
+    # the widths as fitted: changing the parameter afterwards changes nothing until a refit
+    before = comb.decision_function(D)
+    comb.set_params(layer_widths=[5, 5])
+    np.testing.assert_array_equal(comb.decision_function(D), before)
 
 
 def test_layer_widths_of_one_column_each_change_nothing():
