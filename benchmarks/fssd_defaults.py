@@ -117,6 +117,13 @@ DISTANCE_ROWS = {"no_ood": {"layer": "FSSD class_typical", "channel": CHANNEL_RU
                  "other_kind": {"layer": "FSSD typical stack",
                                 "channel": "FSSD typical stack per channel"}}
 SETTING_WORDS = {"no_ood": "without OoD data", "other_kind": "tuned on one other kind"}
+
+
+def distances_choice(family, setting):
+    """The name of the choice between one distance per layer and per channel of ``family``'s
+    cases in ``setting`` (:func:`choices`, :func:`leave_one_out`)."""
+    return f"distances of {family} cases, {SETTING_WORDS[setting]}"
+
 #: The BiLSTMs of the genome set: the seeds the genome benchmark reports.
 GENOME_SEEDS = (0, 1, 2)
 #: The set a case belongs to: each genome network is a case of the one genome set.
@@ -603,7 +610,7 @@ def choices(results):
                 ls: layer_set_rows(results, cases_, rule, ls, sets) for ls in sets})
         for setting, rows in DISTANCE_ROWS.items():
             if _measures_rows(results, cases_, setting, rows.values()):
-                made[f"distances of {family} cases, {SETTING_WORDS[setting]}"] = (setting, {
+                made[distances_choice(family, setting)] = (setting, {
                     distances: dict.fromkeys(cases_, row) for distances, row in rows.items()})
     genome = cases_of(results, GENOME_SET)
     if _measures_token_noise(results, genome):

@@ -448,26 +448,26 @@ def fssd_defaults(res):
 
 def _distances_choice_sentences(loo):
     """fssd_defaults: one distance per layer or per channel, chosen per family of cases in each
-    setting (the choices :func:`benchmarks.fssd_defaults.choices` names ``distances of ...``);
-    nothing for a file from before that choice."""
-    from benchmarks.fssd_defaults import SETTING_WORDS
+    setting (:func:`benchmarks.fssd_defaults.distances_choice`); nothing for a file from before
+    that choice."""
+    from benchmarks.fssd_defaults import (DISTANCE_ROWS, LAYER_SET_FAMILIES, SETTING_WORDS,
+                                          distances_choice)
 
-    made = {name: c for name, c in (loo or {}).items() if name.startswith("distances of ")}
-    if not made:
-        return []
-    families = list(dict.fromkeys(name.split(", ")[0][len("distances of "):] for name in made))
+    loo = loo or {}
+    picks = {family: [(setting, loo[distances_choice(family, setting)])
+                      for setting in DISTANCE_ROWS if distances_choice(family, setting) in loo]
+             for family in LAYER_SET_FAMILIES}
 
-    def choice(family):
-        picks = [(words, made[f"distances of {family}, {words}"])
-                 for words in SETTING_WORDS.values() if f"distances of {family}, {words}" in made]
-        winners = {c["winner"] for _, c in picks}
-        return (f"on the {family} one per {' / '.join(sorted(winners))} ("
-                + "; ".join(f"{words}: lead {c['lead']:.2f} points over one per "
-                            f"{'layer' if c['winner'] == 'channel' else 'channel'}"
-                            for words, c in picks) + ")")
+    def choice(family, made):
+        winners = sorted({c["winner"] for _, c in made})
+        return (f"on the {family} cases one per {' / '.join(winners)} ("
+                + "; ".join(f"{SETTING_WORDS[setting]}: lead {c['lead']:.2f} points over one per "
+                            + next(d for d in DISTANCE_ROWS[setting] if d != c["winner"])
+                            for setting, c in made) + ")")
 
-    return ["Chosen per family of cases, the distances FSSD reads are "
-            + _and(choice(f) for f in families) + "."]
+    made = [choice(family, m) for family, m in picks.items() if m]
+    return ["Chosen per family of cases, the distances FSSD reads are " + _and(made) + "."
+            ] if made else []
 
 
 def _same_kind_noise_sentences(same):
