@@ -432,6 +432,7 @@ def fssd_defaults(res):
                 f"{noise(r)[0]:.1f} to {noise(r)[1]:.1f} % over the cases")
                + f" for the {r[len('FSSD '):]}" for r in stacks) + ".",
         *_same_kind_noise_sentences(s.get("same_kind_noise")),
+        *_noise_bound_sentences(s.get("noise_bound")),
         *([] if "genome" not in cases else [
             f"In the genome {genome_where}alone, without OoD data, the mean AUROC is "
             + _and(f"{none[r]['genome']:.2f} % for {r}" for r in
@@ -482,12 +483,32 @@ def _same_kind_noise_sentences(same):
             for case, kind in same_kind_measured(same or {})]
 
 
+def _noise_bound_sentences(bound):
+    """fssd_defaults: classifiers on FSSD's channel distances fitted on the noise itself."""
+    from benchmarks.fssd_defaults import BOUND_CLASSIFIERS
+
+    if not bound:
+        return []
+    cases = list(bound)
+    kind = bound[cases[0]]["kind"]
+    flagged = lambda name: [bound[c][name]["flagged"] for c in cases]  # noqa: E731
+    return [f"Fitted on the {kind} themselves, classifiers on FSSD's distances (one per channel "
+            "of every tapped layer) flag, with 95 % of the in-distribution test samples kept, "
+            + _and(f"{' / '.join(f'{v:.1f}' for v in flagged(name))} % of them ({name})"
+                   for name in BOUND_CLASSIFIERS)
+            + f" on the {' / '.join(cases)} cases, at most "
+            f"{max(max(flagged(name)) for name in BOUND_CLASSIFIERS):.1f} %."]
+
+
 def _token_noise_sentences(noise):
     """fssd_defaults: the noise behind F* of the genome cases' BiLSTMs."""
+    from benchmarks.fssd_defaults import token_noise_rule
+
     if not noise:
         return []
     (default, row), (other, before) = noise["auroc"].items()
-    return [f"On the {len(noise['cases'])} genome cases, without OoD data, class_typical reaches "
+    return [f"On the {len(noise['cases'])} genome cases, without OoD data, "
+            f"{token_noise_rule(noise)} reaches "
             f"mean AUROC {row['mean over genome cases']:.2f} % with F* from noise of {default} "
             f"(the default) against {before['mean over genome cases']:.2f} % from noise of "
             f"{other}."]

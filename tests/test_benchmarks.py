@@ -337,7 +337,7 @@ def test_fssd_defaults_compares_the_token_noise_on_the_genome_cases_only():
     from benchmarks.headlines import _token_noise_sentences
 
     def case(default, frequencies=None):
-        mean = {"FSSD class_typical": {"auroc": default}}
+        mean = {fssd_defaults.TOKEN_NOISES["uniform token ids"]: {"auroc": default}}
         if frequencies is not None:
             mean[fssd_defaults.FREQUENCY_TOKENS_RULE] = {"auroc": frequencies}
         return {"settings": {"no_ood": {"mean": mean}}}
@@ -350,14 +350,47 @@ def test_fssd_defaults_compares_the_token_noise_on_the_genome_cases_only():
     assert noise["auroc"]["in-distribution token frequencies"] == {
         nets[0]: 66.0, nets[1]: 67.0, "mean over genome cases": 66.5}
     (sentence,) = _token_noise_sentences(noise)
-    assert sentence == ("On the 2 genome cases, without OoD data, class_typical reaches mean AUROC "
-                        "69.00 % with F* from noise of uniform token ids (the default) against "
-                        "66.50 % from noise of in-distribution token frequencies.")
+    # compared with the distances sequence models default to: one per channel
+    assert sentence == ("On the 2 genome cases, without OoD data, class_typical per channel reaches "
+                        "mean AUROC 69.00 % with F* from noise of uniform token ids (the default) "
+                        "against 66.50 % from noise of in-distribution token frequencies.")
     table = fssd_defaults.token_noise_markdown(noise)
     assert "| in-distribution token frequencies | 66.00 | 67.00 | 66.50 |" in table
     # a results file without the row of the other noise (older runs) reports nothing
     assert fssd_defaults.token_noise_summary({nets[0]: case(68.0)}) == {}
     assert _token_noise_sentences({}) == [] and fssd_defaults.token_noise_markdown({}) == []
+
+
+def test_fssd_defaults_bounds_what_fssds_distances_hold_on_the_noise_itself():
+    from benchmarks import fssd_defaults, protocol
+    from benchmarks.headlines import _noise_bound_sentences
+    import torch
+    from sklearn_fssd.models import GenomeLSTM
+
+    torch.manual_seed(0)
+    net = GenomeLSTM(embedding_dim=4, hidden_size=3, num_classes=2).eval()
+    rng = np.random.RandomState(0)
+    # in-distribution sequences hold A and C only; the noise is every base, drawn uniformly
+    X = rng.randint(0, 2, (200, 30))
+    noise = protocol.Kind.draw(rng.randint(0, 4, (120, 30)), 60, 60)
+    other = protocol.Kind.draw(rng.randint(2, 4, (20, 30)), 10, 10)
+    case = protocol.Case("toy", X[:120], X[:120, 0], X[120:140], X[120:140, 0], X[140:],
+                         {"G and T": other, "random sequences": noise})
+    bound = fssd_defaults.noise_bound(case, net, np.arange(100), seed=0)
+    # one column per channel: embedding 4, each LSTM 2 * 3, pool 6, fc 2
+    assert bound["columns"] == 4 + 6 + 6 + 6 + 2 and bound["kind"] == "random sequences"
+    for name in fssd_defaults.BOUND_CLASSIFIERS:
+        figures = bound[name]
+        assert figures["flagged"] == pytest.approx(100 - figures["fpr_at_95_tpr"])
+        assert figures["auroc"] > 95 and figures["flagged"] > 90  # the bases tell them apart
+    per_case = {"genome, BiLSTM seed 0": bound, "genome, BiLSTM seed 1": bound}
+    text = "\n".join(fssd_defaults.noise_bound_markdown(per_case))
+    assert "classifiers on FSSD's 24 distances" in text
+    (sentence,) = _noise_bound_sentences(per_case)
+    worst = max(bound[n]["flagged"] for n in fssd_defaults.BOUND_CLASSIFIERS)
+    assert sentence.startswith("Fitted on the random sequences themselves, classifiers on FSSD")
+    assert sentence.endswith(f"at most {worst:.1f} %.")
+    assert _noise_bound_sentences({}) == [] and fssd_defaults.noise_bound_markdown({}) == []
 
 
 def test_fssd_defaults_reports_the_stacks_fitted_on_the_noise_itself_and_no_other_kind():
