@@ -419,7 +419,8 @@ def fssd_defaults(res):
         f"Without OoD data, the mean AUROC over {_and(cases)} is "
         + _and(f"{avg(none, r):.2f} % for {r}" for r in rules) + "; "
         + _and(f"{NAMES.get(r, r)} {avg(none, r):.2f}" for r in baselines) + ".",
-        f"The best FSSD rule without OoD data is {rules[0]}, {avg(none, rules[0]) - avg(none, rules[1]):.2f} "
+        f"The best FSSD rule without OoD data is {rules[0]}, "
+        f"{avg(none, rules[0]) - avg(none, rules[1]):.2f} "
         f"points ahead of {rules[1]}.",
         "Tuned on one other OoD kind, the mean AUROC over the sets is "
         + _and(f"{avg(other, r):.2f} % for the {r[len('FSSD '):]}" for r in stacks) + ".",

@@ -351,9 +351,9 @@ def test_fssd_defaults_compares_the_token_noise_on_the_genome_cases_only():
         nets[0]: 66.0, nets[1]: 67.0, "mean over genome cases": 66.5}
     (sentence,) = _token_noise_sentences(noise)
     # compared with the distances sequence models default to: one per channel
-    assert sentence == ("On the 2 genome cases, without OoD data, class_typical per channel reaches "
-                        "mean AUROC 69.00 % with F* from noise of uniform token ids (the default) "
-                        "against 66.50 % from noise of in-distribution token frequencies.")
+    assert sentence == ("On the 2 genome cases, without OoD data, class_typical per channel "
+                        "reaches mean AUROC 69.00 % with F* from noise of uniform token ids (the "
+                        "default) against 66.50 % from noise of in-distribution token frequencies.")
     table = fssd_defaults.token_noise_markdown(noise)
     assert "| in-distribution token frequencies | 66.00 | 67.00 | 66.50 |" in table
     # a results file without the row of the other noise (older runs) reports nothing
