@@ -553,10 +553,13 @@ class GenomeLSTM(nn.Module):
     Attributes
     ----------
     default_layers : list of str
-        ``['embedding', 'lstm1', 'lstm2', 'pool', 'fc']``, with ``'conv'``
-        after ``'embedding'`` when the stem is on: every stage, ``pool`` (the
-        features ``fc`` reads) among them; without ``pool`` FSSD scored lower
-        on the genome cases of ``benchmarks/results/fssd_defaults.md``.
+        ``['embedding', 'lstm1', 'lstm2', 'fc']``, with ``'conv'`` after
+        ``'embedding'`` when the stem is on: every stage but ``pool`` (the max
+        over the sequence of ``lstm2``'s outputs, which ``fc`` reads). With one
+        distance per channel, what FSSD reads on token sequences by default,
+        its default rules scored higher without ``pool`` on each genome case of
+        ``benchmarks/results/fssd_defaults.md``; with one distance per layer
+        they scored higher with it (tap it by name then).
 
     Examples
     --------
@@ -566,10 +569,10 @@ class GenomeLSTM(nn.Module):
     >>> net(tokens).shape
     torch.Size([1, 3])
     >>> net.default_layers
-    ['embedding', 'lstm1', 'lstm2', 'pool', 'fc']
+    ['embedding', 'lstm1', 'lstm2', 'fc']
     >>> stem = GenomeLSTM(embedding_dim=4, hidden_size=8, num_classes=3, conv_channels=6)
     >>> stem(tokens).shape, stem.default_layers
-    (torch.Size([1, 3]), ['embedding', 'conv', 'lstm1', 'lstm2', 'pool', 'fc'])
+    (torch.Size([1, 3]), ['embedding', 'conv', 'lstm1', 'lstm2', 'fc'])
     """
 
     def __init__(
@@ -608,7 +611,7 @@ class GenomeLSTM(nn.Module):
     @property
     def default_layers(self):
         stem = ["conv"] if self.conv is not None else []
-        return ["embedding", *stem, "lstm1", "lstm2", "pool", "fc"]
+        return ["embedding", *stem, "lstm1", "lstm2", "fc"]
 
     def forward(self, x):
         if x.dim() != 2:

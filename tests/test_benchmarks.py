@@ -377,15 +377,15 @@ def test_fssd_defaults_bounds_what_fssds_distances_hold_on_the_noise_itself():
     case = protocol.Case("toy", X[:120], X[:120, 0], X[120:140], X[120:140, 0], X[140:],
                          {"G and T": other, "random sequences": noise})
     bound = fssd_defaults.noise_bound(case, net, np.arange(100), seed=0)
-    # one column per channel: embedding 4, each LSTM 2 * 3, pool 6, fc 2
-    assert bound["columns"] == 4 + 6 + 6 + 6 + 2 and bound["kind"] == "random sequences"
+    # one column per channel of the default layers: embedding 4, each LSTM 2 * 3, fc 2
+    assert bound["columns"] == 4 + 6 + 6 + 2 and bound["kind"] == "random sequences"
     for name in fssd_defaults.BOUND_CLASSIFIERS:
         figures = bound[name]
         assert figures["flagged"] == pytest.approx(100 - figures["fpr_at_95_tpr"])
         assert figures["auroc"] > 95 and figures["flagged"] > 90  # the bases tell them apart
     per_case = {"genome, BiLSTM seed 0": bound, "genome, BiLSTM seed 1": bound}
     text = "\n".join(fssd_defaults.noise_bound_markdown(per_case))
-    assert "classifiers on FSSD's 24 distances" in text
+    assert "classifiers on FSSD's 18 distances" in text
     (sentence,) = _noise_bound_sentences(per_case)
     worst = max(bound[n]["flagged"] for n in fssd_defaults.BOUND_CLASSIFIERS)
     assert sentence.startswith("Fitted on the random sequences themselves, classifiers on FSSD")

@@ -436,7 +436,7 @@ def test_fssd_taps_every_genome_lstm_layer_and_perturbs_embeddings(conv_channels
                      conv_pool=3).eval()
     X = np.random.RandomState(0).randint(0, 4, size=(40, 30))
     det = FSSDDetector(net, random_state=0).fit(X)
-    expected = ["embedding", "lstm1", "lstm2", "pool", "fc"]
+    expected = ["embedding", "lstm1", "lstm2", "fc"]
     if conv_channels:
         expected.insert(1, "conv")
     assert det.tokens_ and det.layers_ == expected
@@ -472,8 +472,7 @@ def test_genome_benchmark_quick_runs_the_protocol_and_reuses_its_network(tmp_pat
                                        "same_kind": kind}[setting]
             assert all(0 <= r["auroc"] <= 100 for r in col["methods"].values())
     assert list(first["settings"]) == list(protocol.SETTINGS)
-    assert list(first["fssd_layers"][species[0]]) == ["embedding", "conv", "lstm1", "lstm2", "pool",
-                                                  "fc"]
+    assert list(first["fssd_layers"][species[0]]) == ["embedding", "conv", "lstm1", "lstm2", "fc"]
     assert set(first["dropped"]["equal on either strand to an earlier pool"]) == {
         "id val", "id test", *(f"{s} {part}" for s in species for part in ("val", "test"))}
     text = (out / "genome.md").read_text()

@@ -121,7 +121,7 @@ def test_default_layers_per_model(built):
     assert built["LeNet"].paper_layers == ("conv1", "conv2", "fc1", "fc2")
     assert built["ResNet18"].default_layers == ["layer1", "layer2", "layer3", "layer4", "linear"]
     assert built["ResNet34"].default_layers == built["ResNet18"].default_layers
-    assert built["GenomeLSTM"].default_layers == ["embedding", "lstm1", "lstm2", "pool", "fc"]
+    assert built["GenomeLSTM"].default_layers == ["embedding", "lstm1", "lstm2", "fc"]
 
 
 def test_lenet_is_the_pytorch_mnist_example(built):
