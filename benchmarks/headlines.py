@@ -497,7 +497,7 @@ def _noise_bound_sentences(bound):
             "of every tapped layer) flag, with 95 % of the in-distribution test samples kept, "
             + _and(f"{' / '.join(f'{v:.1f}' for v in flagged(name))} % of them ({name})"
                    for name in BOUND_CLASSIFIERS)
-            + f" on the {' / '.join(cases)} cases, at most "
+            + f", case by case ({'; '.join(cases)}): at most "
             f"{max(max(flagged(name)) for name in BOUND_CLASSIFIERS):.1f} %."]
 
 
