@@ -56,18 +56,22 @@ Rules measured, every one fitted on ``n_fit`` training samples with epsilon 0 (n
   uniform noise and far-out inputs each flags at its own threshold, and the gap between the
   best of them and the best rule without OoD data on the kinds the stacks never saw; in the
   genome case also each stack fitted on random sequences themselves (the paper's same-kind
-  setting), which bounds how many of them a stack over the BiLSTM's layers can flag;
-- the noise behind ``F*`` on the genome cases: class_typical without OoD data with its tokens
-  drawn uniformly over the vocabulary (the default) and with the in-distribution tokens'
-  frequencies (:class:`FrequencyTokenNoise`, the noise before);
-- LeNet's layers (:data:`LENET_LAYER_SETS`): class_typical, typical and the two guarded stacks
-  on the paper's four layers and on every stage of the forward pass, on the image cases; the
-  BiLSTM's (:data:`GENOME_LAYER_SETS`), the same rules without and with its pooled sequence
-  features, on the genome cases;
+  setting), which bounds how many of them a stack over the BiLSTM's layers can flag, and
+  classifiers fitted on FSSD's distances per channel of the random sequences themselves
+  (:func:`noise_bound`), the ceiling of what those distances hold;
+- the noise behind ``F*`` on the genome cases: class_typical per channel (the rule and distances
+  sequence models default to) without OoD data with its tokens drawn uniformly over the
+  vocabulary (the default) and with the in-distribution tokens' frequencies
+  (:class:`FrequencyTokenNoise`, the noise before);
+- LeNet's layers (:data:`LENET_LAYER_SETS`): the rules of :data:`LAYER_SET_RULES`
+  (class_typical, typical, the two guarded stacks, and class_typical and the typical stack per
+  channel) on the paper's four layers and on every stage of the forward pass, on the image
+  cases; the BiLSTM's (:data:`GENOME_LAYER_SETS`), the same rules without and with its pooled
+  sequence features, on the genome cases;
 - one distance per layer or per channel (``distances``), chosen per family of cases (the image
   cases, the genome cases) in each setting from the rows that measure both
-  (:data:`DISTANCE_ROWS`); every other FSSD row reads one distance per layer, whatever
-  ``distances="auto"`` would take, so each row measures what it names;
+  (:data:`DISTANCE_ROWS`); every FSSD row that names no distances reads one per layer,
+  whatever ``distances="auto"`` would take, so each row measures what it names;
 - every choice above made again with one set or one OoD kind left out in turn
   (:func:`leave_one_out`): the Fashion-MNIST and genome sets hold the kinds those benchmarks
   report (on other samples), so the table shows whether one of them decided a choice.
@@ -147,8 +151,9 @@ LENET_LAYER_SETS = {
     "paper's 4 layers": list(LeNet.paper_layers),
     "every stage (8)": ["conv1", "relu1", "conv2", "relu2", "pool", "fc1", "relu3", "fc2"],
 }
-#: The BiLSTM layers tapped, measured on the genome cases: the default stages without and with
-#: ``pool``, the max over the sequence of ``lstm2``'s outputs (the features ``fc`` reads).
+#: The BiLSTM layers tapped, measured on the genome cases: its stages without ``pool`` (the
+#: default since ea1e930) and with it, the max over the sequence of ``lstm2``'s outputs (the
+#: features ``fc`` reads).
 GENOME_LAYER_SETS = {
     "every stage but pool (5)": ["embedding", "conv", "lstm1", "lstm2", "fc"],
     "every stage (6)": ["embedding", "conv", "lstm1", "lstm2", "pool", "fc"],
