@@ -82,6 +82,10 @@ from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from benchmarks import _ood as ood
 from benchmarks._ood import CACHE
@@ -227,19 +231,12 @@ class ChannelDistances(FSSDDetector):
 
 
 #: Classifiers fitted on FSSD's distances against the random sequences themselves
-#: (:func:`noise_bound`): a linear one and a flexible one
-BOUND_CLASSIFIERS = {"logistic regression": "linear", "gradient-boosted trees": "trees"}
-
-
-def _bound_classifier(kind, seed):
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    if kind == "linear":
-        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
-    return HistGradientBoostingClassifier(random_state=seed)
+#: (:func:`noise_bound`), a linear one and a flexible one: name -> ``make(seed)``
+BOUND_CLASSIFIERS = {
+    "logistic regression": lambda seed: make_pipeline(StandardScaler(),
+                                                      LogisticRegression(max_iter=5000)),
+    "gradient-boosted trees": lambda seed: HistGradientBoostingClassifier(random_state=seed),
+}
 
 
 def noise_bound(case, net, rows, seed, kind="random sequences"):
@@ -257,8 +254,8 @@ def noise_bound(case, net, rows, seed, kind="random sequences"):
     labels = np.r_[np.ones(len(rows), int), np.zeros(len(noise.val), int)]
     test_id, test_ood = det.channel_distances(case.X_test), det.channel_distances(noise.test)
     out = {"kind": kind, "columns": int(fit.shape[1])}
-    for name, which in BOUND_CLASSIFIERS.items():
-        clf = _bound_classifier(which, seed).fit(fit, labels)
+    for name, make in BOUND_CLASSIFIERS.items():
+        clf = make(seed).fit(fit, labels)
         row = ood.report(clf.decision_function(test_id), clf.decision_function(test_ood))
         out[name] = {**row, "flagged": 100.0 - row["fpr_at_95_tpr"]}
     return out
@@ -275,6 +272,12 @@ def config(quick, epochs=None):
     if epochs is not None:
         cfg["epochs"] = epochs
     return cfg
+
+
+def fit_rows(n_train, n_fit, seed):
+    """The training samples every detector of a case fits on: the first ``n_fit`` of a
+    permutation of its ``n_train`` by ``seed`` (the same in every call)."""
+    return np.random.RandomState(seed).permutation(n_train)[:n_fit]
 
 
 def _split(n, n_train, rng):
@@ -371,7 +374,7 @@ def methods(net, cfg, seed, layer_sets=None, tokens=False):
     from sklearn_fssd.features import resolve_layers
 
     def rows(seen):
-        return np.random.RandomState(seed).permutation(len(seen.X_train))[: cfg["n_fit"]]
+        return fit_rows(len(seen.X_train), cfg["n_fit"], seed)
 
     def fssd(params, detector=FSSDDetector):
         """The detector of a row and the parameters its results record: one distance per layer
@@ -479,8 +482,7 @@ def run(args):
             **ev.results,
         }
         if family == GENOME_SET:
-            rows = np.random.RandomState(seeds[name]).permutation(
-                len(case.X_train))[: case_cfg["n_fit"]]
+            rows = fit_rows(len(case.X_train), case_cfg["n_fit"], seeds[name])
             results[name]["noise_bound"] = noise_bound(case, net, rows, seeds[name])
     return {
         **provenance(command("fssd-defaults", args.argv), seed=args.seed, started=started),
